@@ -1,0 +1,91 @@
+"""Settings from the environment, with embedded defaults that need nothing installed by hand.
+
+One place for every knob an operator can turn; ``/api/v1/info`` reports them truthfully.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+SUPPORTED_FORMATS = (".mp4", ".mov", ".avi", ".mkv", ".webm")
+
+
+def _env_path(name: str, default: Path) -> Path:
+    v = os.environ.get(name)
+    return Path(v).expanduser().resolve() if v else default.resolve()
+
+
+def _env_int(name: str, default: int) -> int:
+    v = os.environ.get(name)
+    return int(v) if v not in (None, "") else default
+
+
+def _env_float_or_none(name: str, default: float | None) -> float | None:
+    v = os.environ.get(name)
+    if v in (None, ""):
+        return default
+    return None if v.lower() in ("none", "null", "off") else float(v)
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    datasets_root: Path
+    models_dir: Path
+    api_host: str
+    api_port: int
+    ui_port: int
+    code_server_port: int
+    max_upload_mb: int
+    max_duration_s: float | None
+    max_pixels: int
+    yolo_disc_weights: str
+    yolo_pose_weights: str
+    cutie_weights: str
+    device: str  # "auto" | "cpu" | "cuda"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.data_dir / "dagster_home"
+
+    @property
+    def results_dir(self) -> Path:
+        return self.data_dir / "api" / "results"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "api" / "uploads"
+
+    @property
+    def config_file(self) -> Path:
+        """Persisted model/backend configuration (``/api/v1/config/*``)."""
+        return self.data_dir / "api" / "model_config.json"
+
+    @property
+    def run_dir(self) -> Path:
+        """Lock file and logs of a running stack."""
+        return self.data_dir / "run"
+
+
+def get_settings() -> Settings:
+    data_dir = _env_path("LIFTFLOW_DATA_DIR", PROJECT_ROOT / "data")
+    return Settings(
+        data_dir=data_dir,
+        datasets_root=_env_path("DATASETS_ROOT", data_dir / "bench_assets"),
+        models_dir=_env_path("LIFTFLOW_MODELS_DIR", data_dir / "models"),
+        api_host=os.environ.get("LIFTFLOW_API_HOST", "127.0.0.1"),
+        api_port=_env_int("LIFTFLOW_API_PORT", 8000),
+        ui_port=_env_int("LIFTFLOW_UI_PORT", 3000),
+        code_server_port=_env_int("LIFTFLOW_CODE_SERVER_PORT", 4266),
+        max_upload_mb=_env_int("LIFTFLOW_MAX_UPLOAD_MB", 100),
+        max_duration_s=_env_float_or_none("LIFTFLOW_MAX_DURATION_S", 600.0),
+        max_pixels=_env_int("LIFTFLOW_MAX_PIXELS", 3840 * 2160),
+        yolo_disc_weights=os.environ.get("LIFTFLOW_YOLO_DISC_WEIGHTS", "yolo-plate.pt"),
+        yolo_pose_weights=os.environ.get("LIFTFLOW_YOLO_POSE_WEIGHTS", "yolo11n-pose.pt"),
+        cutie_weights=os.environ.get("LIFTFLOW_CUTIE_WEIGHTS", "cutie-base-mega.pth"),
+        device=os.environ.get("LIFTFLOW_DEVICE", "auto"),
+    )

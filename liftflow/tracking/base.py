@@ -1,0 +1,91 @@
+"""The disc-tracker interface every backend implements."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Optional, Protocol
+
+from liftflow.progress import ProgressFn
+from liftflow.video import VideoInfo
+
+# Observation states
+TRACKED = "tracked"  # plate found in this frame
+LOST = "lost"  # plate not found (occluded, out of frame, too blurred): no position invented
+
+
+class TrackingError(RuntimeError):
+    """Tracking could not run or could not produce a usable track (readable reason)."""
+
+
+class BackendUnavailable(TrackingError):
+    """The requested backend cannot run here: the message says exactly why (package, file)."""
+
+
+@dataclass(frozen=True)
+class SeedCircle:
+    """The plate circle the user clicked (or that auto-detection chose) on ``frame``."""
+
+    cx: float
+    cy: float
+    r: float
+    frame: int = 0
+    source: str = "user"  # "user" | "auto"
+    reason: Optional[str] = None  # for auto seeds: why this circle was chosen
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class DiscObservation:
+    """The plate in one frame, in full-resolution image pixels of the upright frame."""
+
+    frame: int
+    t_s: float
+    state: str  # TRACKED or LOST
+    confidence: float  # 0..1; 0 when LOST
+    center: Optional[tuple[float, float]] = None
+    radius: Optional[float] = None  # equivalent circle radius, sqrt(a*b) for an ellipse
+    ellipse: Optional[tuple[float, float, float]] = None  # (semi_major, semi_minor, angle_deg)
+    polygon: Optional[list[list[float]]] = None  # outline [[x, y], ...]
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def tracked(self) -> bool:
+        return self.state == TRACKED and self.center is not None
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        if d["center"] is not None:
+            d["center"] = list(d["center"])
+        if d["ellipse"] is not None:
+            d["ellipse"] = list(d["ellipse"])
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "DiscObservation":
+        d = dict(d)
+        if d.get("center") is not None:
+            d["center"] = tuple(d["center"])
+        if d.get("ellipse") is not None:
+            d["ellipse"] = tuple(d["ellipse"])
+        return cls(**d)
+
+
+class DiscTracker(Protocol):
+    """Seed circle + video in, one observation per presentable frame out.
+
+    Implementations stream frames from ``video_path`` (never hold the whole video), cover
+    every frame index ``0 .. info.frame_count-1`` (frames before ``seed.frame`` are tracked
+    backwards from the seed), and report lost frames as LOST rather than inventing positions.
+    """
+
+    name: str
+
+    def track(
+        self,
+        video_path: str,
+        info: VideoInfo,
+        seed: SeedCircle,
+        progress: Optional[ProgressFn] = None,
+    ) -> list[DiscObservation]: ...
