@@ -1,0 +1,223 @@
+"""The analysis steps as plain functions: the Dagster ops and the CLI both call these.
+
+decode -> track_disc -> estimate_pose -> compute_metrics -> assemble_contract
+
+Each step takes and returns small JSON-able values (video info, per-frame observations,
+time series); frames never leave a step, each step that needs pixels streams the file.
+Bad input raises AnalysisError with a sentence a user can act on.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from liftflow.config import Settings, get_settings
+from liftflow.progress import ProgressFn, report
+
+STEPS = ("decode", "track_disc", "estimate_pose", "compute_metrics", "assemble_contract")
+STEP_TITLES = {
+    "decode": "Reading video",
+    "track_disc": "Tracking disc",
+    "estimate_pose": "Estimating pose",
+    "compute_metrics": "Computing metrics",
+    "assemble_contract": "Assembling results",
+}
+POSE_OFF = "off"
+# Share of the job's overall progress each step takes (tracking dominates).
+STEP_WEIGHTS = {"decode": 0.05, "track_disc": 0.6, "estimate_pose": 0.2,
+                "compute_metrics": 0.1, "assemble_contract": 0.05}
+
+
+def overall_progress(step: str, fraction: float) -> float:
+    """Map a step's own progress (0..1) into the whole job's (0..1)."""
+    done = 0.0
+    for s in STEPS:
+        if s == step:
+            return round(min(1.0, done + STEP_WEIGHTS[s] * max(0.0, min(1.0, fraction))), 4)
+        done += STEP_WEIGHTS[s]
+    return 0.0
+
+
+class AnalysisError(ValueError):
+    """The job cannot go on; the message is the readable reason shown to the user."""
+
+
+@dataclass
+class AnalysisRequest:
+    """Everything a run needs; also the run config the Dagster launchpad shows and edits."""
+
+    video_path: str
+    disc_center_x: Optional[float] = None
+    disc_center_y: Optional[float] = None
+    disc_radius: Optional[float] = None
+    seed_frame: int = 0
+    backend: str = "classic"
+    pose_backend: str = POSE_OFF  # "off" | "mediapipe" | "yolo"
+    enable_person_detection: bool = False
+    lift_type: Optional[str] = None
+    plate_diameter_m: float = 0.45
+    bar_mass_kg: float = 20.0
+    plate_mass_kg: float = 20.0
+    plate_count: int = 2
+    pose_stride: int = 1
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def has_seed(self) -> bool:
+        return None not in (self.disc_center_x, self.disc_center_y, self.disc_radius)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# --- decode -----------------------------------------------------------------------------
+def decode_step(req: AnalysisRequest, settings: Optional[Settings] = None) -> dict:
+    """Probe the video (geometry, rotation, every frame's timestamp) and check the request fits it."""
+    from liftflow.video import VideoError, probe
+
+    settings = settings or get_settings()
+    try:
+        info = probe(req.video_path)
+    except VideoError as exc:
+        raise AnalysisError(str(exc)) from exc
+    if info.width * info.height > settings.max_pixels:
+        raise AnalysisError(
+            f"video resolution {info.width}x{info.height} exceeds the limit of "
+            f"{settings.max_pixels} pixels per frame (LIFTFLOW_MAX_PIXELS)"
+        )
+    if settings.max_duration_s is not None and info.duration_s > settings.max_duration_s:
+        raise AnalysisError(
+            f"video lasts {info.duration_s:.1f} s, over the limit of {settings.max_duration_s:.0f} s "
+            f"(LIFTFLOW_MAX_DURATION_S)"
+        )
+    if info.frame_count < 2:
+        raise AnalysisError(f"video has {info.frame_count} frame(s); at least 2 are needed")
+    if not 0 <= req.seed_frame < info.frame_count:
+        raise AnalysisError(
+            f"seed_frame {req.seed_frame} is outside the video (frames 0..{info.frame_count - 1})"
+        )
+    if req.has_seed:
+        x, y, r = req.disc_center_x, req.disc_center_y, req.disc_radius
+        if not (r > 0):
+            raise AnalysisError(f"disc_radius must be positive (got {r})")
+        if not (0 <= x < info.width and 0 <= y < info.height):
+            raise AnalysisError(
+                f"seed centre ({x:g}, {y:g}) lies outside the {info.width}x{info.height} frame"
+            )
+        if r > max(info.width, info.height):
+            raise AnalysisError(f"disc_radius {r:g} px is larger than the frame")
+    return info.to_dict(with_timestamps=True)
+
+
+# --- track_disc -------------------------------------------------------------------------
+def track_step(
+    req: AnalysisRequest,
+    video_info: dict,
+    settings: Optional[Settings] = None,
+    progress: Optional[ProgressFn] = None,
+) -> dict:
+    from liftflow.tracking import BackendUnavailable, SeedCircle, TrackingError, create_tracker
+    from liftflow.video import VideoInfo
+
+    settings = settings or get_settings()
+    info = VideoInfo(**video_info)
+    t0 = time.perf_counter()
+    try:
+        tracker = create_tracker(req.backend, settings)
+    except BackendUnavailable as exc:
+        raise AnalysisError(str(exc)) from exc
+    if req.has_seed:
+        seed = SeedCircle(float(req.disc_center_x), float(req.disc_center_y),
+                          float(req.disc_radius), int(req.seed_frame))
+    else:
+        report(progress, 0.0, "no seed given: looking for the near plate")
+        try:
+            from liftflow.tracking.autodetect import detect_seed
+        except ImportError as exc:  # pragma: no cover - shipped with the package
+            raise AnalysisError(f"automatic plate detection is unavailable: {exc}") from exc
+        try:
+            seed = detect_seed(req.video_path, info)
+        except TrackingError as exc:
+            raise AnalysisError(str(exc)) from exc
+    try:
+        observations = tracker.track(req.video_path, info, seed, progress=progress)
+    except TrackingError as exc:
+        raise AnalysisError(str(exc)) from exc
+    elapsed = time.perf_counter() - t0
+    n_tracked = sum(1 for o in observations if o.tracked)
+    if n_tracked == 0:
+        raise AnalysisError("the plate was not found in any frame; check the seed circle")
+    return {
+        "backend": req.backend,
+        "seed": seed.to_dict(),
+        "observations": [o.to_dict() for o in observations],
+        "stats": {
+            "frames": len(observations),
+            "tracked_frames": n_tracked,
+            "lost_frames": len(observations) - n_tracked,
+            "seconds": round(elapsed, 3),
+            "fps": round(len(observations) / elapsed, 2) if elapsed > 0 else None,
+        },
+    }
+
+
+# --- estimate_pose ----------------------------------------------------------------------
+def pose_step(
+    req: AnalysisRequest,
+    video_info: dict,
+    track: dict,
+    settings: Optional[Settings] = None,
+    progress: Optional[ProgressFn] = None,
+) -> dict:
+    """Person box and pose keypoints; a no-op when both are off."""
+    if req.pose_backend in (None, "", POSE_OFF) and not req.enable_person_detection:
+        return {"enabled": False}
+    from liftflow.pose import PoseUnavailable, estimate_pose
+
+    try:
+        return estimate_pose(req, video_info, track, settings or get_settings(), progress)
+    except PoseUnavailable as exc:
+        raise AnalysisError(str(exc)) from exc
+
+
+# --- compute_metrics --------------------------------------------------------------------
+def metrics_step(req: AnalysisRequest, video_info: dict, track: dict, pose: Optional[dict]) -> dict:
+    from liftflow.physics import PhysicsParams, compute_metrics
+    from liftflow.tracking import DiscObservation
+
+    params = PhysicsParams(
+        plate_diameter_m=req.plate_diameter_m,
+        bar_mass_kg=req.bar_mass_kg,
+        plate_mass_kg=req.plate_mass_kg,
+        plate_count=req.plate_count,
+        lift_type=req.lift_type,
+    )
+    observations = [DiscObservation.from_dict(o) for o in track["observations"]]
+    pose_events = (pose or {}).get("events") if pose else None
+    return compute_metrics(observations, video_info["timestamps_s"], params, pose_events=pose_events)
+
+
+# --- assemble_contract ------------------------------------------------------------------
+def assemble_step(job_id: str, video_info: dict, track: dict, pose: Optional[dict],
+                  physics: dict) -> dict:
+    from liftflow.contract import build_result
+
+    tracking = {"backend": track["backend"], **track.get("stats", {})}
+    return build_result(
+        job_id,
+        video_info,
+        track["observations"],
+        physics,
+        seed=track.get("seed"),
+        pose=pose if pose and pose.get("enabled") else None,
+        tracking=tracking,
+    )
+
+
+def video_suffix_ok(name: str) -> bool:
+    from liftflow.config import SUPPORTED_FORMATS
+
+    return Path(name).suffix.lower() in SUPPORTED_FORMATS

@@ -1,0 +1,118 @@
+"""Assemble the ResultsContract from the pipeline's pieces (pure function, validated)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Optional
+
+from liftflow.contract.models import RESULTS_CONTRACT_VERSION, ResultsContract
+
+DISC_CLASS_NAME = "frisbee"  # historical COCO label; clients match on it
+PERSON_CLASS_NAME = "person"
+
+_EMPTY_METRICS = {
+    k: []
+    for k in (
+        "frames", "time_s", "x_m", "y_m", "height_m", "vx_m_s", "vy_m_s", "speed_m_s",
+        "accel_m_s2", "kinetic_energy_j", "potential_energy_j", "total_energy_j", "power_w",
+    )
+}
+
+
+def _r(v: float, nd: int = 2) -> float:
+    return round(float(v), nd)
+
+
+def disc_track(observations: list[dict]) -> dict:
+    """The single disc track: one frame entry per tracked frame (lost frames are absent)."""
+    frames: dict[str, dict] = {}
+    trajectory: list[list[float]] = []
+    for ob in observations:
+        if ob.get("state") != "tracked" or ob.get("center") is None:
+            continue
+        cx, cy = ob["center"]
+        r = float(ob["radius"])
+        poly = ob.get("polygon") or []
+        if poly:
+            xs = [p[0] for p in poly]
+            ys = [p[1] for p in poly]
+            bbox = {"x1": _r(min(xs)), "y1": _r(min(ys)), "x2": _r(max(xs)), "y2": _r(max(ys))}
+        else:
+            bbox = {"x1": _r(cx - r), "y1": _r(cy - r), "x2": _r(cx + r), "y2": _r(cy + r)}
+        entry = {
+            "mask": [[_r(x, 1), _r(y, 1)] for x, y in poly],
+            "bbox": bbox,
+            "confidence": _r(min(1.0, max(0.0, ob.get("confidence", 0.0))), 3),
+            "center": [_r(cx), _r(cy)],
+            "radius": _r(r),
+        }
+        if ob.get("ellipse"):
+            a, b, ang = ob["ellipse"]
+            entry["ellipse"] = {"semi_major": _r(a), "semi_minor": _r(b), "angle_deg": _r(ang, 1)}
+        frames[str(int(ob["frame"]))] = entry
+        trajectory.append([_r(cx), _r(cy)])
+    return {
+        "track_id": 1,
+        "class_name": DISC_CLASS_NAME,
+        "frames": frames,
+        "trajectory": trajectory,
+    }
+
+
+def build_result(
+    job_id: str,
+    video_info: dict,
+    observations: list[dict],
+    physics: Optional[dict],
+    seed: Optional[dict] = None,
+    pose: Optional[dict] = None,
+    tracking: Optional[dict] = None,
+    processed_at: Optional[str] = None,
+) -> dict:
+    physics = physics or {}
+    tracks = [disc_track(observations)]
+    if pose and pose.get("person_track"):
+        person = dict(pose["person_track"])
+        person.setdefault("track_id", 2)
+        person["class_name"] = PERSON_CLASS_NAME
+        tracks.append(person)
+    total_frames = int(video_info["frame_count"])
+    summary = dict(physics.get("summary") or {})
+    summary.setdefault("peak_speed_m_s", None)
+    summary.setdefault("peak_power_w", None)
+    summary.setdefault("max_height_m", None)
+    summary.setdefault("min_height_m", None)
+    summary.setdefault("lift_duration_s", None)
+    summary["total_frames"] = total_frames
+    result = {
+        "video_id": job_id,
+        "status": "completed",
+        "metadata": {
+            "fps": float(video_info["fps"]),
+            "width": int(video_info["width"]),
+            "height": int(video_info["height"]),
+            "duration_s": float(video_info["duration_s"]),
+            "total_frames": total_frames,
+            "rotation": int(video_info.get("rotation", 0)),
+            "variable_frame_rate": bool(video_info.get("variable_frame_rate", False)),
+        },
+        "tracks": tracks,
+        "metrics": physics.get("metrics") or dict(_EMPTY_METRICS),
+        "summary": summary,
+        "processed_at": processed_at or datetime.now(timezone.utc).replace(tzinfo=None).isoformat(),
+        "results_contract_version": RESULTS_CONTRACT_VERSION,
+    }
+    if seed is not None:
+        result["seed"] = seed
+    if tracking is not None:
+        result["tracking"] = tracking
+    for key in ("metrics_raw", "reps", "phases", "bar_path", "calibration", "definitions", "warnings"):
+        if key in physics:
+            result[key] = physics[key]
+    if pose:
+        for key in ("joint_angles", "pose_model"):
+            if key in pose:
+                result[key] = pose[key]
+    # Validate against the frozen v2 models; raises with a readable message if broken.
+    ResultsContract.model_validate(result)
+    return result

@@ -1,0 +1,88 @@
+"""Pydantic models of ResultsContract v2 (see shared spec RESULTS_CONTRACT.md).
+
+The v2.0.0 fields are frozen: names, types and nesting. Minor versions only add keys
+(documented in docs/API.md); ``extra="allow"`` keeps richer sections (reps, phases,
+definitions, ...) flowing through without each being a breaking change here.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field
+
+API_VERSION = "2.0.0"
+# 2.1.0 = 2.0.0 + per-frame `center`/`radius`, `seed`, `metrics_raw`, `reps`, `phases`,
+# `bar_path`, `calibration`, `definitions`, `warnings`, summary.peak_vertical_velocity_m_s
+# and summary.rep_count. Nothing of 2.0.0 is removed or renamed.
+RESULTS_CONTRACT_VERSION = "2.1.0"
+
+JobStatus = Literal["pending", "processing", "completed", "failed"]
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class BBox(BaseModel):
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+
+
+class FrameEntry(_Open):
+    mask: Optional[list[list[float]]] = None
+    bbox: Optional[BBox] = None
+    confidence: float = Field(ge=0.0, le=1.0)
+
+
+class Track(_Open):
+    track_id: int
+    class_name: str
+    frames: dict[str, FrameEntry]
+    trajectory: list[list[float]]
+
+
+class VideoMetadata(_Open):
+    fps: float
+    width: int
+    height: int
+    duration_s: float
+    total_frames: int
+
+
+class MetricsSeries(_Open):
+    frames: list[int]
+    time_s: list[float]
+    x_m: list[float]
+    y_m: list[float]
+    height_m: list[float]
+    vx_m_s: list[float]
+    vy_m_s: list[float]
+    speed_m_s: list[float]
+    accel_m_s2: list[float]
+    kinetic_energy_j: list[float]
+    potential_energy_j: list[float]
+    total_energy_j: list[float]
+    power_w: list[float]
+
+
+class Summary(_Open):
+    peak_speed_m_s: Optional[float]
+    peak_power_w: Optional[float]
+    max_height_m: Optional[float]
+    min_height_m: Optional[float]
+    lift_duration_s: Optional[float]
+    total_frames: int
+
+
+class ResultsContract(_Open):
+    video_id: str
+    status: JobStatus
+    metadata: VideoMetadata
+    tracks: list[Track]
+    metrics: MetricsSeries
+    summary: Summary
+    processed_at: str
+    results_contract_version: str = RESULTS_CONTRACT_VERSION

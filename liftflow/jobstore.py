@@ -1,0 +1,165 @@
+"""The job folder: ``<data>/api/results/<job_id>/`` and the files every job produces.
+
+The folder holds products (result.json, job_meta.json, pipeline.log, pipeline_config.yaml,
+metrics_calculator_output.json) and a small progress file; the Dagster run storage holds
+the truth about state. Every JSON write is write-then-rename, so a crash or a full disk
+never leaves a half-written file behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Optional
+
+JOB_ID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}$")
+
+RESULT = "result.json"
+META = "job_meta.json"
+LOG = "pipeline.log"
+CONFIG = "pipeline_config.yaml"
+METRICS = "metrics_calculator_output.json"
+PROGRESS = "progress.json"
+META_SCHEMA_VERSION = "1.0"
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds")
+
+
+def new_job_id() -> str:
+    h = secrets.token_hex(6)
+    return f"{h[:8]}-{h[8:12]}"
+
+
+def is_valid_job_id(job_id: str) -> bool:
+    return bool(JOB_ID_RE.match(job_id or ""))
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, allow_nan=False) + "\n")
+
+
+def read_json(path: Path) -> Optional[dict]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+class JobFolder:
+    def __init__(self, path: Path, job_id: str):
+        self.job_id = job_id
+        self.path = Path(path)
+
+    @classmethod
+    def for_job(cls, results_dir: Path, job_id: str) -> "JobFolder":
+        """The folder of ``job_id`` under the API's results dir; the id is validated first."""
+        if not is_valid_job_id(job_id):
+            raise ValueError(f"invalid job id {job_id!r}")
+        return cls(Path(results_dir) / job_id, job_id)
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    def exists(self) -> bool:
+        return self.file(META).is_file()
+
+    def create(self) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+
+    # --- job_meta.json -------------------------------------------------------------
+    def read_meta(self) -> Optional[dict]:
+        return read_json(self.file(META))
+
+    def write_meta(self, meta: dict) -> None:
+        atomic_write_json(self.file(META), meta)
+
+    def update_meta(self, **changes: Any) -> dict:
+        """Shallow-merge top-level keys (dict values are merged one level deep)."""
+        meta = self.read_meta() or {}
+        for k, v in changes.items():
+            if isinstance(v, dict) and isinstance(meta.get(k), dict):
+                meta[k] = {**meta[k], **v}
+            else:
+                meta[k] = v
+        self.write_meta(meta)
+        return meta
+
+    # --- progress.json ---------------------------------------------------------------
+    def set_progress(self, run_id: str, step: str, fraction: float, message: str) -> None:
+        atomic_write_json(
+            self.file(PROGRESS),
+            {"run_id": run_id, "step": step, "fraction": round(float(fraction), 4),
+             "message": message, "updated_at": now_iso()},
+        )
+
+    def read_progress(self) -> Optional[dict]:
+        return read_json(self.file(PROGRESS))
+
+    # --- pipeline.log ------------------------------------------------------------------
+    def log(self, step: str, message: str, level: str = "INFO") -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        with open(self.file(LOG), "a", encoding="utf-8") as f:
+            f.write(f"{now_iso()} {level:<7} [{step}] {message}\n")
+
+    def remove(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def new_meta(job_id: str, *, source: dict, benchmark: dict, model_config: dict) -> dict:
+    """job_meta.json as documented in BENCHMARK_API.md section E, status pending."""
+    return {
+        "job_id": job_id,
+        "schema_version": META_SCHEMA_VERSION,
+        "timestamps": {"created_at": now_iso(), "started_at": None, "finished_at": None,
+                       "duration_s": None},
+        "source": source,
+        "benchmark": benchmark,
+        "model_config": model_config,
+        "video_metadata": None,
+        "status": "pending",
+        "results_contract_version": None,
+        "error": None,
+        "runs": [],
+        "steps": {},
+    }
+
+
+class ProgressThrottle:
+    """Persist in-step progress at most ~1 Hz (plus the final value)."""
+
+    def __init__(self, folder: Optional[JobFolder], run_id: str, step: str, period_s: float = 0.7):
+        self.folder, self.run_id, self.step, self.period = folder, run_id, step, period_s
+        self._last = 0.0
+
+    def __call__(self, fraction: float, message: str) -> None:
+        t = time.monotonic()
+        if self.folder is None or (t - self._last < self.period and fraction < 1.0):
+            return
+        self._last = t
+        self.folder.set_progress(self.run_id, self.step, fraction, message)

@@ -1,0 +1,1 @@
+"""Dagster definitions: ops, the lift_analysis job, resources, schedules."""
