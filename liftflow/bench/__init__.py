@@ -1,0 +1,1 @@
+"""Benchmarks: case manifests, ground-truth scoring, reports."""

@@ -1,0 +1,303 @@
+"""Tracking accuracy benchmark: real clips with hand-checked keyframes, synthetic clips.
+
+For each clip the tracker runs from the seed (manifest for real clips, the generator's
+ground truth for synthetic ones) and every ground-truth keyframe is scored:
+
+- centre error in px and in % of the plate radius (the GT radius is sqrt(r * r_minor)
+  where the GT gives an ellipse);
+- a keyframe is *lost* when the plate is visible (``visible``/``partial``) but the tracker
+  reports LOST there; a tracked position on an ``absent`` keyframe is a *false position*;
+- a keyframe is *off* when its centre error exceeds one plate radius.
+
+Acceptance (the issue): median <= 3 %, p95 <= 10 %, no keyframe lost or off, on every
+clip. ``tracking_fps`` includes decoding.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+DEFAULT_REAL_DIR = Path(
+    os.environ.get("LIFTFLOW_REAL_DATA", Path(__file__).resolve().parents[2].parent / "shared/data/real")
+)
+
+MEDIAN_PCT_MAX = 3.0
+P95_PCT_MAX = 10.0
+
+
+def load_manifest(real_dir: Path) -> list[dict]:
+    path = Path(real_dir) / "manifest.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"real-clip manifest not found: {path}")
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def load_gt(path: Path) -> list[dict]:
+    """Keyframes as dicts: frame, x, y, r (equivalent circle radius), visibility."""
+    out = []
+    with open(path, newline="") as fh:
+        for row in csv.DictReader(fh):
+            vis = (row.get("visibility") or "visible").strip()
+            k = {"frame": int(row["frame"]), "visibility": vis, "x": None, "y": None, "r": None}
+            if vis != "absent" and row.get("x") not in (None, ""):
+                r = float(row["r"])
+                rm = row.get("r_minor")
+                if rm not in (None, ""):
+                    r = math.sqrt(r * float(rm))
+                k.update(x=float(row["x"]), y=float(row["y"]), r=r)
+            out.append(k)
+    return out
+
+
+def score_track(obs: list, keyframes: list[dict]) -> dict:
+    """Compare observations (DiscObservation list, index = frame) with GT keyframes."""
+    errs_px, errs_pct = [], []
+    lost_kf, false_pos, off_kf = [], [], []
+    worst = None
+    for k in keyframes:
+        f = k["frame"]
+        o = obs[f] if 0 <= f < len(obs) else None
+        tracked = o is not None and o.tracked
+        if k["visibility"] == "absent" or k["x"] is None:
+            if tracked:
+                false_pos.append(f)
+            continue
+        if not tracked:
+            lost_kf.append(f)
+            continue
+        e = math.hypot(o.center[0] - k["x"], o.center[1] - k["y"])
+        pct = 100.0 * e / k["r"]
+        errs_px.append(e)
+        errs_pct.append(pct)
+        if pct > 100.0:
+            off_kf.append(f)
+        if worst is None or pct > worst[1]:
+            worst = (f, pct)
+    n_lost_frames = sum(1 for o in obs if not o.tracked)
+
+    def q(a, p):
+        return float(np.percentile(a, p)) if a else float("nan")
+
+    return {
+        "keyframes": len(keyframes),
+        "scored": len(errs_px),
+        "median_px": q(errs_px, 50), "p95_px": q(errs_px, 95),
+        "max_px": max(errs_px) if errs_px else float("nan"),
+        "median_pct": q(errs_pct, 50), "p95_pct": q(errs_pct, 95),
+        "max_pct": max(errs_pct) if errs_pct else float("nan"),
+        "lost_keyframes": lost_kf, "false_positions": false_pos, "off_keyframes": off_kf,
+        "frames_lost": n_lost_frames, "frames": len(obs),
+        "worst_keyframe": worst[0] if worst else None,
+        "worst_pct": worst[1] if worst else float("nan"),
+    }
+
+
+def passes(row: dict) -> bool:
+    return (
+        row.get("error") is None
+        and row["median_pct"] <= MEDIAN_PCT_MAX
+        and row["p95_pct"] <= P95_PCT_MAX
+        and not row["lost_keyframes"]
+        and not row["off_keyframes"]
+        and not row["false_positions"]
+    )
+
+
+def run_clip(video: Path, seed, keyframes: list[dict], backend: str = "classic",
+             tracker=None) -> tuple[dict, list]:
+    from liftflow.tracking import create_tracker
+    from liftflow.video import probe
+
+    t0 = time.perf_counter()
+    info = probe(video)
+    tracker = tracker or create_tracker(backend)
+    obs = tracker.track(str(video), info, seed)
+    dt = time.perf_counter() - t0
+    row = score_track(obs, keyframes)
+    row.update(fps=info.frame_count / max(dt, 1e-9), seconds=dt, video_fps=info.fps,
+               size=f"{info.width}x{info.height}")
+    return row, obs
+
+
+def real_cases(real_dir: Path) -> list[dict]:
+    from liftflow.tracking import SeedCircle
+
+    cases = []
+    for m in load_manifest(real_dir):
+        seed = SeedCircle(cx=float(m["disc_center_x"]), cy=float(m["disc_center_y"]),
+                          r=float(m["disc_radius"]), frame=int(m.get("seed_frame") or 0))
+        cases.append({"id": m["id"], "video": Path(real_dir) / m["file"], "seed": seed,
+                      "gt": Path(real_dir) / m["gt"]})
+    return cases
+
+
+def synth_specs() -> list:
+    """The synthetic scenarios (None when liftflow.synth is not importable)."""
+    try:
+        from liftflow.synth import SynthSpec  # noqa: F401
+    except Exception:
+        return []
+    import dataclasses
+
+    from liftflow.synth import SynthSpec
+
+    fields = {f.name for f in dataclasses.fields(SynthSpec)}
+    presets = getattr(__import__("liftflow.synth", fromlist=["x"]), "PRESETS", None)
+    if isinstance(presets, dict) and presets:
+        return [(name, spec) for name, spec in presets.items()]
+    out = [("synth-default", SynthSpec())]
+    extra = {
+        "synth-blur": {"motion_blur": True},
+        "synth-occlusion": {"occlusion": True},
+        "synth-exit": {"leave_frame": True},
+        "synth-shake": {"camera_shake": True},
+    }
+    for name, kw in extra.items():
+        kw = {k: v for k, v in kw.items() if k in fields}
+        if kw:
+            out.append((name, SynthSpec(**kw)))
+    return out
+
+
+def _gt_keyframes_from_synth(gt) -> list[dict]:
+    """Turn liftflow.synth GroundTruth into keyframes (every frame)."""
+    rows = []
+    frames = getattr(gt, "frames", None)
+    if frames is None and hasattr(gt, "to_rows"):
+        frames = gt.to_rows()
+    for i, fr in enumerate(frames or []):
+        d = fr if isinstance(fr, dict) else getattr(fr, "__dict__", {})
+        f = int(d.get("frame", i))
+        vis = d.get("visibility") or ("visible" if d.get("visible", True) else "absent")
+        x = d.get("x", d.get("cx"))
+        y = d.get("y", d.get("cy"))
+        r = d.get("r", d.get("radius"))
+        rm = d.get("r_minor")
+        if vis == "absent" or x is None:
+            rows.append({"frame": f, "visibility": "absent", "x": None, "y": None, "r": None})
+            continue
+        r = float(r)
+        if rm:
+            r = math.sqrt(r * float(rm))
+        rows.append({"frame": f, "visibility": vis, "x": float(x), "y": float(y), "r": r})
+    return rows
+
+
+def synth_cases(workdir: Path) -> list[dict]:
+    from liftflow.tracking import SeedCircle
+
+    cases = []
+    try:
+        from liftflow.synth import generate_clip
+    except Exception as exc:
+        print(f"synthetic clips skipped: liftflow.synth not importable ({exc})", file=sys.stderr)
+        return cases
+    for name, spec in synth_specs():
+        path = Path(workdir) / f"{name}.mp4"
+        gt = generate_clip(path, spec)
+        kfs = _gt_keyframes_from_synth(gt)
+        seed = getattr(gt, "seed", None)
+        if seed is None:
+            k0 = next(k for k in kfs if k["x"] is not None)
+            seed = SeedCircle(cx=k0["x"], cy=k0["y"], r=k0["r"], frame=k0["frame"])
+        elif not isinstance(seed, SeedCircle):
+            seed = SeedCircle(**{k: v for k, v in dict(seed).items()
+                                 if k in ("cx", "cy", "r", "frame")})
+        cases.append({"id": name, "video": path, "seed": seed, "keyframes": kfs})
+    return cases
+
+
+HEADER = (f"{'clip':22s} {'kf':>4s} {'med px':>7s} {'p95 px':>7s} {'max px':>7s} "
+          f"{'med %':>6s} {'p95 %':>6s} {'max %':>7s} {'kf lost':>7s} {'fr lost':>7s} "
+          f"{'worst':>6s} {'fps':>6s} ok")
+
+
+def format_row(row: dict) -> str:
+    if row.get("error"):
+        return f"{row['clip']:22s} ERROR {row['error']}"
+    return (f"{row['clip']:22s} {row['keyframes']:4d} {row['median_px']:7.2f} {row['p95_px']:7.2f} "
+            f"{row['max_px']:7.2f} {row['median_pct']:6.2f} {row['p95_pct']:6.2f} "
+            f"{row['max_pct']:7.2f} {len(row['lost_keyframes']):7d} {row['frames_lost']:7d} "
+            f"{str(row['worst_keyframe']):>6s} {row['fps']:6.1f} {'yes' if passes(row) else 'NO'}")
+
+
+def run_tracking_benchmark(backend: str = "classic", real_dir: Optional[Path] = DEFAULT_REAL_DIR,
+                           synth: bool = True, out: Optional[Path] = None,
+                           clips: Optional[list[str]] = None, echo: bool = True) -> list[dict]:
+    rows: list[dict] = []
+
+    def one(case, kfs, kind):
+        try:
+            row, _ = run_clip(case["video"], case["seed"], kfs, backend)
+            row.update(clip=case["id"], kind=kind, error=None)
+        except Exception as exc:  # report, keep benchmarking the rest
+            row = {"clip": case["id"], "kind": kind, "error": f"{type(exc).__name__}: {exc}"}
+        row["pass"] = passes(row)
+        rows.append(row)
+        if echo:
+            print(format_row(row), flush=True)
+
+    if echo:
+        print(HEADER)
+    if real_dir is not None:
+        for case in real_cases(Path(real_dir)):
+            if clips and case["id"] not in clips:
+                continue
+            one(case, load_gt(case["gt"]), "real")
+    if synth:
+        with tempfile.TemporaryDirectory(prefix="liftflow-synth-") as tmp:
+            for case in synth_cases(Path(tmp)):
+                if clips and case["id"] not in clips:
+                    continue
+                one(case, case["keyframes"], "synth")
+    if out is not None:
+        write_rows(rows, Path(out))
+    return rows
+
+
+def write_rows(rows: list[dict], out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".json":
+        out.write_text(json.dumps(rows, indent=2, default=str))
+        return
+    keys: list[str] = []
+    for r in rows:
+        keys += [k for k in r if k not in keys]
+    with open(out, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=keys)
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: (";".join(map(str, v)) if isinstance(v, list) else v) for k, v in r.items()})
+
+
+def tracking_bench_cli(argv: Optional[list[str]] = None) -> int:
+    ap = argparse.ArgumentParser(prog="liftflow bench tracking",
+                                 description="Plate-tracking accuracy on real and synthetic clips")
+    ap.add_argument("--backend", default="classic")
+    ap.add_argument("--real-dir", type=Path, default=DEFAULT_REAL_DIR,
+                    help="folder with manifest.csv and <id>.gt.csv ('none' to skip)")
+    ap.add_argument("--no-synth", action="store_true", help="skip the synthetic clips")
+    ap.add_argument("--clip", action="append", help="only these clip ids (repeatable)")
+    ap.add_argument("--out", type=Path, help="write the rows as CSV or JSON (by suffix)")
+    a = ap.parse_args(argv)
+    real = None if str(a.real_dir).lower() == "none" else a.real_dir
+    rows = run_tracking_benchmark(a.backend, real, not a.no_synth, a.out, clips=a.clip)
+    ok = all(r["pass"] for r in rows)
+    print(f"{sum(r['pass'] for r in rows)}/{len(rows)} clips meet the acceptance thresholds")
+    return 0 if ok and rows else 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(tracking_bench_cli())
