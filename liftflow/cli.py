@@ -1,0 +1,158 @@
+"""The ``liftflow`` command: up | analyze | synth | bench."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Optional
+
+from liftflow.config import get_settings
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from dagster import DagsterInstance
+
+    from liftflow.analysis import overall_progress
+    from liftflow.jobstore import META, RESULT, JobFolder, new_job_id, new_meta, read_json
+    from liftflow.orchestration.definitions import defs
+    from liftflow.orchestration.resources import run_config_for
+    from liftflow.tracking import BACKENDS
+
+    video = Path(args.video).expanduser().resolve()
+    if not video.is_file():
+        print(f"liftflow analyze: video not found: {video}", file=sys.stderr)
+        return 2
+    seed = (args.disc_center_x, args.disc_center_y, args.disc_radius)
+    if any(v is not None for v in seed) and not all(v is not None for v in seed):
+        print("liftflow analyze: give --disc-center-x, --disc-center-y and --disc-radius together "
+              "(or none for automatic plate detection)", file=sys.stderr)
+        return 2
+    if args.backend not in BACKENDS:
+        print(f"liftflow analyze: unknown backend {args.backend!r}; known: {', '.join(BACKENDS)}",
+              file=sys.stderr)
+        return 2
+    job_id = new_job_id()
+    out = Path(args.out or f"liftflow-{video.stem}-{job_id}").resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    folder = JobFolder(out, job_id)
+    folder.write_meta(new_meta(job_id, source={"type": "cli", "original_filename": video.name,
+                                               "asset_id": None},
+                               benchmark={"case_id": None, "client_run_id": None, "tags": {}},
+                               model_config={"tracking_backend": args.backend,
+                                             "enable_person_detection": False,
+                                             "enable_pose_estimation": args.pose != "off"}))
+    request = {
+        "job_id": job_id, "job_dir": str(out), "video_path": str(video),
+        "disc_center_x": args.disc_center_x, "disc_center_y": args.disc_center_y,
+        "disc_radius": args.disc_radius, "seed_frame": args.seed_frame, "backend": args.backend,
+        "pose_backend": args.pose, "lift_type": args.lift_type,
+    }
+    outcome: dict = {}
+
+    def _run() -> None:
+        with tempfile.TemporaryDirectory(prefix="liftflow-run-") as tmp:
+            with DagsterInstance.ephemeral(tempdir=tmp) as instance:
+                res = defs.resolve_job_def("lift_analysis").execute_in_process(
+                    run_config=run_config_for(request), instance=instance,
+                    tags={"job_id": job_id}, raise_on_error=False)
+                outcome["success"] = res.success
+
+    worker = threading.Thread(target=_run, daemon=True)
+    worker.start()
+    bar = _ProgressBar(enabled=not args.quiet and sys.stderr.isatty())
+    while worker.is_alive():
+        worker.join(0.2)
+        p = folder.read_progress()
+        if p:
+            bar.show(overall_progress(p["step"], p["fraction"]), p.get("message", ""))
+    bar.close()
+    meta = read_json(folder.file(META)) or {}
+    if not outcome.get("success"):
+        err = meta.get("error") or {}
+        print(f"liftflow analyze: failed at {err.get('step', '?')}: {err.get('reason', 'see pipeline.log')}",
+              file=sys.stderr)
+        return 1
+    result = read_json(folder.file(RESULT)) or {}
+    s = result.get("summary", {})
+    print(f"done: {out / RESULT}")
+    print(f"  frames {s.get('total_frames')}, tracked {result.get('tracking', {}).get('tracked_frames')}, "
+          f"peak speed {s.get('peak_speed_m_s')} m/s, reps {s.get('rep_count')}")
+    return 0
+
+
+class _ProgressBar:
+    def __init__(self, enabled: bool, width: int = 30):
+        self.enabled, self.width, self._last = enabled, width, ""
+
+    def show(self, fraction: float, message: str) -> None:
+        if not self.enabled:
+            return
+        n = int(round(fraction * self.width))
+        line = f"\r[{'#' * n}{'.' * (self.width - n)}] {fraction * 100:5.1f}%  {message[:60]:<60}"
+        if line != self._last:
+            sys.stderr.write(line)
+            sys.stderr.flush()
+            self._last = line
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+
+
+def _up(args: argparse.Namespace) -> int:
+    from liftflow.stack import up
+
+    return up(get_settings())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="liftflow", description="LiftFlow: bar-path analysis of lift videos")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("up", help="start the whole stack (code server, Dagster UI, daemon, API)")
+    a = sub.add_parser("analyze", help="analyse one video in process and write the job files")
+    a.add_argument("video")
+    a.add_argument("--disc-center-x", type=float)
+    a.add_argument("--disc-center-y", type=float)
+    a.add_argument("--disc-radius", type=float)
+    a.add_argument("--seed-frame", type=int, default=0)
+    a.add_argument("--backend", default="classic")
+    a.add_argument("--pose", default="off", help="off | mediapipe | yolo")
+    a.add_argument("--lift-type", default=None, help="squat, snatch, clean, clean_and_jerk, deadlift")
+    a.add_argument("--out", help="output folder (default ./liftflow-<video>-<job id>)")
+    a.add_argument("--quiet", action="store_true")
+    sub.add_parser("synth", help="make a synthetic lift clip with exact ground truth", add_help=False)
+    b = sub.add_parser("bench", help="benchmarks: tracking | physics")
+    b.add_argument("what", choices=["tracking", "physics"])
+    return p
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "synth":
+        from liftflow.synth import synth_cli
+
+        return synth_cli(argv[1:])
+    if len(argv) >= 2 and argv[0] == "bench":
+        if argv[1] == "tracking":
+            from liftflow.bench.tracking import tracking_bench_cli
+
+            return tracking_bench_cli(argv[2:])
+        if argv[1] == "physics":
+            from liftflow.physics.benchmark import physics_bench_cli
+
+            return physics_bench_cli(argv[2:])
+    args = build_parser().parse_args(argv)
+    if args.cmd == "up":
+        return _up(args)
+    if args.cmd == "analyze":
+        return _analyze(args)
+    build_parser().print_help()
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

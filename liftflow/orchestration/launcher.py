@@ -1,0 +1,96 @@
+"""Launch, cancel and re-execute lift_analysis runs through the running webserver's GraphQL API.
+
+That is Dagster's public way for an outside process (the REST facade, the bench CLI) to
+start runs: they enter the queue, and the daemon runs them one at a time.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from liftflow.orchestration.definitions import JOB_NAME
+
+LOCATION_NAME = "liftflow"
+REPOSITORY_NAME = "__repository__"
+
+_REEXECUTE = """
+mutation Reexecute($parentRunId: String!, $strategy: ReexecutionStrategy!) {
+  launchRunReexecution(reexecutionParams: {parentRunId: $parentRunId, strategy: $strategy}) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+    ... on RunConfigValidationInvalid { errors { message } }
+    ... on RunNotFoundError { message }
+    ... on InvalidStepError { invalidStepKey }
+    ... on InvalidOutputError { stepKey invalidOutputName }
+    ... on UnauthorizedError { message }
+  }
+}
+"""
+
+
+class LaunchError(RuntimeError):
+    """The run could not be launched (webserver down, config invalid, ...)."""
+
+
+class RunLauncher:
+    def __init__(self, host: str = "127.0.0.1", port: int = 3000, timeout: int = 30):
+        self.host, self.port, self.timeout = host, port, timeout
+
+    def _client(self):
+        from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
+
+        try:
+            return DagsterGraphQLClient(self.host, port_number=self.port, timeout=self.timeout)
+        except DagsterGraphQLClientError as exc:
+            raise LaunchError(f"Dagster webserver not reachable at {self.host}:{self.port}: {exc}") from exc
+        except Exception as exc:  # connection refused while fetching the schema
+            raise LaunchError(f"Dagster webserver not reachable at {self.host}:{self.port}: {exc}") from exc
+
+    def submit(self, run_config: dict, tags: dict[str, str]) -> str:
+        from dagster_graphql import DagsterGraphQLClientError
+
+        client = self._client()
+        try:
+            return client.submit_job_execution(
+                JOB_NAME,
+                repository_location_name=LOCATION_NAME,
+                repository_name=REPOSITORY_NAME,
+                run_config=run_config,
+                tags=tags,
+            )
+        except DagsterGraphQLClientError as exc:
+            raise LaunchError(f"could not launch the analysis run: {exc}") from exc
+
+    def terminate(self, run_id: str) -> None:
+        from dagster_graphql import DagsterGraphQLClientError
+
+        try:
+            self._client().terminate_run(run_id)
+        except DagsterGraphQLClientError:
+            # Already finished or not terminable: the caller checks the run's status.
+            pass
+
+    def reexecute(self, parent_run_id: str, from_failure: bool = True) -> str:
+        client = self._client()
+        strategy = "FROM_FAILURE" if from_failure else "ALL_STEPS"
+        try:
+            data = client._execute(_REEXECUTE, {"parentRunId": parent_run_id, "strategy": strategy})
+        except Exception as exc:
+            raise LaunchError(f"re-execution of run {parent_run_id} failed: {exc}") from exc
+        res = data["launchRunReexecution"]
+        if res["__typename"] == "LaunchRunSuccess":
+            return res["run"]["runId"]
+        detail = res.get("message") or res.get("errors") or res
+        raise LaunchError(f"re-execution of run {parent_run_id} refused ({res['__typename']}): {detail}")
+
+
+def launcher_from_settings(settings=None) -> RunLauncher:
+    from liftflow.config import get_settings
+
+    s = settings or get_settings()
+    return RunLauncher("127.0.0.1", s.ui_port)
+
+
+def optional_tags(**kv: Optional[str]) -> dict[str, str]:
+    return {k: str(v) for k, v in kv.items() if v not in (None, "")}

@@ -1,0 +1,62 @@
+"""Start-up reconciliation: fail runs whose worker died with the previous stack.
+
+With one run at a time, a run left STARTED by a crashed stack would block the queue for
+ever. Our stack lock guarantees no other stack serves this data folder, so any run still
+marked in progress whose worker process is gone is failed here, with a reason, and its job
+folder says so too. Queued runs are left alone: the daemon starts them.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from liftflow.jobstore import JobFolder
+from liftflow.orchestration.ops import WORKER_HOST_TAG, WORKER_PID_TAG
+
+REASON = ("the analysis worker is gone: the LiftFlow stack stopped (crash, kill or reboot) while "
+          "this run was in progress. Re-execute it from failure (Dagster UI, or "
+          "POST /api/v1/videos/{job_id}/retry).")
+
+
+def _worker_alive(pid: Optional[str], host: Optional[str]) -> bool:
+    import socket
+
+    import psutil
+
+    if not pid or (host and host != socket.gethostname()):
+        return False
+    try:
+        proc = psutil.Process(int(pid))
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE and any(
+            "dagster" in part for part in proc.cmdline())
+    except (psutil.Error, ValueError):
+        return False
+
+
+def reconcile_orphaned_runs(instance) -> list[str]:
+    """Fail in-progress runs without a live worker; returns their run ids."""
+    from dagster import DagsterRunStatus, RunsFilter
+
+    in_progress = instance.get_runs(filters=RunsFilter(statuses=[
+        DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]))
+    failed = []
+    for run in in_progress:
+        if _worker_alive(run.tags.get(WORKER_PID_TAG), run.tags.get(WORKER_HOST_TAG)):
+            continue
+        job_id = run.tags.get("job_id", "")
+        reason = REASON.replace("{job_id}", job_id or "<job_id>")
+        if run.status == DagsterRunStatus.CANCELING:
+            instance.report_run_canceled(run, message="cancelled: the worker stopped with the stack")
+        else:
+            instance.report_run_failed(run, message=reason)
+        lift = ((run.run_config or {}).get("resources", {}).get("lift", {}) or {}).get("config", {})
+        if lift.get("job_dir") and job_id:
+            folder = JobFolder(lift["job_dir"], job_id)
+            if folder.exists():
+                folder.update_meta(status="failed", error={"step": "run", "reason": reason,
+                                                           "run_id": run.run_id})
+                folder.log("reconcile", f"run {run.run_id} failed at start-up: {reason}", "ERROR")
+        failed.append(run.run_id)
+    return failed
+
+

@@ -1,0 +1,264 @@
+"""``liftflow up``: the code server, Dagster webserver (UI), daemon and API as one supervised stack.
+
+Starts the children in dependency order and waits until each is healthy, prints the URLs,
+restarts a child that dies, and stops everything cleanly on Ctrl-C/SIGTERM. A lock file
+refuses a second stack on the same data folder; runs left in progress by a crashed stack are
+failed with a reason before the daemon starts, so the one-at-a-time queue never stays blocked.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import fcntl
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+from liftflow.config import PROJECT_ROOT, Settings, get_settings
+
+PR_SET_PDEATHSIG = 1
+
+
+class StackError(RuntimeError):
+    pass
+
+
+def _die_with_parent() -> None:
+    """Children get SIGTERM if the supervisor dies, so no orphan holds the ports."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except Exception:
+        pass
+
+
+def _http_ok(url: str, timeout: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return 200 <= r.status < 300
+    except Exception:
+        return False
+
+
+def _bin(name: str) -> str:
+    p = Path(sys.executable).parent / name
+    return str(p) if p.exists() else name
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    healthy: Callable[[], bool]
+    proc: Optional[subprocess.Popen] = None
+    restarts: list[float] = field(default_factory=list)
+    log_path: Optional[Path] = None
+
+    def start(self, env: dict, log_dir: Path) -> None:
+        self.log_path = log_dir / f"{self.name}.log"
+        log = open(self.log_path, "ab", buffering=0)
+        self.proc = subprocess.Popen(self.argv, env=env, cwd=PROJECT_ROOT, stdout=log,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     start_new_session=True, preexec_fn=_die_with_parent)
+        log.close()
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if not self.alive():
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait(5)
+
+    def tail(self, n: int = 15) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except Exception:
+            return ""
+
+
+class StackLock:
+    """An flock on <data>/run/stack.lock: one stack per data folder."""
+
+    def __init__(self, run_dir: Path):
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self.path = run_dir / "stack.lock"
+        self.fd: Optional[int] = None
+
+    def acquire(self) -> None:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            other = os.read(fd, 64).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise StackError(f"another LiftFlow stack (pid {other}) is already running on this "
+                             f"data folder ({self.path.parent.parent}); stop it first or set "
+                             f"LIFTFLOW_DATA_DIR to another folder")
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self.fd = fd
+
+    def release(self) -> None:
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
+
+
+class Stack:
+    def __init__(self, settings: Optional[Settings] = None, echo: Callable[[str], None] = print):
+        self.s = settings or get_settings()
+        self.echo = echo
+        self.stopping = False
+        self.log_dir = self.s.run_dir / "logs"
+        py = sys.executable
+        s = self.s
+        self.children = [
+            Child("code-server",
+                  [py, "-m", "dagster", "code-server", "start", "-h", "127.0.0.1",
+                   "-p", str(s.code_server_port), "-m", "liftflow.orchestration.definitions",
+                   "--location-name", "liftflow"],
+                  self._grpc_ok),
+            Child("webserver",
+                  [_bin("dagster-webserver"), "-h", "127.0.0.1", "-p", str(s.ui_port),
+                   "-w", str(PROJECT_ROOT / "workspace.yaml")],
+                  lambda: _http_ok(f"http://127.0.0.1:{s.ui_port}/server_info")),
+            Child("daemon",
+                  [_bin("dagster-daemon"), "run", "-w", str(PROJECT_ROOT / "workspace.yaml")],
+                  lambda: True),
+            Child("api",
+                  [py, "-m", "uvicorn", "liftflow_api.app:app", "--host", s.api_host,
+                   "--port", str(s.api_port), "--log-level", "warning"],
+                  lambda: _http_ok(f"http://127.0.0.1:{s.api_port}/health")),
+        ]
+
+    def _grpc_ok(self) -> bool:
+        import socket
+
+        try:
+            with socket.create_connection(("127.0.0.1", self.s.code_server_port), timeout=1):
+                pass
+        except OSError:
+            return False
+        out = subprocess.run([sys.executable, "-m", "dagster", "api", "grpc-health-check",
+                              "-p", str(self.s.code_server_port)], capture_output=True, timeout=20,
+                             env=self.env)
+        return out.returncode == 0
+
+    @property
+    def env(self) -> dict:
+        env = dict(os.environ)
+        env.update({
+            "DAGSTER_HOME": str(self.s.dagster_home),
+            "LIFTFLOW_DATA_DIR": str(self.s.data_dir),
+            "DATASETS_ROOT": str(self.s.datasets_root),
+            "LIFTFLOW_MODELS_DIR": str(self.s.models_dir),
+            "LIFTFLOW_CODE_SERVER_PORT": str(self.s.code_server_port),
+            "LIFTFLOW_UI_PORT": str(self.s.ui_port),
+            "LIFTFLOW_API_PORT": str(self.s.api_port),
+            "PYTHONUNBUFFERED": "1",
+        })
+        return env
+
+    def _wait_healthy(self, child: Child, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not child.alive():
+                raise StackError(f"{child.name} exited during start-up (code {child.proc.returncode}); "
+                                 f"last log lines ({child.log_path}):\n{child.tail()}")
+            if child.healthy():
+                return
+            time.sleep(0.3)
+        raise StackError(f"{child.name} not healthy after {timeout:.0f} s; see {child.log_path}")
+
+    def start(self) -> None:
+        from liftflow.orchestration.instance import get_instance, prepare_dagster_home
+        from liftflow.orchestration.reconcile import reconcile_orphaned_runs
+
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.s.datasets_root.mkdir(parents=True, exist_ok=True)
+        self.s.models_dir.mkdir(parents=True, exist_ok=True)
+        prepare_dagster_home(self.s)
+        failed = reconcile_orphaned_runs(get_instance(self.s))
+        if failed:
+            self.echo(f"failed {len(failed)} run(s) left in progress by a stopped stack: {', '.join(failed)}")
+        t0 = time.monotonic()
+        for child in self.children:
+            child.start(self.env, self.log_dir)
+            if child.name in ("code-server", "webserver", "api"):
+                self._wait_healthy(child)
+            self.echo(f"  {child.name:<12} up (pid {child.proc.pid})")
+        self.echo(f"LiftFlow is up in {time.monotonic() - t0:.1f} s\n"
+                  f"  API      http://127.0.0.1:{self.s.api_port}  (docs: /docs)\n"
+                  f"  Dagster  http://127.0.0.1:{self.s.ui_port}\n"
+                  f"  data     {self.s.data_dir}\n"
+                  f"  logs     {self.log_dir}\n"
+                  f"Press Ctrl-C to stop.")
+
+    def supervise(self) -> None:
+        while not self.stopping:
+            for child in self.children:
+                if self.stopping or child.alive():
+                    continue
+                now = time.monotonic()
+                child.restarts = [t for t in child.restarts if now - t < 60]
+                if len(child.restarts) >= 5:
+                    self.echo(f"{child.name} died 5 times in a minute; stopping the stack. "
+                              f"Last log lines:\n{child.tail()}")
+                    self.stopping = True
+                    break
+                self.echo(f"{child.name} exited (code {child.proc.returncode}); restarting")
+                child.restarts.append(now)
+                child.start(self.env, self.log_dir)
+            time.sleep(1.0)
+
+    def stop(self) -> None:
+        self.stopping = True
+        for child in reversed(self.children):
+            child.stop()
+
+
+def up(settings: Optional[Settings] = None) -> int:
+    settings = settings or get_settings()
+    lock = StackLock(settings.run_dir)
+    try:
+        lock.acquire()
+    except StackError as exc:
+        print(f"liftflow up: {exc}", file=sys.stderr)
+        return 1
+    stack = Stack(settings)
+
+    def _on_signal(signum, frame):
+        stack.stopping = True
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    try:
+        stack.start()
+        stack.supervise()
+        return 0
+    except StackError as exc:
+        print(f"liftflow up: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        print("stopping LiftFlow ...", flush=True)
+        stack.stop()
+        lock.release()
+        print("stopped.", flush=True)

@@ -1,0 +1,62 @@
+"""Local assets under DATASETS_ROOT: listing and safe resolution (never outside the root)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Optional
+
+from fastapi import HTTPException
+
+from liftflow.config import SUPPORTED_FORMATS
+
+ASSET_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
+
+
+def _inside(root: Path, p: Path) -> bool:
+    try:
+        p.resolve().relative_to(root.resolve())
+        return True
+    except (ValueError, OSError):
+        return False
+
+
+def require_root(root: Path) -> Path:
+    if not root.is_dir():
+        raise HTTPException(503, detail=f"DATASETS_ROOT is not configured or does not exist ({root})")
+    return root
+
+
+def resolve_asset(root: Path, asset_id: Optional[str], asset_path: Optional[str]) -> Path:
+    """The video file for asset_id (a filename stem) or asset_path (relative to the root)."""
+    require_root(root)
+    if asset_id:
+        if not ASSET_ID_RE.match(asset_id) or ".." in asset_id:
+            raise HTTPException(404, detail=f"asset_id {asset_id!r} not found in DATASETS_ROOT")
+        for ext in SUPPORTED_FORMATS:
+            p = root / f"{asset_id}{ext}"
+            if p.is_file() and _inside(root, p):
+                return p.resolve()
+        raise HTTPException(404, detail=f"asset_id {asset_id!r} not found in DATASETS_ROOT")
+    if asset_path:
+        if "\x00" in asset_path or "%" in asset_path:
+            raise HTTPException(404, detail="asset_path not found in DATASETS_ROOT")
+        p = Path(asset_path)
+        p = p if p.is_absolute() else root / p
+        if not _inside(root, p) or not p.resolve().is_file():
+            raise HTTPException(404, detail="asset_path not found in DATASETS_ROOT")
+        if p.suffix.lower() not in SUPPORTED_FORMATS:
+            raise HTTPException(400, detail=f"Invalid file extension {p.suffix!r}")
+        return p.resolve()
+    raise HTTPException(422, detail="local_asset needs asset_id (or asset_path)")
+
+
+def list_assets(root: Path) -> list[dict]:
+    if not root.is_dir():
+        return []
+    out = []
+    for p in sorted(root.iterdir()):
+        if p.is_file() and p.suffix.lower() in SUPPORTED_FORMATS and _inside(root, p):
+            out.append({"asset_id": p.stem, "filename": p.name,
+                        "size_mb": round(p.stat().st_size / (1024 * 1024), 1)})
+    return out

@@ -1,0 +1,140 @@
+"""/api/v1/info, /api/v1/bench/run_one, /api/v1/assets (BENCHMARK_API.md section C)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import subprocess
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Optional
+
+from fastapi import APIRouter, File, Form, HTTPException, UploadFile
+
+from liftflow.config import PROJECT_ROOT, SUPPORTED_FORMATS
+from liftflow.contract import API_VERSION, RESULTS_CONTRACT_VERSION
+from liftflow.tracking import all_backends
+from liftflow_api import deps, model_config
+from liftflow_api.assets import list_assets, resolve_asset
+from liftflow_api.submit import check_seed, enqueue, parse_tags, resolve_backend
+from liftflow_api.uploads import check_extension, save_upload
+
+router = APIRouter(prefix="/api/v1", tags=["benchmark"])
+
+
+@lru_cache(maxsize=1)
+def _git_sha() -> Optional[str]:
+    if os.environ.get("LIFTFLOW_GIT_SHA"):
+        return os.environ["LIFTFLOW_GIT_SHA"]
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT,
+                             capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() or None
+    except Exception:
+        return None
+
+
+def server_build() -> dict:
+    return {
+        "git_sha": _git_sha(),
+        "build_time": os.environ.get("LIFTFLOW_BUILD_TIME") or None,
+        "hostname": socket.gethostname(),
+        "python_version": platform.python_version(),
+        "platform": platform.system(),
+    }
+
+
+@router.get("/info", summary="Server capabilities handshake")
+def get_info():
+    svc = deps.service()
+    s = svc.settings
+    cfg = model_config.load(s)
+    backends = all_backends(s)
+    return {
+        "api_version": API_VERSION,
+        "results_contract_version": RESULTS_CONTRACT_VERSION,
+        "supports_video_source": ["upload", "local_asset"],
+        "available_backends": [b.name for b in backends if b.available],
+        "current_default_backend": cfg.tracking_backend,
+        "active_optional_models": {
+            "person_detection": cfg.enable_person_detection,
+            "pose_estimation": cfg.enable_pose_estimation,
+        },
+        "limits": {
+            "max_upload_mb": s.max_upload_mb,
+            "supported_formats": sorted(SUPPORTED_FORMATS),
+            "max_duration_sec": s.max_duration_s,
+            "max_concurrent_jobs": 1,
+            "max_pixels": s.max_pixels,
+        },
+        "assets": {"root": str(s.datasets_root), "available": s.datasets_root.is_dir()},
+        "server_build": server_build(),
+        "timestamp": datetime.now(timezone.utc).replace(tzinfo=None).isoformat(),
+        "backends": {b.name: b.to_dict() for b in backends},
+        "models_dir": str(s.models_dir),
+    }
+
+
+@router.post("/bench/run_one", summary="Submit one benchmark case (upload or local_asset)")
+async def bench_run_one(
+    video_source_type: str = Form(..., description='"upload" or "local_asset"'),
+    file: Optional[UploadFile] = File(None),
+    asset_id: Optional[str] = Form(None),
+    asset_path: Optional[str] = Form(None),
+    disc_center_x: Optional[float] = Form(None),
+    disc_center_y: Optional[float] = Form(None),
+    disc_radius: Optional[float] = Form(None),
+    seed_frame: Optional[int] = Form(0),
+    case_id: Optional[str] = Form(None, max_length=256),
+    client_run_id: Optional[str] = Form(None, max_length=256),
+    tags: Optional[str] = Form(None, max_length=16384),
+    backend: Optional[str] = Form(None),
+    lift_type: Optional[str] = Form(None),
+):
+    svc = deps.service()
+    if video_source_type not in ("upload", "local_asset"):
+        raise HTTPException(422, detail='video_source_type must be "upload" or "local_asset"')
+    tag_dict = parse_tags(tags)
+    seed = check_seed(disc_center_x, disc_center_y, disc_radius, seed_frame)
+    chosen = resolve_backend(svc, backend)
+    benchmark = {"case_id": case_id, "client_run_id": client_run_id, "tags": tag_dict}
+    if video_source_type == "upload":
+        if file is None or not file.filename:
+            raise HTTPException(422, detail="video_source_type=upload needs a file")
+        suffix = check_extension(file.filename)
+        folder = svc.new_job()
+        dest = svc.upload_path(folder.job_id, suffix)
+        try:
+            await save_upload(file, dest, svc.settings.max_upload_mb)
+        except BaseException:
+            svc._remove_files(folder.job_id)
+            raise
+        source = {"type": "upload", "original_filename": file.filename, "asset_id": None}
+    else:
+        dest = resolve_asset(svc.settings.datasets_root, asset_id, asset_path)
+        folder = svc.new_job()
+        source = {"type": "local_asset", "original_filename": dest.name, "asset_id": asset_id or dest.stem}
+    enqueue(svc, folder, video_path=dest, seed=seed, backend=chosen, source=source,
+            benchmark=benchmark, lift_type=lift_type)
+    jid = folder.job_id
+    return {
+        "job_id": jid,
+        "case_id": case_id,
+        "client_run_id": client_run_id,
+        "source_type": video_source_type,
+        "status": "pending",
+        "message": f"Benchmark case queued. source={video_source_type}, case_id={case_id}",
+        "links": {
+            "status": f"/api/v1/videos/{jid}/status",
+            "results": f"/api/v1/videos/{jid}/results",
+            "delete": f"/api/v1/videos/{jid}",
+        },
+    }
+
+
+@router.get("/assets", summary="Videos available as local assets in DATASETS_ROOT")
+def get_assets():
+    root = deps.service().settings.datasets_root
+    assets = list_assets(root)
+    return {"assets_root": str(root), "root_exists": root.is_dir(), "count": len(assets), "assets": assets}

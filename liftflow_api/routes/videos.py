@@ -1,0 +1,111 @@
+"""/api/v1/videos/*: upload, status, results, delete, list (the original clients' endpoints)."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from fastapi import APIRouter, File, Form, HTTPException, UploadFile
+from fastapi.responses import JSONResponse
+
+from liftflow_api import deps
+from liftflow_api.service import COMPLETED, FAILED, JobConflict, JobNotFound
+from liftflow_api.submit import check_seed, enqueue, resolve_backend
+from liftflow_api.uploads import check_extension, save_upload
+
+router = APIRouter(prefix="/api/v1/videos", tags=["videos"])
+
+
+def _not_found(video_id: str) -> HTTPException:
+    return HTTPException(404, detail=f"Video job {video_id!r} not found")
+
+
+@router.post("/upload", summary="Upload a video and a seed circle; returns the job id")
+async def upload_video(
+    file: UploadFile = File(..., description="Video file (mp4/mov/avi/mkv/webm)"),
+    disc_center_x: Optional[float] = Form(None),
+    disc_center_y: Optional[float] = Form(None),
+    disc_radius: Optional[float] = Form(None),
+    seed_frame: Optional[int] = Form(0),
+    backend: Optional[str] = Form(None, description="Override the tracking backend for this job"),
+    lift_type: Optional[str] = Form(None, description="squat, snatch, clean, clean_and_jerk, deadlift"),
+):
+    svc = deps.service()
+    suffix = check_extension(file.filename)
+    seed = check_seed(disc_center_x, disc_center_y, disc_radius, seed_frame)
+    chosen = resolve_backend(svc, backend)
+    folder = svc.new_job()
+    dest = svc.upload_path(folder.job_id, suffix)
+    try:
+        await save_upload(file, dest, svc.settings.max_upload_mb)
+    except BaseException:
+        svc._remove_files(folder.job_id)
+        raise
+    enqueue(svc, folder, video_path=dest, seed=seed, backend=chosen,
+            source={"type": "upload", "original_filename": file.filename, "asset_id": None},
+            benchmark={"case_id": None, "client_run_id": None, "tags": {}}, lift_type=lift_type)
+    return {"video_id": folder.job_id, "status": "pending",
+            "message": "Video uploaded; analysis queued"}
+
+
+@router.get("/{video_id}/status", summary="Poll a job's status and progress")
+def video_status(video_id: str):
+    try:
+        return deps.service().view(video_id).status_response()
+    except JobNotFound:
+        raise _not_found(video_id)
+
+
+@router.get("/{video_id}/results", summary="The ResultsContract of a completed job")
+def video_results(video_id: str):
+    try:
+        view, data = deps.service().result(video_id)
+    except JobNotFound:
+        raise _not_found(video_id)
+    if view.status == COMPLETED and data is not None:
+        return JSONResponse(data)
+    if view.status == FAILED:
+        return JSONResponse(status_code=409, content={
+            "detail": f"Job {video_id} failed: {view.error}", "status": view.status,
+            "error": view.error})
+    return JSONResponse(status_code=409, content={
+        "detail": f"Results not ready: job {video_id} is {view.status} ({view.message})",
+        "status": view.status, "progress": view.progress})
+
+
+@router.delete("/{video_id}", summary="Cancel a job if queued or running and delete everything it created")
+def delete_video(video_id: str):
+    svc = deps.service()
+    try:
+        svc.delete(video_id)
+    except JobNotFound:
+        raise _not_found(video_id)
+    except JobConflict as exc:
+        raise HTTPException(409, detail=str(exc))
+    return {"video_id": video_id, "deleted": True, "message": f"Job {video_id} and its files were deleted"}
+
+
+@router.post("/{video_id}/retry", summary="Re-execute a failed job from the failed step")
+def retry_video(video_id: str):
+    svc = deps.service()
+    try:
+        run_id = svc.retry(video_id)
+    except JobNotFound:
+        raise _not_found(video_id)
+    except JobConflict as exc:
+        raise HTTPException(409, detail=str(exc))
+    return {"video_id": video_id, "status": "pending", "run_id": run_id,
+            "message": "Re-execution from the failed step queued"}
+
+
+@router.get("", summary="List all jobs")
+def list_videos():
+    views = deps.service().list()
+    items = []
+    for v in views:
+        d = v.status_response()
+        meta = v.meta or {}
+        d["source_type"] = (meta.get("source") or {}).get("type")
+        d["original_filename"] = (meta.get("source") or {}).get("original_filename")
+        d["case_id"] = (meta.get("benchmark") or {}).get("case_id")
+        items.append(d)
+    return {"count": len(items), "videos": items}

@@ -1,0 +1,294 @@
+"""Jobs as the facade sees them: folders for products, Dagster runs for the truth about state.
+
+No job state is kept in this process. A job is "all runs tagged job_id=<id>, newest is
+current"; its folder under data/api/results/<id>/ holds job_meta.json and the products.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Optional
+
+from liftflow.analysis import STEP_TITLES, STEPS, overall_progress
+from liftflow.config import Settings
+from liftflow.jobstore import RESULT, JobFolder, is_valid_job_id, new_job_id, new_meta, read_json
+from liftflow.orchestration.definitions import JOB_NAME
+from liftflow.orchestration.launcher import LaunchError, RunLauncher, optional_tags
+from liftflow.orchestration.resources import run_config_for
+
+JOB_ID_TAG = "job_id"
+PENDING, PROCESSING, COMPLETED, FAILED = "pending", "processing", "completed", "failed"
+
+
+class JobNotFound(LookupError):
+    pass
+
+
+class JobConflict(RuntimeError):
+    pass
+
+
+@dataclass
+class JobView:
+    video_id: str
+    status: str
+    progress: float
+    current_step: Optional[str]
+    message: str
+    created_at: Optional[str]
+    updated_at: Optional[str]
+    error: Optional[str] = None
+    run_id: Optional[str] = None
+    meta: Optional[dict] = None
+
+    def status_response(self) -> dict:
+        d = {
+            "video_id": self.video_id,
+            "status": self.status,
+            "progress": self.progress,
+            "current_step": self.current_step,
+            "message": self.message,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+        if self.error:
+            d["error"] = self.error
+        if self.run_id:
+            d["run_id"] = self.run_id
+        return d
+
+
+def _iso(ts: Optional[float]) -> Optional[str]:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, tz=timezone.utc).replace(tzinfo=None).isoformat()
+
+
+def _ts(record, name: str) -> Optional[float]:
+    v = getattr(record, name, None)
+    if isinstance(v, datetime):
+        return v.replace(tzinfo=timezone.utc).timestamp() if v.tzinfo is None else v.timestamp()
+    return v
+
+
+class JobService:
+    def __init__(self, settings: Settings, instance, launcher: RunLauncher):
+        self.settings = settings
+        self.instance = instance
+        self.launcher = launcher
+
+    # --- creating ------------------------------------------------------------------
+    def new_job(self) -> JobFolder:
+        folder = JobFolder.for_job(self.settings.results_dir, new_job_id())
+        folder.create()
+        return folder
+
+    def upload_path(self, job_id: str, suffix: str) -> Path:
+        d = self.settings.uploads_dir / job_id
+        d.mkdir(parents=True, exist_ok=True)
+        return d / f"input{suffix.lower()}"
+
+    def submit(self, folder: JobFolder, *, video_path: Path, request: dict, source: dict,
+               benchmark: dict, model_config: dict) -> str:
+        """Write job_meta.json (pending) and launch the run; undo everything if launching fails."""
+        meta = new_meta(folder.job_id, source=source, benchmark=benchmark, model_config=model_config)
+        folder.write_meta(meta)
+        folder.log("api", f"job created: source={source.get('type')} "
+                          f"file={source.get('original_filename') or source.get('asset_id')}")
+        lift = {"job_id": folder.job_id, "job_dir": str(folder.path),
+                "video_path": str(video_path), **request}
+        tags = optional_tags(
+            job_id=folder.job_id,
+            case_id=benchmark.get("case_id"),
+            client_run_id=benchmark.get("client_run_id"),
+            backend=request.get("backend"),
+            source_type=source.get("type"),
+        )
+        for k, v in (benchmark.get("tags") or {}).items():
+            tags[f"user/{k}"] = str(v)
+        try:
+            run_id = self.launcher.submit(run_config_for(lift), tags)
+        except LaunchError:
+            self._remove_files(folder.job_id)
+            raise
+        folder.update_meta(runs=[run_id])
+        folder.log("api", f"run {run_id} queued")
+        return run_id
+
+    # --- reading -------------------------------------------------------------------
+    def _records(self, job_id: Optional[str] = None):
+        from dagster import RunsFilter
+
+        f = RunsFilter(job_name=JOB_NAME, tags={JOB_ID_TAG: job_id}) if job_id else RunsFilter(job_name=JOB_NAME)
+        return self.instance.get_run_records(filters=f)  # newest first
+
+    def _queued_ahead(self, record) -> int:
+        from dagster import DagsterRunStatus, RunsFilter
+
+        queued = self.instance.get_run_records(
+            filters=RunsFilter(job_name=JOB_NAME, statuses=[DagsterRunStatus.QUEUED]))
+        mine = _ts(record, "create_timestamp") or 0
+        running = self.instance.get_runs_count(
+            filters=RunsFilter(job_name=JOB_NAME, statuses=[DagsterRunStatus.STARTED, DagsterRunStatus.STARTING]))
+        return running + sum(1 for r in queued if (_ts(r, "create_timestamp") or 0) < mine)
+
+    def _failure_reason(self, run_id: str, meta: dict) -> str:
+        err = (meta or {}).get("error") or {}
+        if err.get("reason") and err.get("run_id") == run_id:
+            return f"{err.get('step')}: {err['reason']}"
+        from dagster import DagsterEventType
+
+        try:
+            records = self.instance.get_records_for_run(
+                run_id, of_type={DagsterEventType.RUN_FAILURE, DagsterEventType.STEP_FAILURE}).records
+            msgs = []
+            for rec in records:
+                entry = rec.event_log_entry
+                ev = entry.dagster_event
+                text = entry.user_message or (ev.message if ev else "") or ""
+                if ev is not None and ev.event_type == DagsterEventType.STEP_FAILURE:
+                    data = ev.step_failure_data
+                    if data and data.user_failure_data and data.user_failure_data.description:
+                        text = data.user_failure_data.description
+                    elif data and data.error:
+                        text = f"{data.error.cls_name}: {data.error.message.strip()}"
+                if text:
+                    msgs.append(text)
+            if msgs:
+                return msgs[0] if len(msgs) == 1 else "; ".join(dict.fromkeys(msgs))
+        except Exception:
+            pass
+        return "the analysis run failed (see pipeline.log)"
+
+    def view(self, job_id: str, records=None) -> JobView:
+        if not is_valid_job_id(job_id):
+            raise JobNotFound(job_id)
+        folder = JobFolder.for_job(self.settings.results_dir, job_id)
+        meta = folder.read_meta()
+        if meta is None:
+            raise JobNotFound(job_id)
+        records = self._records(job_id) if records is None else records
+        created = (meta.get("timestamps") or {}).get("created_at")
+        if not records:
+            status = meta.get("status") or PENDING
+            return JobView(job_id, status, 1.0 if status == COMPLETED else 0.0, None,
+                           "No analysis run found for this job", created, created, meta=meta)
+        from dagster import DagsterRunStatus as S
+
+        rec = records[0]
+        run = rec.dagster_run
+        updated = _iso(_ts(rec, "update_timestamp"))
+        st = run.status
+        if st in (S.QUEUED, S.NOT_STARTED, S.STARTING, S.MANAGED):
+            ahead = self._queued_ahead(rec) if st == S.QUEUED else 0
+            msg = (f"Queued: {ahead} job(s) ahead" if ahead else "Queued: starting shortly")
+            return JobView(job_id, PENDING, 0.0, "queued", msg, created, updated, run_id=run.run_id, meta=meta)
+        if st == S.SUCCESS:
+            return JobView(job_id, COMPLETED, 1.0, "completed", "Analysis complete", created,
+                           updated, run_id=run.run_id, meta=meta)
+        if st in (S.FAILURE, S.CANCELED, S.CANCELING):
+            reason = ("the job was cancelled" if st != S.FAILURE
+                      else self._failure_reason(run.run_id, meta))
+            prog = folder.read_progress() or {}
+            return JobView(job_id, FAILED, float(overall_progress(prog.get("step", "decode"), prog.get("fraction", 0)))
+                           if prog.get("run_id") == run.run_id else 0.0,
+                           prog.get("step") if prog.get("run_id") == run.run_id else None,
+                           f"Analysis failed: {reason}", created, updated, error=reason,
+                           run_id=run.run_id, meta=meta)
+        # STARTED: the progress file of this run tells where it is.
+        prog = folder.read_progress() or {}
+        if prog.get("run_id") == run.run_id and prog.get("step") in STEPS:
+            step = prog["step"]
+            p = overall_progress(step, prog.get("fraction", 0.0))
+            msg = prog.get("message") or STEP_TITLES[step]
+            updated = prog.get("updated_at") or updated
+        else:
+            step, p, msg = "starting", 0.0, "Starting the analysis worker"
+        return JobView(job_id, PROCESSING, p, step, msg, created, updated, run_id=run.run_id, meta=meta)
+
+    def result(self, job_id: str) -> tuple[JobView, Optional[dict]]:
+        v = self.view(job_id)
+        if v.status != COMPLETED:
+            return v, None
+        data = read_json(JobFolder.for_job(self.settings.results_dir, job_id).file(RESULT))
+        return v, data
+
+    def list(self) -> list[JobView]:
+        root = self.settings.results_dir
+        if not root.is_dir():
+            return []
+        by_job: dict[str, list] = {}
+        for rec in self._records():
+            jid = rec.dagster_run.tags.get(JOB_ID_TAG)
+            if jid:
+                by_job.setdefault(jid, []).append(rec)
+        views = []
+        for d in sorted(root.iterdir()):
+            if not is_valid_job_id(d.name):
+                continue
+            try:
+                views.append(self.view(d.name, by_job.get(d.name, [])))
+            except JobNotFound:
+                continue
+        views.sort(key=lambda v: v.created_at or "", reverse=True)
+        return views
+
+    # --- re-executing ----------------------------------------------------------------
+    def retry(self, job_id: str) -> str:
+        v = self.view(job_id)
+        if v.status != FAILED or not v.run_id:
+            raise JobConflict(f"job {job_id} is {v.status}; only a failed job can be re-executed")
+        run_id = self.launcher.reexecute(v.run_id, from_failure=True)
+        folder = JobFolder.for_job(self.settings.results_dir, job_id)
+        meta = folder.read_meta() or {}
+        folder.update_meta(runs=list(meta.get("runs") or []) + [run_id], status=PENDING)
+        folder.log("api", f"re-execution from failure queued as run {run_id}")
+        return run_id
+
+    # --- deleting ------------------------------------------------------------------
+    def delete(self, job_id: str, wait_s: float = 20.0) -> None:
+        from dagster import DagsterRunStatus as S
+
+        self.view(job_id)  # raises JobNotFound
+        records = self._records(job_id)
+        live = [r.dagster_run.run_id for r in records if not r.dagster_run.is_finished]
+        for run_id in live:
+            self.launcher.terminate(run_id)
+        deadline = time.monotonic() + wait_s
+        while live and time.monotonic() < deadline:
+            live = [rid for rid in live
+                    if (run := self.instance.get_run_by_id(rid)) is not None and not run.is_finished]
+            if live:
+                time.sleep(0.25)
+        if live:
+            raise JobConflict(f"cancellation of job {job_id} was requested but its run is still "
+                              f"stopping; retry the delete in a few seconds")
+        for rec in records:
+            self._delete_run(rec.dagster_run.run_id)
+        self._remove_files(job_id)
+
+    def _delete_run(self, run_id: str) -> None:
+        self.instance.delete_run(run_id)
+        home = self.settings.dagster_home
+        # delete_run leaves per-run files behind: IO manager outputs, compute logs, event db.
+        for p in (home / "storage" / run_id, home / "history" / "runs" / f"{run_id}.db",
+                  home / "logs" / run_id):
+            if p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            elif p.exists():
+                p.unlink(missing_ok=True)
+
+    def _remove_files(self, job_id: str) -> None:
+        JobFolder.for_job(self.settings.results_dir, job_id).remove()
+        shutil.rmtree(self.settings.uploads_dir / job_id, ignore_errors=True)
+
+    def counts(self) -> dict:
+        counts = {PENDING: 0, PROCESSING: 0, COMPLETED: 0, FAILED: 0}
+        for v in self.list():
+            counts[v.status] = counts.get(v.status, 0) + 1
+        counts["total"] = sum(counts.values())
+        return counts
