@@ -1,0 +1,95 @@
+"""Unit and method of every figure compute_metrics returns (shipped inside the result)."""
+
+from __future__ import annotations
+
+from liftflow.physics import filtering as flt
+from liftflow.physics import reps as rp
+from liftflow.physics.params import PhysicsParams
+
+
+def build_definitions(filt: dict | None, params: PhysicsParams, floor_based: bool = False) -> dict:
+    if filt:
+        fx, fy = filt["cutoff_x"]["fc_hz"], filt["cutoff_y"]["fc_hz"]
+        how_x = filt["cutoff_x"]["method"]
+        how_y = filt["cutoff_y"]["method"]
+    else:
+        fx = fy = None
+        how_x = how_y = "n/a"
+    smooth = (
+        f"{flt.BUTTER_ORDER}nd-order Butterworth low-pass applied forward and backward "
+        f"(scipy.signal.filtfilt, zero lag) to the pixel positions of each run of consecutive "
+        f"tracked frames; cut-off x {fx} Hz ({how_x}), y {fy} Hz ({how_y}) from Winter's residual "
+        f"analysis, bounded to [{flt.FC_MIN_HZ}, {flt.FC_MAX_HZ}] Hz and <= 0.3 x frame rate; "
+        f"runs of {flt.MIN_SEGMENT_SAMPLES}-{flt.MIN_BUTTER_SAMPLES - 1} frames use a quadratic "
+        "Savitzky-Golay fit; variable-frame-rate runs are resampled to their median interval, "
+        "filtered, and read back at the real timestamps"
+    )
+    deriv = "central differences (numpy.gradient) of the smoothed positions on the real timestamps"
+    m = params.total_mass_kg
+    g = params.g_m_s2
+    height_how = (
+        f"plate-centre height above the floor: y - min(y) + plate radius ({params.plate_diameter_m / 2} m), "
+        "the lowest smoothed point taken as the plate resting on the platform"
+        if floor_based else
+        "height of the plate centre above its lowest smoothed point in the clip"
+    )
+    d = {
+        "frames": {"unit": "frame index", "how": "frames analysed: tracked, not rejected as a jump, in a run of >= "
+                   f"{flt.MIN_SEGMENT_SAMPLES} consecutive tracked frames; lost frames are absent"},
+        "time_s": {"unit": "s", "how": "the video container's presentation timestamp of the frame (variable frame rate kept)"},
+        "x_m": {"unit": "m", "how": "plate-centre horizontal displacement from the first analysed frame, + to the image right; "
+                "pixels x m_per_px_x (foreshortening-corrected in oblique views); " + smooth},
+        "y_m": {"unit": "m", "how": "plate-centre vertical displacement from the first analysed frame, + up; pixels x m_per_px; " + smooth},
+        "height_m": {"unit": "m", "how": height_how},
+        "vx_m_s": {"unit": "m/s", "how": "horizontal velocity, " + deriv},
+        "vy_m_s": {"unit": "m/s", "how": "vertical velocity (+ up), " + deriv},
+        "speed_m_s": {"unit": "m/s", "how": "sqrt(vx^2 + vy^2)"},
+        "accel_m_s2": {"unit": "m/s^2", "how": "vertical acceleration (+ up), central differences of vy_m_s"},
+        "kinetic_energy_j": {"unit": "J", "how": f"0.5 m speed^2, m = {m} kg (bar + plates)"},
+        "potential_energy_j": {"unit": "J", "how": f"m g height_m, g = {g} m/s^2"},
+        "total_energy_j": {"unit": "J", "how": "kinetic + potential"},
+        "power_w": {"unit": "W", "how": "F . v with F = m (a - g_vec) the force on the bar from the lifter: "
+                    "m (ax vx + (ay + g) vy); negative while the lifter lowers or brakes the bar"},
+        "metrics_raw": {"unit": "as metrics", "how": "same quantities from the unsmoothed positions: central differences "
+                        "on the real timestamps, no filter (shows how much noise the filter removed)"},
+        "summary.peak_speed_m_s": {"unit": "m/s", "how": "max speed_m_s over the lift (a dropped bar's fall and bounces excluded)"},
+        "summary.peak_vertical_velocity_m_s": {"unit": "m/s", "how": "max vy_m_s over the lift (drops excluded)"},
+        "summary.peak_power_w": {"unit": "W", "how": "max power_w over the lift (drops excluded)"},
+        "summary.max_height_m": {"unit": "m", "how": "max height_m"},
+        "summary.min_height_m": {"unit": "m", "how": "min height_m"},
+        "summary.lift_duration_s": {"unit": "s", "how": f"first to last analysed frame where speed > 0.1 m/s, drops excluded"},
+        "summary.total_frames": {"unit": "frames", "how": "frames in the video (presentable frames)"},
+        "summary.rep_count": {"unit": "reps", "how": "len(reps)"},
+        "summary.max_speed_all_frames_m_s": {"unit": "m/s", "how": "max speed_m_s over every analysed frame, drops included"},
+        "reps": {"unit": "-", "how": (
+            "one object per repetition: swings of the smoothed vertical path of at least "
+            f"max({rp.MIN_ROM_M} m, {rp.REL_ROM} x the lift's vertical range); squat/bench count top-bottom-top, "
+            "snatch/clean/clean_and_jerk/deadlift count rises from rest, unknown lifts take the direction of the "
+            "first movement; unracking, walk-outs and re-racking move the bar too little vertically; "
+            f"a dropped bar (fall >= {rp.DROP_MIN_HEIGHT_M} m at >= {rp.DROP_SPEED_M_S} m/s or near free fall) and its "
+            "bounces are excluded")},
+        "reps.eccentric_start_s": {"unit": "s", "how": f"squat/bench: vy last falls through -{rp.V_ON_M_S} m/s before the bottom; "
+                                   f"lifts from the floor: vy first falls through -{rp.V_ON_M_S} m/s after the concentric end, else null"},
+        "reps.concentric_start_s": {"unit": "s", "how": f"squat/bench: upward zero crossing of vy at the bottom; lifts from the floor: "
+                                    f"lift-off, vy rises through {rp.V_ON_M_S} m/s"},
+        "reps.concentric_end_s": {"unit": "s", "how": "first downward zero crossing of vy after the concentric start (top, lock-out, peak bar height)"},
+        "reps.mean_concentric_velocity_m_s": {"unit": "m/s", "how": "rise / duration between concentric start and end (time-mean of vy)"},
+        "reps.peak_concentric_velocity_m_s": {"unit": "m/s", "how": "max vy between concentric start and end"},
+        "reps.mean_propulsive_velocity_m_s": {"unit": "m/s", "how": "rise / duration from concentric start to the first instant after peak "
+                                              "velocity with ay < -g (Sanchez-Medina 2010), else to the concentric end"},
+        "reps.range_of_motion_m": {"unit": "m", "how": "vertical rise of the plate centre over the concentric phase"},
+        "reps.peak_power_w": {"unit": "W", "how": "max power_w over the concentric phase"},
+        "phases": {"unit": "s", "how": "snatch/clean only, first rep: first pull (lift-off to the first vy maximum), transition "
+                   "(to the vy dip of the double knee bend), second pull (to peak vy), turnover (to peak height), catch (to the "
+                   "lowest point as the bar is received), recovery (to standing); pose events replace bar estimates when given"},
+        "bar_path.first_pull / second_pull": {"unit": "m", "how": "max horizontal displacement toward / away from the lifter within the "
+                                              "pull relative to its start, and the net displacement"},
+        "bar_path.x_toward_lifter_to_rearmost_m": {"unit": "m", "how": "lift-off to the rearmost point before peak height (classic DX1)"},
+        "bar_path.x_away_rearmost_to_forwardmost_m": {"unit": "m", "how": "rearmost to the following forward-most point up to peak height (DX2)"},
+        "bar_path.loop_toward_lifter_m": {"unit": "m", "how": "forward-most point to the catch (DXL, the loop)"},
+        "bar_path.peak_height_m": {"unit": "m", "how": "max height_m between lift-off and catch"},
+        "bar_path.drop_under_bar_m": {"unit": "m", "how": "peak height - catch height (lowest point as the bar is received)"},
+        "calibration.m_per_px": {"unit": "m/px", "how": "plate diameter / (2 x median semi-major axis (or radius) of the plate over "
+                                 "the slow half of the tracked frames); oblique views: x scaled by 1/(b/a)"},
+    }
+    return d

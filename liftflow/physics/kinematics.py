@@ -1,0 +1,286 @@
+"""compute_metrics: tracked plate observations + timestamps -> calibrated bar physics.
+
+Conventions (also returned in ``definitions``):
+- SI units; x to the right of the image, y up (image y is inverted).
+- ``x_m``, ``y_m``: plate-centre displacement from its raw position in the first analysed frame.
+- ``height_m``: height of the plate centre. For lifts that start with the plates on the
+  platform (snatch, clean, clean_and_jerk, deadlift) the lowest smoothed point is taken as
+  "plate resting on the floor", so height = y - y_min + D/2 (centre above the floor). For
+  other lifts (or unknown) height is above the lowest tracked point.
+- Series hold one entry per analysed frame: tracked, not rejected as an outlier, and in a
+  run of at least ``MIN_SEGMENT_SAMPLES`` consecutive tracked frames. Lost frames are absent;
+  no value is interpolated and no derivative spans a gap.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import numpy as np
+
+from liftflow.physics import filtering as flt
+from liftflow.physics.calibration import Calibration, calibrate
+from liftflow.physics.params import CONCENTRIC_FIRST, OLYMPIC, PhysicsParams
+
+CONTRACT_METRIC_KEYS = (
+    "frames", "time_s", "x_m", "y_m", "height_m", "vx_m_s", "vy_m_s", "speed_m_s",
+    "accel_m_s2", "kinetic_energy_j", "potential_energy_j", "total_energy_j", "power_w",
+)
+OUTLIER_WINDOW = 5  # running median window (frames) for the jump detector
+OUTLIER_MIN_FRACTION_OF_RADIUS = 0.3  # a jump smaller than this is never called an outlier
+MOVING_SPEED_M_S = 0.10  # bar counts as moving above this speed (lift duration)
+
+
+def _round_list(a: np.ndarray, k: int) -> list:
+    return [round(float(v), k) for v in a]
+
+
+def _reject_outliers(frames, t, cx, cy, r_med) -> tuple[np.ndarray, int]:
+    """Keep-mask: frames whose centre jumps away from the running median (tracker glitch)."""
+    keep = np.ones(len(frames), bool)
+    segs = flt.split_segments(frames, t)
+    h = OUTLIER_WINDOW // 2
+    for seg in segs:
+        if len(seg) < OUTLIER_WINDOW:
+            continue
+        for arr in (cx, cy):
+            z = arr[seg]
+            pad = np.concatenate([np.full(h, z[0]), z, np.full(h, z[-1])])
+            med = np.array([np.median(pad[i:i + OUTLIER_WINDOW]) for i in range(len(z))])
+            dev = np.abs(z - med)
+            mad = 1.4826 * np.median(dev) if len(dev) else 0.0
+            thr = max(6.0 * mad, OUTLIER_MIN_FRACTION_OF_RADIUS * r_med)
+            keep[seg[dev > thr]] = False
+    return keep, int((~keep).sum())
+
+
+def _series(t, X, Y, vx, vy, ax, ay, mass, g, height_offset) -> dict:
+    height = Y + height_offset
+    speed = np.hypot(vx, vy)
+    ke = 0.5 * mass * speed**2
+    pe = mass * g * height
+    # Force the lifter applies to the bar: F = m (a - g_vec), g_vec = (0, -g); power = F . v
+    power = mass * (ax * vx + (ay + g) * vy)
+    return {
+        "time_s": t, "x_m": X, "y_m": Y, "height_m": height, "vx_m_s": vx, "vy_m_s": vy,
+        "speed_m_s": speed, "accel_m_s2": ay, "ax_m_s2": ax, "kinetic_energy_j": ke,
+        "potential_energy_j": pe, "total_energy_j": ke + pe, "power_w": power,
+    }
+
+
+def _to_contract(frames: np.ndarray, s: dict) -> dict:
+    out = {"frames": [int(f) for f in frames]}
+    digits = {"time_s": 6, "x_m": 5, "y_m": 5, "height_m": 5, "vx_m_s": 4, "vy_m_s": 4,
+              "speed_m_s": 4, "accel_m_s2": 3, "kinetic_energy_j": 3, "potential_energy_j": 3,
+              "total_energy_j": 3, "power_w": 2}
+    for k in CONTRACT_METRIC_KEYS[1:]:
+        out[k] = _round_list(s[k], digits[k])
+    return out
+
+
+def _empty_result(params: PhysicsParams, total_frames: int, warnings: list[str]) -> dict:
+    from liftflow.physics.definitions import build_definitions
+
+    empty = {k: [] for k in CONTRACT_METRIC_KEYS}
+    return {
+        "metrics": empty,
+        "metrics_raw": {k: [] for k in CONTRACT_METRIC_KEYS},
+        "summary": {
+            "peak_speed_m_s": 0.0, "peak_power_w": 0.0, "max_height_m": 0.0, "min_height_m": 0.0,
+            "lift_duration_s": 0.0, "total_frames": int(total_frames), "analysed_frames": 0,
+            "peak_vertical_velocity_m_s": 0.0, "rep_count": 0,
+        },
+        "reps": [],
+        "phases": None,
+        "bar_path": None,
+        "calibration": None,
+        "filter": None,
+        "definitions": build_definitions(None, params),
+        "warnings": warnings,
+        "params": params.to_dict(),
+    }
+
+
+def compute_metrics(
+    observations: list,
+    timestamps_s: list[float],
+    params: Optional[PhysicsParams] = None,
+    pose_events: Optional[dict] = None,
+) -> dict:
+    """Calibrated, filtered bar kinematics, energy, power, reps, phases and definitions.
+
+    ``observations``: DiscObservation per frame (lost ones are skipped). ``timestamps_s``:
+    the video's per-frame presentation times (``VideoInfo.timestamps_s``); an observation's
+    own ``t_s`` is used only where the list does not cover its frame.
+    """
+    from liftflow.physics.definitions import build_definitions
+    from liftflow.physics.reps import detect_reps, lift_window
+    from liftflow.physics.phases import bar_path_figures, detect_phases
+
+    params = params or PhysicsParams()
+    warnings: list[str] = []
+    ts = list(timestamps_s or [])
+    total_frames = len(ts) if ts else len(observations)
+
+    rows = []
+    for o in observations:
+        if not getattr(o, "tracked", False):
+            continue
+        f = int(o.frame)
+        t = float(ts[f]) if 0 <= f < len(ts) else float(o.t_s)
+        x, y = float(o.center[0]), float(o.center[1])
+        if not (math.isfinite(t) and math.isfinite(x) and math.isfinite(y)):
+            continue
+        rows.append((f, t, x, y, o.radius, o.ellipse))
+    rows.sort(key=lambda r: r[0])
+    # one observation per frame (first wins)
+    dedup, seen = [], set()
+    for r in rows:
+        if r[0] not in seen:
+            seen.add(r[0])
+            dedup.append(r)
+    rows = dedup
+    if len(rows) < flt.MIN_SEGMENT_SAMPLES:
+        warnings.append(
+            f"only {len(rows)} tracked frame(s): at least {flt.MIN_SEGMENT_SAMPLES} consecutive "
+            "tracked frames are needed to compute any velocity"
+        )
+        return _empty_result(params, total_frames, warnings)
+
+    frames = np.array([r[0] for r in rows], int)
+    t = np.array([r[1] for r in rows], float)
+    cx = np.array([r[2] for r in rows], float)
+    cy = np.array([r[3] for r in rows], float)
+    rad = np.array([np.nan if r[4] is None else float(r[4]) for r in rows], float)
+    ell = [r[5] for r in rows]
+
+    r_med = float(np.nanmedian(rad)) if np.isfinite(rad).any() else 20.0
+    keep, n_out = _reject_outliers(frames, t, cx, cy, r_med)
+    if n_out:
+        warnings.append(
+            f"{n_out} tracked frame(s) jumped away from their neighbours by more than "
+            f"{OUTLIER_MIN_FRACTION_OF_RADIUS:.0%} of the plate radius (tracker glitch) and were "
+            "treated as lost"
+        )
+    segs = flt.split_segments(frames[keep], t[keep])
+    idx_keep = np.where(keep)[0]
+    short = [s for s in segs if len(s) < flt.MIN_SEGMENT_SAMPLES]
+    segs = [idx_keep[s] for s in segs if len(s) >= flt.MIN_SEGMENT_SAMPLES]
+    if short:
+        warnings.append(
+            f"{sum(len(s) for s in short)} tracked frame(s) in {len(short)} run(s) shorter than "
+            f"{flt.MIN_SEGMENT_SAMPLES} frames between lost frames were not analysed"
+        )
+    if not segs:
+        warnings.append("no run of consecutive tracked frames is long enough to analyse")
+        return _empty_result(params, total_frames, warnings)
+    use = np.concatenate(segs)
+    # re-index onto the analysed frames
+    frames, t, cx, cy, rad = frames[use], t[use], cx[use], cy[use], rad[use]
+    ell = [ell[i] for i in use]
+    bounds = np.cumsum([0] + [len(s) for s in segs])
+    segs = [np.arange(bounds[i], bounds[i + 1]) for i in range(len(segs))]
+    n_lost = total_frames - len(frames)
+    gap_lengths = [float(t[s2[0]] - t[s1[-1]]) for s1, s2 in zip(segs[:-1], segs[1:])]
+    if gap_lengths and max(gap_lengths) > 0.5:
+        warnings.append(
+            f"the plate was lost for up to {max(gap_lengths):.2f} s: nothing is reported inside "
+            "the gap(s); a repetition hidden in a gap cannot be counted"
+        )
+
+    calib: Calibration = calibrate(t, cx, cy, rad, ell, segs, params.plate_diameter_m, params.m_per_px)
+    warnings.extend(calib.warnings)
+
+    # Filter choice on pixel positions (noise is a pixel property), per coordinate.
+    fc_x = flt.choose_cutoff([(t[s], cx[s]) for s in segs])
+    fc_y = flt.choose_cutoff([(t[s], cy[s]) for s in segs])
+
+    n = len(t)
+    xs, ys, vxs, vys, axs, ays = (np.zeros(n) for _ in range(6))
+    vxr, vyr, axr, ayr = (np.zeros(n) for _ in range(4))
+    seg_methods, resampled = [], False
+    for s in segs:
+        px, pvx, pax, m1, rs1 = flt.smooth_segment(t[s], cx[s], fc_x.fc_hz)
+        py, pvy, pay, m2, rs2 = flt.smooth_segment(t[s], cy[s], fc_y.fc_hz)
+        xs[s], vxs[s], axs[s] = px, pvx, pax
+        ys[s], vys[s], ays[s] = py, pvy, pay
+        vxr[s], axr[s] = flt.raw_derivatives(t[s], cx[s])
+        vyr[s], ayr[s] = flt.raw_derivatives(t[s], cy[s])
+        seg_methods.append(m2)
+        resampled = resampled or rs1 or rs2
+
+    kx, ky = calib.m_per_px_x, calib.m_per_px
+    x0, y0 = cx[0], cy[0]
+    mass, g = params.total_mass_kg, params.g_m_s2
+    X, Y = (xs - x0) * kx, -(ys - y0) * ky
+    Xr, Yr = (cx - x0) * kx, -(cy - y0) * ky
+    y_low = float(np.min(Y))
+    plate_r = params.plate_diameter_m / 2.0
+    floor_based = params.lift_type in CONCENTRIC_FIRST
+    h_off = -y_low + (plate_r if floor_based else 0.0)
+    sm = _series(t, X, Y, vxs * kx, -vys * ky, axs * kx, -ays * ky, mass, g, h_off)
+    raw = _series(t, Xr, Yr, vxr * kx, -vyr * ky, axr * kx, -ayr * ky, mass, g, h_off)
+
+    # Reps, the lift window (drops excluded), phases, bar-path figures.
+    rep_info = detect_reps(sm, segs, params)
+    warnings.extend(rep_info["warnings"])
+    reps = rep_info["reps"]
+    window = lift_window(sm, rep_info)
+    phases, bar_path = None, None
+    if params.lift_type in OLYMPIC:
+        phases, pw = detect_phases(sm, segs, reps, params, pose_events)
+        warnings.extend(pw)
+        bar_path = bar_path_figures(sm, phases, pose_events)
+    elif pose_events:
+        warnings.append("pose events were given but phases are only split for snatch and clean")
+
+    w = window
+    spd, vy, pw_ = sm["speed_m_s"], sm["vy_m_s"], sm["power_w"]
+    moving = np.where(w & (spd > MOVING_SPEED_M_S))[0]
+    lift_duration = float(t[moving[-1]] - t[moving[0]]) if len(moving) else 0.0
+    summary = {
+        "peak_speed_m_s": round(float(np.max(spd[w])) if w.any() else 0.0, 4),
+        "peak_power_w": round(float(np.max(pw_[w])) if w.any() else 0.0, 2),
+        "max_height_m": round(float(np.max(sm["height_m"])), 5),
+        "min_height_m": round(float(np.min(sm["height_m"])), 5),
+        "lift_duration_s": round(lift_duration, 4),
+        "total_frames": int(total_frames),
+        "peak_vertical_velocity_m_s": round(float(np.max(vy[w])) if w.any() else 0.0, 4),
+        "rep_count": len(reps),
+        "analysed_frames": int(n),
+        "lost_or_rejected_frames": int(max(n_lost, 0)),
+        "segments": len(segs),
+        "mean_concentric_velocity_m_s": [r["mean_concentric_velocity_m_s"] for r in reps],
+        "peak_concentric_velocity_m_s": [r["peak_concentric_velocity_m_s"] for r in reps],
+        "max_speed_all_frames_m_s": round(float(np.max(spd)), 4),
+        "dropped_bar": rep_info.get("drops", []),
+        "mass_kg": mass,
+        "m_per_px": round(calib.m_per_px, 8),
+        "filter_cutoff_hz": {"x": round(fc_x.fc_hz, 3), "y": round(fc_y.fc_hz, 3)},
+    }
+    filt = {
+        "name": "butterworth_filtfilt",
+        "order": flt.BUTTER_ORDER,
+        "passes": 2,
+        "cutoff_x": fc_x.to_dict(),
+        "cutoff_y": fc_y.to_dict(),
+        "segment_methods": seg_methods,
+        "resampled_variable_frame_rate": bool(resampled),
+        "differentiation": "central differences (numpy.gradient, 2nd-order edges) of smoothed positions",
+    }
+    metrics = _to_contract(frames, sm)
+    metrics_raw = _to_contract(frames, raw)
+    return {
+        "metrics": metrics,
+        "metrics_raw": metrics_raw,
+        "summary": summary,
+        "reps": reps,
+        "phases": phases,
+        "bar_path": bar_path,
+        "calibration": calib.to_dict(),
+        "filter": filt,
+        "definitions": build_definitions(filt, params, floor_based=floor_based),
+        "warnings": warnings,
+        "params": params.to_dict(),
+    }

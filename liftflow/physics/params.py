@@ -1,0 +1,62 @@
+"""Physical parameters of one job: plate size for the scale, masses for energy and power."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Optional
+
+G = 9.80665  # standard gravity, m/s^2
+
+LIFT_TYPES = ("squat", "snatch", "clean", "clean_and_jerk", "deadlift", "bench")
+# Lifts that start with the bar on the platform and go up first (concentric first).
+CONCENTRIC_FIRST = ("snatch", "clean", "clean_and_jerk", "deadlift")
+# Lifts whose bar path is split into the classic weightlifting phases.
+OLYMPIC = ("snatch", "clean", "clean_and_jerk")
+
+
+@dataclass
+class PhysicsParams:
+    """What the physics needs to know about the bar and the camera.
+
+    ``plate_diameter_m``: outer diameter of the tracked plate (IWF bumper plates of 10 kg and up:
+    0.45 m). ``m_per_px`` overrides the plate-based scale when the caller knows it.
+    ``lift_type``: one of ``LIFT_TYPES`` or None (unknown: reps are counted, no phases).
+    """
+
+    plate_diameter_m: float = 0.45
+    bar_mass_kg: float = 20.0
+    plate_mass_kg: float = 20.0  # per plate
+    plate_count: int = 2
+    lift_type: Optional[str] = None
+    m_per_px: Optional[float] = None  # explicit scale; None = from the tracked plate
+    g_m_s2: float = G
+
+    def __post_init__(self) -> None:
+        if not (self.plate_diameter_m > 0):
+            raise ValueError(f"plate_diameter_m must be > 0, got {self.plate_diameter_m!r}")
+        if self.bar_mass_kg < 0 or self.plate_mass_kg < 0 or self.plate_count < 0:
+            raise ValueError(
+                "masses and plate_count must be >= 0, got "
+                f"bar={self.bar_mass_kg!r} plate={self.plate_mass_kg!r} count={self.plate_count!r}"
+            )
+        if self.lift_type is not None:
+            lt = str(self.lift_type).strip().lower().replace(" ", "_").replace("-", "_")
+            lt = {"back_squat": "squat", "front_squat": "squat", "c&j": "clean_and_jerk",
+                  "clean_&_jerk": "clean_and_jerk", "bench_press": "bench",
+                  "power_clean": "clean", "power_snatch": "snatch"}.get(lt, lt)
+            if lt not in LIFT_TYPES:
+                raise ValueError(
+                    f"lift_type must be one of {', '.join(LIFT_TYPES)} or None, got {self.lift_type!r}"
+                )
+            self.lift_type = lt
+        if self.m_per_px is not None and not (self.m_per_px > 0):
+            raise ValueError(f"m_per_px must be > 0 when given, got {self.m_per_px!r}")
+
+    @property
+    def total_mass_kg(self) -> float:
+        return float(self.bar_mass_kg + self.plate_mass_kg * self.plate_count)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["total_mass_kg"] = self.total_mass_kg
+        return d
