@@ -1,0 +1,286 @@
+"""Draw and encode synthetic lift clips, frame by frame (never more than one frame held).
+
+Layers, back to front: static background (precomputed once: wall texture, floor, a rack
+with plates), a stylised lifter, the far plate, the bar, the near plate, an occluding arm.
+The plate layers are premultiplied BGRA sprites drawn once at 4x and box-downsampled, so
+a sprite pixel is exact area coverage; each frame places them with a sub-pixel affine
+warp (bilinear keeps the centroid exact). Motion blur averages ``blur_samples`` such
+placements across the shutter, only inside the region the moving layers cover.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+SS = 4  # supersampling factor for sprites
+SHIFT = 4  # cv2 fractional bits
+
+
+def _fx(v: float) -> int:
+    return int(round(v * (1 << SHIFT)))
+
+
+# ---------------------------------------------------------------- sprites
+
+@dataclass
+class Sprite:
+    img: np.ndarray  # float32 HxWx4, premultiplied BGR + alpha, 0..1
+    c: float  # sprite pixel coordinate of the centre (same for x and y)
+
+
+def plate_sprite(r: float, rng: np.random.Generator, body=(38, 36, 40), rim=(120, 120, 128),
+                 label: str = "20 KG") -> Sprite:
+    """A bumper plate: dark disc, lighter rim ring, metal hub, sleeve end, raised marks."""
+    half = int(math.ceil(r)) + 3
+    size = 2 * half + 1
+    c = float(half)
+    H = size * SS
+    hc = (c + 0.5) * SS - 0.5  # centre in the supersampled grid
+    col = np.zeros((H, H, 3), np.uint8)
+    alpha = np.zeros((H, H), np.uint8)
+    R = r * SS
+    ctr = (_fx(hc), _fx(hc))
+
+    def disc(rad, colour, thick=-1, img=col):
+        cv2.circle(img, ctr, _fx(rad), colour, thick if thick < 0 else max(1, int(round(thick))), cv2.LINE_AA, SHIFT)
+
+    cv2.circle(alpha, ctr, _fx(R), 255, -1, cv2.LINE_AA, SHIFT)
+    disc(R, rim)
+    disc(R * 0.93, body)
+    # moulded rings and a faint inner lip
+    disc(R * 0.80, tuple(int(v * 1.25) for v in body), thick=R * 0.02)
+    disc(R * 0.45, tuple(int(v * 1.35) for v in body), thick=R * 0.03)
+    # raised lettering / logo marks: text around the disc, a few bars
+    fs = R / 95.0
+    for ang, txt in ((-35, label), (150, "IWF"), (60, "450")):
+        a = math.radians(ang)
+        tx = hc + R * 0.62 * math.cos(a)
+        ty = hc + R * 0.62 * math.sin(a)
+        (tw, th), _ = cv2.getTextSize(txt, cv2.FONT_HERSHEY_SIMPLEX, fs, max(1, int(fs * 2)))
+        cv2.putText(col, txt, (int(tx - tw / 2), int(ty + th / 2)), cv2.FONT_HERSHEY_SIMPLEX, fs,
+                    (150, 150, 155), max(1, int(fs * 2)), cv2.LINE_AA)
+    for k in range(6):
+        a = rng.uniform(0, 2 * math.pi)
+        p0 = (hc + R * 0.50 * math.cos(a), hc + R * 0.50 * math.sin(a))
+        p1 = (hc + R * 0.58 * math.cos(a), hc + R * 0.58 * math.sin(a))
+        cv2.line(col, (_fx(p0[0]), _fx(p0[1])), (_fx(p1[0]), _fx(p1[1])), (95, 95, 100),
+                 max(1, int(R * 0.02)), cv2.LINE_AA, SHIFT)
+    # hub, collar hole and sleeve end
+    disc(R * 0.24, (175, 178, 182))
+    disc(R * 0.24, (110, 110, 115), thick=R * 0.02)
+    disc(R * 0.15, (60, 60, 62))
+    disc(R * 0.125, (205, 208, 212))
+    disc(R * 0.125, (140, 140, 145), thick=R * 0.015)
+    # keep the colour inside the outline only (putText and rings are clipped by alpha)
+    small_c = cv2.resize(col, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    small_a = cv2.resize(alpha, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    # colour was drawn opaque over a full-coverage disc: premultiply by coverage
+    inside = cv2.resize((alpha == 255).astype(np.uint8) * 255, (size, size), interpolation=cv2.INTER_AREA)
+    # at the anti-aliased edge the colour is the rim colour; use it for partial pixels
+    rim_f = np.array(rim, np.float32) / 255.0
+    edge = (inside < 255)[..., None]
+    small_c = np.where(edge, rim_f, small_c)
+    img = np.dstack([small_c * small_a[..., None], small_a]).astype(np.float32)
+    return Sprite(img=img, c=c)
+
+
+def place(dst_acc: np.ndarray, sprite: Sprite, cx: float, cy: float, x0: int, y0: int) -> None:
+    """Composite premultiplied ``sprite`` centred at frame (cx, cy) over dst (ROI at x0, y0)."""
+    h, w = dst_acc.shape[:2]
+    tx = cx - x0 - sprite.c
+    ty = cy - y0 - sprite.c
+    sh, sw = sprite.img.shape[:2]
+    if tx + sw < -1 or ty + sh < -1 or tx > w + 1 or ty > h + 1:
+        return
+    M = np.array([[1.0, 0.0, tx], [0.0, 1.0, ty]], dtype=np.float64)
+    warped = cv2.warpAffine(sprite.img, M, (w, h), flags=cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
+    a = warped[..., 3:4]
+    dst_acc *= 1.0 - a
+    dst_acc += warped[..., :3]
+
+
+# ---------------------------------------------------------------- background
+
+def make_background(w: int, h: int, y_floor: float, clutter: bool, rng: np.random.Generator,
+                    keep_out: tuple[float, float, float, float]) -> np.ndarray:
+    """Static BGR uint8 background. ``keep_out`` = x0, y0, x1, y1 the plate path covers."""
+    if not clutter:
+        return np.full((h, w, 3), (178, 182, 186), np.uint8)
+    yy = np.linspace(0, 1, h, dtype=np.float32)[:, None]
+    xx = np.linspace(0, 1, w, dtype=np.float32)[None, :]
+    base = np.array([150, 160, 168], np.float32)
+    shade = 0.85 + 0.25 * (1 - yy) * (0.7 + 0.3 * xx)
+    img = base[None, None, :] * shade[..., None]
+    # low-frequency blotches + fine grain texture (concrete / painted wall)
+    small = rng.normal(0, 1, (max(2, h // 24), max(2, w // 24), 1)).astype(np.float32)
+    low = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
+    img += 10.0 * low[..., None] if low.ndim == 2 else 10.0 * low
+    grain = rng.normal(0, 4.0, (h, w)).astype(np.float32)
+    img += cv2.GaussianBlur(grain, (0, 0), 0.8)[..., None]
+    # wall panel seams
+    step = max(40, w // 6)
+    for x in range(int(rng.uniform(0, step)), w, step):
+        img[:, x:x + 2] *= 0.85
+    img = np.clip(img, 0, 255).astype(np.uint8)
+    # floor (platform boards) below the floor line
+    yf = int(round(y_floor))
+    if yf < h:
+        fl = img[max(0, yf):]
+        fl[:] = (np.array([70, 95, 120], np.float32) * (0.9 + 0.2 * rng.random((fl.shape[0], 1, 1)))).astype(np.uint8)
+        for x in range(int(rng.uniform(0, 90)), w, 90):
+            cv2.line(img, (x, max(0, yf)), (x - 40, h), (55, 75, 95), 2, cv2.LINE_AA)
+        cv2.line(img, (0, max(0, yf)), (w, max(0, yf)), (40, 50, 60), 2, cv2.LINE_AA)
+    # a rack with stored plates, away from the lift path
+    kx0, ky0, kx1, ky1 = keep_out
+    scale = max(20.0, min(w, h) / 10)
+    sides = []
+    if kx0 > w * 0.22:
+        sides.append((0.02 * w, kx0 - 0.06 * w))
+    if kx1 < w * 0.78:
+        sides.append((kx1 + 0.06 * w, 0.98 * w))
+    for sx0, sx1 in sides:
+        if sx1 - sx0 < scale:
+            continue
+        # uprights and a storage pin
+        ux = int(sx0 + 0.2 * (sx1 - sx0))
+        cv2.rectangle(img, (ux, int(h * 0.1)), (ux + max(3, int(scale * 0.25)), min(h, yf)), (50, 52, 58), -1)
+        pin_y = min(h - 5, yf - int(scale * 2.2)) if yf < h else int(h * 0.7)
+        px = sx0 + 0.55 * (sx1 - sx0)
+        for k in range(int(rng.integers(2, 5))):
+            rr = scale * rng.uniform(1.0, 2.0)
+            colour = [(40, 40, 160), (150, 70, 30), (40, 150, 200), (60, 130, 60), (35, 35, 38)][int(rng.integers(0, 5))]
+            cx = px + k * scale * 0.25
+            cv2.circle(img, (_fx(cx), _fx(pin_y)), _fx(rr), colour, -1, cv2.LINE_AA, SHIFT)
+            cv2.circle(img, (_fx(cx), _fx(pin_y)), _fx(rr * 0.2), (170, 170, 175), -1, cv2.LINE_AA, SHIFT)
+    return img
+
+
+# ---------------------------------------------------------------- lifter
+
+def draw_lifter(img: np.ndarray, bar_xy: tuple[float, float], foot_x: float, y_floor: float,
+                px_per_m: float, arm_off_m: float, standing_h: float, h_m: float,
+                facing: int = 1) -> None:
+    """A stylised lifter (thick limbs), posed from the bar height. Drawn in place."""
+    bx, by = bar_xy
+    s = px_per_m
+    sh_x = bx - facing * 0.05 * s
+    sh_y = by - arm_off_m * s if arm_off_m >= 0 else by - arm_off_m * s  # shoulder
+    if arm_off_m < 0:  # bar overhead: shoulders below the bar
+        sh_y = by + (-arm_off_m) * s
+    if arm_off_m == 0.0:
+        sh_y = by + 0.05 * s
+    shoulder_h = (y_floor - sh_y) / s
+    depth = float(np.clip((1.45 - shoulder_h) / 0.75, 0.0, 1.0))
+    lean = 0.20 + 0.75 * depth
+    torso = 0.52 * s
+    hip = (sh_x - facing * torso * math.sin(lean), sh_y + torso * math.cos(lean))
+    ankle = (foot_x, y_floor - 0.08 * s)
+    leg = 0.44 * s
+    dx, dy = hip[0] - ankle[0], hip[1] - ankle[1]
+    d = math.hypot(dx, dy)
+    d = min(d, 2 * leg - 1e-3)
+    mx, my = (hip[0] + ankle[0]) / 2, (hip[1] + ankle[1]) / 2
+    off = math.sqrt(max(0.0, leg**2 - (d / 2) ** 2))
+    nx, ny = (-dy / max(d, 1e-6), dx / max(d, 1e-6))
+    knee = (mx + facing * abs(nx) * off, my - abs(ny) * off * 0.2)
+    cloth = (70, 55, 45)
+    skin = (120, 150, 190)
+    lw = max(2, int(0.11 * s))
+
+    def seg(p, q, colour, wdt):
+        cv2.line(img, (_fx(p[0]), _fx(p[1])), (_fx(q[0]), _fx(q[1])), colour, wdt, cv2.LINE_AA, SHIFT)
+
+    seg(ankle, (ankle[0] + facing * 0.2 * s, ankle[1] + 0.06 * s), (30, 30, 30), max(2, int(0.07 * s)))
+    seg(ankle, knee, cloth, lw)
+    seg(knee, hip, cloth, int(lw * 1.2))
+    seg(hip, (sh_x, sh_y), cloth, int(lw * 1.6))
+    head = (sh_x + facing * 0.04 * s, sh_y - 0.2 * s)
+    cv2.circle(img, (_fx(head[0]), _fx(head[1])), _fx(0.11 * s), skin, -1, cv2.LINE_AA, SHIFT)
+    # arm: to the bar (pulls / overhead) or to the bar on the back
+    if arm_off_m > 0.0 or arm_off_m < 0.0:
+        seg((sh_x, sh_y), (bx - facing * 0.02 * s, by), skin, max(2, int(0.06 * s)))
+    else:
+        elbow = (sh_x - facing * 0.1 * s, sh_y + 0.22 * s)
+        seg((sh_x, sh_y), elbow, skin, max(2, int(0.06 * s)))
+        seg(elbow, (bx + facing * 0.08 * s, by), skin, max(2, int(0.05 * s)))
+
+
+# ---------------------------------------------------------------- encoder
+
+class Encoder:
+    """libx264 yuv420p through PyAV with exact per-frame pts on a fine time base.
+
+    x264 is fed constant-rate frame numbers (its rate control reads timestamps, and with
+    jittered ones its output is not reproducible); the real (possibly jittered) pts are
+    put on the packets when muxing, so the container carries them exactly.
+    """
+
+    TB = Fraction(1, 90000)
+
+    def __init__(self, path: Path, width: int, height: int, fps: float, crf: int, rotation: int,
+                 preset: str = "veryfast"):
+        import av
+
+        self.av = av
+        self.container = av.open(str(path), "w")
+        rate = Fraction(fps).limit_denominator(1001)
+        self.rate = rate
+        st = self.container.add_stream("libx264", rate=rate)
+        st.width, st.height = width, height
+        st.pix_fmt = "yuv420p"
+        st.time_base = self.TB
+        st.codec_context.time_base = 1 / rate
+        # mb-tree rate control makes libx264 output vary from run to run here: off, so a
+        # seed gives the same bytes every time
+        st.options = {"crf": str(int(crf)), "preset": preset, "x264-params": "no-mbtree=1"}
+        st.codec_context.thread_count = 0
+        if rotation:
+            st.set_display_rotation(-int(rotation))  # CCW degrees; decoders rotate clockwise back
+        self.stream = st
+        self.codec_tb = 1 / rate
+        self.tick = float(1 / rate / self.TB)  # one nominal frame in TB units
+        self.real: list[int] = []
+
+    def _real(self, k: int) -> int:
+        if 0 <= k < len(self.real):
+            return self.real[k]
+        if k < 0:
+            return self.real[0] + int(round(k * self.tick))
+        return self.real[-1] + int(round((k - len(self.real) + 1) * self.tick))
+
+    def _mux(self, packets) -> None:
+        for pkt in packets:
+            if pkt.pts is not None:
+                pkt.pts = self._real(int(pkt.pts))
+            if pkt.dts is not None:
+                pkt.dts = self._real(int(pkt.dts))
+            pkt.duration = 0
+            pkt.time_base = self.TB
+            self.container.mux(pkt)
+
+    def write(self, bgr: np.ndarray, pts: int) -> None:
+        if self.real and pts <= self.real[-1]:
+            raise ValueError("timestamps must increase")
+        frame = self.av.VideoFrame.from_ndarray(bgr, format="bgr24")
+        frame.pts = len(self.real)
+        frame.time_base = self.codec_tb
+        self.real.append(int(pts))
+        self._mux(self.stream.encode(frame))
+
+    def close(self) -> None:
+        self._mux(self.stream.encode())
+        self.container.close()
+
+
+def store_rotated(img: np.ndarray, rotation: int) -> np.ndarray:
+    """Upright frame -> stored frame that a decoder rotating ``rotation`` deg CW shows upright."""
+    if rotation == 0:
+        return img
+    code = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}[rotation]
+    return cv2.rotate(img, code)
