@@ -42,6 +42,11 @@ WORK_RADIUS = 44.0  # plate radius in working-resolution pixels
 N_RAYS = 120
 POLY_POINTS = 48
 CHROMA_WEIGHT = 1.6
+import os
+USE_ELLIPSE_CENTER = os.environ.get("LF_ELLC", "0") == "1"
+USE_SHAPE = os.environ.get("LF_SHAPE", "1") == "1"
+OUTER_EDGE = os.environ.get("LF_OUTER", "0") == "1"
+MAX_RATIO = 1.3  # most elongated outline accepted (oblique views)
 BACKWARD_BUDGET_BYTES = 192 * 1024 * 1024
 
 
@@ -82,6 +87,7 @@ class _Fit:
     n_inliers: int
     points: Optional[np.ndarray] = None  # inlier rim points (working px)
     ellipse: Optional[tuple] = None  # ((cx, cy), (2a, 2b), angle) working px
+    shape: tuple = (1.0, 0.0)  # (axis ratio, major-axis angle rad) the fit assumed
 
 
 class _Rays:
@@ -102,8 +108,8 @@ def _sample_rays(feat, rays: _Rays, cx, cy, rho):
     return prof, inside
 
 
-def _fit_circle(x, y, wts, cx, cy, r, iters=6):
-    """Robust geometric circle fit (Gauss-Newton with Tukey weights)."""
+def _fit_circle(x, y, wts, cx, cy, r, iters=6, fix_r=False):
+    """Robust geometric circle fit (Gauss-Newton with Tukey weights); radius held if fix_r."""
     scale = max(1.0, 0.04 * r)
     wr = wts
     for _ in range(iters):
@@ -118,16 +124,20 @@ def _fit_circle(x, y, wts, cx, cy, r, iters=6):
         wr = wts * tuk
         if wr.sum() < 1e-6:
             break
-        J = np.stack([-dx / d, -dy / d, -np.ones_like(d)], axis=1)
+        if fix_r:
+            J = np.stack([-dx / d, -dy / d], axis=1)
+        else:
+            J = np.stack([-dx / d, -dy / d, -np.ones_like(d)], axis=1)
         A = J.T @ (J * wr[:, None])
         b = -J.T @ (wr * res)
         try:
-            step = np.linalg.solve(A + np.eye(3) * 1e-6, b)
+            step = np.linalg.solve(A + np.eye(J.shape[1]) * 1e-6, b)
         except np.linalg.LinAlgError:
             break
         cx += step[0]
         cy += step[1]
-        r += step[2]
+        if not fix_r:
+            r += step[2]
         if abs(step).max() < 0.01:
             break
     return cx, cy, r, wr, scale
@@ -137,10 +147,31 @@ class _RimFitter:
     def __init__(self, plate_col: np.ndarray, n_rays=N_RAYS):
         self.rays = _Rays(n_rays)
         self.plate_col = plate_col.astype(np.float32)
+        self.set_shape(1.0, 0.0)
+
+    def set_shape(self, ratio: float, phi: float):
+        """Expected outline: an ellipse of axis ratio ``ratio`` (major/minor) at ``phi``."""
+        self.ratio = float(ratio)
+        self.phi = float(phi)
+        psi = self.rays.theta - self.phi
+        self.mult = (1.0 / np.sqrt(np.cos(psi) ** 2 / self.ratio
+                                   + np.sin(psi) ** 2 * self.ratio)).astype(np.float32)
+
+    def _to_norm(self, x, y):
+        c, s_ = math.cos(self.phi), math.sin(self.phi)
+        q = math.sqrt(self.ratio)
+        return (x * c + y * s_) / q, (-x * s_ + y * c) * q
+
+    def _from_norm(self, u, v):
+        c, s_ = math.cos(self.phi), math.sin(self.phi)
+        q = math.sqrt(self.ratio)
+        xr, yr = u * q, v / q
+        return xr * c - yr * s_, xr * s_ + yr * c
 
     def edges(self, feat, cx, cy, r_pred, sigma, lo=0.55, hi=1.5):
         step = 0.5
-        rho = np.arange(lo * r_pred, hi * r_pred + step, step, dtype=np.float32)
+        mlo, mhi = float(self.mult.min()), float(self.mult.max())
+        rho = np.arange(lo * r_pred * mlo, hi * r_pred * mhi + step, step, dtype=np.float32)
         prof, inside = _sample_rays(feat, self.rays, cx, cy, rho)
         d = np.linalg.norm(prof - self.plate_col[None, None, :], axis=2)
         # outward increase of the distance to plate colour, over +-1.5 px
@@ -154,36 +185,73 @@ class _RimFitter:
         ok[:, :k] = False
         ok[:, -k:] = False
         e = np.where(ok, e, 0.0)
-        prior = np.exp(-0.5 * ((rho - r_pred) / sigma) ** 2)
-        score = e * prior[None, :]
+        r_ray = r_pred * self.mult  # expected rim distance on each ray
+        prior = np.exp(-0.5 * ((rho[None, :] - r_ray[:, None]) / sigma) ** 2)
+        score = e * prior
         idx = np.argmax(score, axis=1)
         n = len(self.rays.theta)
         rows = np.arange(n)
         peak = e[rows, idx]
         # sub-pixel: centroid of the ramp where e > half the peak, contiguous around idx
-        pos = np.empty(n, np.float32)
         half = 0.5 * peak
-        for i in range(n):
-            j0 = idx[i]
-            a = j0
-            while a > 0 and e[i, a - 1] > half[i]:
-                a -= 1
-            b = j0
-            m = e.shape[1] - 1
-            while b < m and e[i, b + 1] > half[i]:
-                b += 1
-            seg = e[i, a:b + 1]
-            pos[i] = rho[a] + step * float((seg * np.arange(b - a + 1)).sum() / max(seg.sum(), 1e-6))
+        m = e.shape[1]
+        J = np.arange(m)[None, :]
+        below = e <= half[:, None]
+        left = np.where(below & (J < idx[:, None]), J, -1).max(axis=1)
+        right = np.where(below & (J > idx[:, None]), J, m).min(axis=1)
+        seg = np.where((J > left[:, None]) & (J < right[:, None]), e, 0.0)
+        pos = (rho[0] + step * (seg * J).sum(axis=1) / np.maximum(seg.sum(axis=1), 1e-6)).astype(np.float32)
+        if OUTER_EDGE:
+            # a light bevel/band at the plate's edge makes two edges: dark face -> band ->
+            # background. The outline is the outer one: move to a separate, comparably
+            # strong edge just outside (a dip between the two, so one blurred ramp is not
+            # split).
+            g = np.zeros_like(d)
+            g[:, k:-k] = np.linalg.norm(prof[:, 2 * k:] - prof[:, :-2 * k], axis=2)
+            g = np.where(ok, g, 0.0)
+            ip = np.clip(np.round((pos - rho[0]) / step).astype(int), 0, m - 1)
+            gp = g[rows, ip]
+            wmax = max(3, int(round(0.09 * r_pred / step)))
+            win = (J > ip[:, None] + 2) & (J <= ip[:, None] + wmax)
+            gw = np.where(win, g, -1.0)
+            jo = gw.argmax(axis=1)
+            go = gw[rows, jo]
+            between = (J > ip[:, None]) & (J < jo[:, None])
+            dip = np.where(between, g, np.inf).min(axis=1)
+            move = (go >= 0.5 * gp) & (dip < 0.6 * np.minimum(gp, go)) & (jo > ip + 2)
+            # ... and only when the outer edge is the one into the background: beyond it
+            # the colour is the ray's background (sampled further out), inside it is not
+            jb0 = int(np.searchsorted(rho, 1.22 * r_pred * mhi))
+            jb1 = int(np.searchsorted(rho, 1.4 * r_pred * mhi))
+            if jb1 > jb0 + 1:
+                bg = np.median(prof[:, jb0:jb1], axis=1)
+                ja = np.clip(jo + 4, 0, m - 1)
+                jin = np.clip((ip + jo) // 2, 0, m - 1)
+                d_out = np.linalg.norm(prof[rows, ja] - bg, axis=1)
+                d_band = np.linalg.norm(prof[rows, jin] - bg, axis=1)
+                move &= (d_out < 0.5 * d_band) & (jo + 4 < jb0)
+            else:
+                move[:] = False
+            if np.any(move):
+                jm = np.clip(jo, 1, m - 2)
+                g0, g1, g2 = g[rows, jm - 1], g[rows, jm], g[rows, jm + 1]
+                den = g0 - 2 * g1 + g2
+                off = 0.5 * (g0 - g2) / np.where(np.abs(den) > 1e-6, den, 1.0)
+                off = np.clip(off, -0.5, 0.5)
+                pos = np.where(move, rho[0] + step * (jm + off), pos).astype(np.float32)
         # visibility: is the expected rim point itself inside the image
-        j_exp = int(np.clip(np.searchsorted(rho, r_pred), 0, len(rho) - 1))
-        vis = inside[:, j_exp]
+        j_exp = np.clip(np.searchsorted(rho, r_ray), 0, len(rho) - 1)
+        vis = inside[rows, j_exp]
         valid = ok[rows, idx] & (peak > 0) & vis
         return pos, peak, valid, vis
 
     def fit(self, feat, cx, cy, r_pred, sigma_frac=0.12, passes=3, min_contrast=1.0,
-            r_bounds=None) -> Optional[_Fit]:
+            r_bounds=None, first_sigma=True) -> Optional[_Fit]:
         r = float(r_pred)
+        r_known = r
         sig = sigma_frac * r
+        if not first_sigma:
+            sig = max(0.04 * r, 1.5)
         fit = None
         for p in range(passes):
             pos, peak, valid, vis = self.edges(feat, cx, cy, r, sig)
@@ -196,12 +264,20 @@ class _RimFitter:
             x = cx + self.rays.cos * pos
             y = cy + self.rays.sin * pos
             w = np.sqrt(w)
-            ncx, ncy, nr, wr, scale = _fit_circle(x, y, w, cx, cy, r)
-            if not np.isfinite([ncx, ncy, nr]).all() or nr <= 2:
+            # with much of the rim outside the frame the radius is poorly determined:
+            # hold the known radius and fit the centre only
+            fix_r = nvis < 0.85 * len(vis)
+            # fit in the frame where the expected ellipse is a circle of radius sqrt(a*b)
+            xu, yu = self._to_norm(x, y)
+            cu, cv_ = self._to_norm(cx, cy)
+            ncu, ncv, nr, wr, scale = _fit_circle(xu, yu, w, cu, cv_, r_known if fix_r else r,
+                                                  fix_r=fix_r)
+            if not np.isfinite([ncu, ncv, nr]).all() or nr <= 2:
                 return None
+            ncx, ncy = self._from_norm(ncu, ncv)
             if r_bounds is not None:
                 nr = float(np.clip(nr, r_bounds[0], r_bounds[1]))
-            res = np.sqrt((x - ncx) ** 2 + (y - ncy) ** 2) - nr
+            res = np.sqrt((xu - ncu) ** 2 + (yu - ncv) ** 2) - nr
             tol = max(1.2, 0.035 * nr)
             inl = valid & (w > 0) & (np.abs(res) < tol)
             ninl = int(inl.sum())
@@ -213,10 +289,30 @@ class _RimFitter:
                 rms=float(np.sqrt(np.mean(res[inl] ** 2))) if ninl else 99.0,
                 n_inliers=ninl,
                 points=np.stack([x[inl], y[inl]], axis=1) if ninl else None,
+                shape=(self.ratio, self.phi),
             )
             cx, cy, r = fit.cx, fit.cy, fit.r
             sig = max(0.04 * r, 1.5) if p == 0 else max(0.03 * r, 1.2)
         return fit
+
+
+def _shape_of(points) -> Optional[tuple]:
+    """(axis ratio, major-axis angle in rad) of an ellipse fitted to rim points."""
+    import cv2
+
+    if points is None or len(points) < 30:
+        return None
+    try:
+        (_, _), (d1, d2), ang = cv2.fitEllipseAMS(points.astype(np.float32))
+    except cv2.error:
+        return None
+    if not np.isfinite([d1, d2, ang]).all() or min(d1, d2) <= 0:
+        return None
+    ratio = max(d1, d2) / min(d1, d2)
+    if ratio > MAX_RATIO:
+        return None
+    phi = math.radians(ang if d1 >= d2 else ang + 90.0)
+    return ratio, phi
 
 
 def _ellipse_of(fit: _Fit):
@@ -305,6 +401,15 @@ class _Engine:
             fit = self.rim.fit(feat0, cx, cy, r, sigma_frac=0.05, passes=2,
                                r_bounds=(0.9 * r, 1.1 * r)) or fit
             cx, cy, r = fit.cx, fit.cy, fit.r
+            if USE_SHAPE:
+                for _ in range(3):  # the outline's ellipse shape (oblique views)
+                    sh = _shape_of(fit.points)
+                    if sh is None:
+                        break
+                    self.rim.set_shape(*sh)
+                    fit = self.rim.fit(feat0, cx, cy, r, sigma_frac=0.05, passes=2,
+                                       r_bounds=(0.9 * r, 1.1 * r)) or fit
+                    cx, cy, r = fit.cx, fit.cy, fit.r
         self.seed_fit = fit
         self.r_ref = r
         self.ref_contrast = ref_contrast or (fit.contrast if fit and fit.contrast > 0 else 10.0)
@@ -354,10 +459,10 @@ class _Engine:
                 break
         return cands
 
-    def step(self, feat) -> tuple[Optional[_Fit], float, dict]:
-        """Track one frame. Returns (fit or None when lost, confidence, diagnostics)."""
+    def step(self, img) -> tuple[Optional[_Fit], float, dict]:
+        """Track one frame (BGR, working resolution). Returns (fit or None, confidence, diag)."""
         st = self.state
-        h, w = feat.shape[:2]
+        H, W = img.shape[:2]
         r = st.r
         speed = math.hypot(st.vx, st.vy)
         if st.lost == 0:
@@ -365,33 +470,62 @@ class _Engine:
             half_w = max(0.6 * r, 2.0 * speed + 0.4 * r)
         else:
             px, py = st.cx + st.vx * min(st.lost + 1, 4), st.cy + st.vy * min(st.lost + 1, 4)
-            half_w = max(w, h) if st.lost > 3 else max(1.2 * r, 2.5 * speed + r * (0.6 + 0.4 * st.lost))
-        cands = self._match(feat, px, py, half_w, r)
-        pts = [(px, py, None), (st.cx, st.cy, None)] + [(x, y, s) for x, y, s in cands]
-        best = None
-        best_score = -1e9
-        best_ts = 0.0
-        seen = []
-        for x, y, ts in pts:
-            if any(math.hypot(x - a, y - b) < 0.08 * r for a, b in seen):
+            half_w = max(W, H) if st.lost > 3 else max(1.2 * r, 2.5 * speed + r * (0.6 + 0.4 * st.lost))
+        # features only in the region the search can reach (rays reach 1.5 r past a centre)
+        m = half_w + 2.0 * r
+        x0, y0 = int(max(0, px - m)), int(max(0, py - m))
+        x1, y1 = int(min(W, px + m + 1)), int(min(H, py + m + 1))
+        if x1 - x0 < 8 or y1 - y0 < 8:
+            return self._lose(), 0.0, {"reason": "prediction outside the frame"}
+        feat = _features(img[y0:y1, x0:x1])
+        best, conf, diag = self._step_roi(feat, px - x0, py - y0, half_w, r, speed,
+                                          st.cx - x0, st.cy - y0)
+        if best is not None:
+            best.cx += x0
+            best.cy += y0
+            if best.points is not None:
+                best.points = best.points + np.array([x0, y0], np.float32)
+            self._accept(best, conf, feat, x0, y0)
+        return best, conf, diag
+
+    def _step_roi(self, feat, px, py, half_w, r, speed, lx, ly):
+        st = self.state
+        rb = (0.75 * self.r_ref, 1.3 * self.r_ref)
+        seen = [(px, py)]
+        coarse = []
+        fit = self.rim.fit(feat, px, py, r, sigma_frac=0.12, passes=1, r_bounds=rb)
+        fast = False
+        if fit is not None and fit.n_inliers > 0:
+            sc = self._score(feat, fit, None, px, py, r, speed)
+            coarse.append((sc[0], fit, sc[1]))
+            # fast path: a well supported rim right where it was expected
+            fast = (st.lost == 0 and self._quality(fit) >= 0.75 and sc[1] > 0.5
+                    and math.hypot(fit.cx - px, fit.cy - py) < 0.15 * r + 0.5 * speed)
+        if not fast:
+            cands = self._match(feat, px, py, half_w, r)
+            for x, y, ts in [(lx, ly, None)] + cands:
+                if any(math.hypot(x - a, y - b) < 0.08 * r for a, b in seen):
+                    continue
+                seen.append((x, y))
+                fit = self.rim.fit(feat, x, y, r, sigma_frac=0.12, passes=1, r_bounds=rb)
+                if fit is None or fit.n_inliers == 0:
+                    continue
+                coarse.append((self._score(feat, fit, ts, px, py, r, speed)[0], fit, ts))
+        coarse.sort(key=lambda c: -c[0])
+        best, best_score, best_ts = None, -1e9, 0.0
+        refined = []
+        for _, fit0, ts in coarse[:2]:
+            if any(math.hypot(fit0.cx - a.cx, fit0.cy - a.cy) < 0.05 * r for a in refined):
                 continue
-            seen.append((x, y))
-            fit = self.rim.fit(feat, x, y, r, sigma_frac=0.12, passes=3,
-                               r_bounds=(0.75 * self.r_ref, 1.3 * self.r_ref))
+            fit = self.rim.fit(feat, fit0.cx, fit0.cy, fit0.r, passes=2, first_sigma=False,
+                               r_bounds=rb)
             if fit is None or fit.n_inliers == 0:
                 continue
-            if ts is None:
-                ts = self._templ_score(feat, fit.cx, fit.cy, fit.r)
-            q = self._quality(fit)
-            # motion plausibility
-            dev = math.hypot(fit.cx - px, fit.cy - py) / (0.5 * r + 1.5 * speed + 1e-6)
-            dr = abs(fit.r / r - 1)
-            score = q + 0.35 * max(ts, 0) - 0.08 * dev * dev - 2.0 * dr
-            if st.lost:
-                score = q + 0.35 * max(ts, 0) - 2.0 * dr
+            refined.append(fit)
+            score, ts = self._score(feat, fit, None, px, py, r, speed)
             if score > best_score:
                 best, best_score, best_ts = fit, score, ts
-        diag = {"candidates": len(seen)}
+        diag = {"candidates": len(seen), "fast": fast}
         if best is None:
             return self._lose(), 0.0, diag
         q = self._quality(best)
@@ -404,7 +538,10 @@ class _Engine:
               and (st.lost == 0 or best_ts > 0.3))
         if not ok:
             return self._lose(), 0.0, diag
-        # update state
+        return best, conf, diag
+
+    def _accept(self, best, conf, feat, x0, y0):
+        st = self.state
         if st.lost == 0:
             nvx, nvy = best.cx - st.cx, best.cy - st.cy
             st.vx = 0.6 * nvx + 0.4 * st.vx
@@ -415,13 +552,34 @@ class _Engine:
         # radius: smoothed, only from well supported fits
         if best.inlier_frac > 0.6 and best.visible_frac > 0.8:
             st.r = 0.7 * st.r + 0.3 * best.r
+        if (USE_SHAPE and math.hypot(st.vx, st.vy) < 0.03 * st.r and best.inlier_frac > 0.7
+                and best.visible_frac > 0.95):
+            sh = _shape_of(best.points)
+            if sh is not None:
+                rim = self.rim
+                ex = (rim.ratio - 1) * math.cos(2 * rim.phi)
+                ey = (rim.ratio - 1) * math.sin(2 * rim.phi)
+                ex = 0.9 * ex + 0.1 * (sh[0] - 1) * math.cos(2 * sh[1])
+                ey = 0.9 * ey + 0.1 * (sh[0] - 1) * math.sin(2 * sh[1])
+                rim.set_shape(1 + math.hypot(ex, ey), 0.5 * math.atan2(ey, ex))
         st.lost = 0
         st.last_good = (best.cx, best.cy, best.r)
         if conf > 0.75 and best.visible_frac > 0.95:
-            t = _Templates.cut(feat, best.cx, best.cy, best.r)
+            t = _Templates.cut(feat, best.cx - x0, best.cy - y0, best.r)
             if t is not None:
                 self.t_recent, self.t_recent_r = t, best.r
-        return best, conf, diag
+
+    def _score(self, feat, fit, ts, px, py, r, speed):
+        st = self.state
+        if ts is None:
+            ts = self._templ_score(feat, fit.cx, fit.cy, fit.r)
+        q = self._quality(fit)
+        dr = abs(fit.r / r - 1)
+        score = q + 0.35 * max(ts, 0) - 2.0 * dr
+        if not st.lost:  # motion plausibility
+            dev = math.hypot(fit.cx - px, fit.cy - py) / (0.5 * r + 1.5 * speed + 1e-6)
+            score -= 0.08 * dev * dev
+        return score, ts
 
     def _lose(self):
         st = self.state
@@ -437,17 +595,22 @@ class _Engine:
     def _templ_score(self, feat, cx, cy, r) -> float:
         import cv2
 
-        t = self._templ_for(self.t_seed, self.t_seed_r, r)
-        if t is None:
-            return 0.0
-        th = t.shape[0] // 2
-        x0, y0 = int(round(cx)) - th - 1, int(round(cy)) - th - 1
-        h, w = feat.shape[:2]
-        if x0 < 0 or y0 < 0 or x0 + t.shape[1] + 2 > w or y0 + t.shape[0] + 2 > h:
-            return 0.0
-        res = cv2.matchTemplate(feat[y0:y0 + t.shape[0] + 2, x0:x0 + t.shape[1] + 2], t,
-                                cv2.TM_CCOEFF_NORMED)
-        return float(np.nan_to_num(res).max())
+        best = 0.0
+        for tmpl, tr in ((self.t_seed, self.t_seed_r), (self.t_recent, self.t_recent_r)):
+            t = self._templ_for(tmpl, tr, r)
+            if t is None:
+                continue
+            th = t.shape[0] // 2
+            x0, y0 = int(round(cx)) - th - 1, int(round(cy)) - th - 1
+            h, w = feat.shape[:2]
+            if x0 < 0 or y0 < 0 or x0 + t.shape[1] + 2 > w or y0 + t.shape[0] + 2 > h:
+                continue
+            res = cv2.matchTemplate(feat[y0:y0 + t.shape[0] + 2, x0:x0 + t.shape[1] + 2], t,
+                                    cv2.TM_CCOEFF_NORMED)
+            best = max(best, float(np.nan_to_num(res).max()))
+            if tmpl is self.t_recent and self.t_recent is self.t_seed:
+                break
+        return best
 
 
 def _plate_colour(feat, cx, cy, r):
@@ -461,6 +624,60 @@ def _plate_colour(feat, cx, cy, r):
 
 
 # ----------------------------------------------------------------------------------------
+
+
+def _prefetch(it: Iterable, depth: int = 4) -> Iterator:
+    """Run a frame iterator in a background thread (decode overlaps tracking on 2 cores).
+
+    At most ``depth`` frames wait in the queue: memory stays bounded.
+    """
+    import queue
+    import threading
+
+    q: "queue.Queue" = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def work():
+        try:
+            for item in it:
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    break
+            q.put(done)
+        except BaseException as exc:  # hand the decode error to the consumer
+            q.put(exc)
+        finally:
+            close = getattr(it, "close", None)
+            if close is not None and stop.is_set():
+                try:
+                    close()
+                except Exception:
+                    pass
+
+    th = threading.Thread(target=work, name="liftflow-decode", daemon=True)
+    th.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while th.is_alive():
+            try:
+                q.get_nowait()
+            except Exception:
+                pass
+            th.join(timeout=0.05)
 
 
 class ClassicTracker:
@@ -501,14 +718,14 @@ class ClassicTracker:
                 report(progress, done[0] / n, f"tracking frame {done[0]}/{n}")
 
         # forward from the seed
-        fwd = iter_frames(video_path, start=seed.frame, scale=s if s < 1 else None)
+        fwd = _prefetch(iter_frames(video_path, start=seed.frame, scale=s if s < 1 else None))
         engine = None
         for fr in fwd:
             if fr.index >= n:
                 break
             sx, sy = mapper(fr.image)
-            feat = _features(fr.image)
             if engine is None:
+                feat = _features(fr.image)
                 seed_w = ((seed.cx + 0.5) * sx - 0.5, (seed.cy + 0.5) * sy - 0.5, seed.r * sx)
                 engine = _Engine(feat, seed_w)
                 fit = engine.seed_fit
@@ -518,15 +735,17 @@ class ClassicTracker:
                 else:
                     conf = float(np.clip(engine._quality(fit), 0.3, 1.0))
                 fit = _Fit(engine.state.cx, engine.state.cy, engine.state.r, fit.inlier_frac,
-                           fit.visible_frac, fit.contrast, fit.rms, fit.n_inliers, fit.points)
+                           fit.visible_frac, fit.contrast, fit.rms, fit.n_inliers, fit.points,
+                           shape=(engine.rim.ratio, engine.rim.phi))
                 obs[fr.index] = self._obs(fr.index, info, fr.t_s, fit, conf, sx, sy, {"seed": True})
                 seed_state = (engine.state.cx, engine.state.cy, engine.state.r)
                 seed_templ = engine.t_seed
                 seed_col = engine.rim.plate_col
+                seed_shape = (engine.rim.ratio, engine.rim.phi)
                 seed_contrast = engine.ref_contrast
                 tick()
                 continue
-            fit, conf, diag = engine.step(feat)
+            fit, conf, diag = engine.step(fr.image)
             obs[fr.index] = self._obs(fr.index, info, fr.t_s, fit, conf, sx, sy, diag)
             tick()
         if engine is None:
@@ -544,16 +763,16 @@ class ClassicTracker:
                           iter_frames(video_path, start=begin, stop=end, scale=s if s < 1 else None)]
                 for idx, t_s, img in reversed(frames):
                     sx, sy = mapper(img)
-                    feat = _features(img)
                     if bengine is None:
                         bengine = _Engine.__new__(_Engine)
                         bengine.__dict__.update(engine.__dict__)
                         bengine.rim = _RimFitter(seed_col)
+                        bengine.rim.set_shape(*seed_shape)
                         bengine.state = _State(*seed_state, last_good=seed_state)
                         bengine.t_seed = bengine.t_recent = seed_templ
                         bengine.t_seed_r = bengine.t_recent_r = seed_state[2]
                         bengine.ref_contrast = seed_contrast
-                    fit, conf, diag = bengine.step(feat)
+                    fit, conf, diag = bengine.step(img)
                     obs[idx] = self._obs(idx, info, t_s, fit, conf, sx, sy, diag)
                     tick()
                 del frames
@@ -585,17 +804,13 @@ class ClassicTracker:
 
         cx, cy = bx(fit.cx), by(fit.cy)
         rr = fit.r / math.sqrt(sx * sy)
-        ell = _ellipse_of(fit)
-        if ell is not None:
-            (ex, ey), (a, b), ang = ell
-            a_f, b_f = a / math.sqrt(sx * sy), b / math.sqrt(sx * sy)
-            ellipse = (round(a_f, 3), round(b_f, 3), round(ang, 2))
-            radius = math.sqrt(a_f * b_f)
-        else:
-            a_f = b_f = rr
-            ang = 0.0
-            ellipse = (round(rr, 3), round(rr, 3), 0.0)
-            radius = rr
+        extra = dict(diag)
+        ratio, phi = fit.shape
+        sq = math.sqrt(ratio)
+        a_f, b_f = rr * sq, rr / sq
+        ang = math.degrees(phi) % 180.0
+        ellipse = (round(a_f, 3), round(b_f, 3), round(ang, 2))
+        radius = rr
         th = np.linspace(0, 2 * np.pi, POLY_POINTS, endpoint=False)
         ca, sa = math.cos(math.radians(ang)), math.sin(math.radians(ang))
         px = cx + a_f * np.cos(th) * ca - b_f * np.sin(th) * sa
@@ -604,5 +819,5 @@ class ClassicTracker:
         return DiscObservation(
             frame=idx, t_s=float(t), state=TRACKED, confidence=round(float(conf), 4),
             center=(round(float(cx), 3), round(float(cy), 3)), radius=round(float(radius), 3),
-            ellipse=ellipse, polygon=poly, extra=dict(diag),
+            ellipse=ellipse, polygon=poly, extra=extra,
         )
