@@ -192,7 +192,11 @@ def test_cutie_end_to_end_with_random_weights(tmp_path, clip, no_network):
 
     settings = settings_with(tmp_path)
     assert backend_status("cutie", settings).reason is None
-    tracker = create_tracker("cutie", settings, max_side=96, backward_chunk=2)
+    # small memory caps, a memory frame every frame: the long-term consolidation runs
+    caps = dict(mem_every=1, long_term_max_mem_frames=3, long_term_min_mem_frames=2,
+                num_prototypes=8, max_num_tokens=40, buffer_tokens=8)
+    tracker = create_tracker("cutie", settings, max_side=96, backward_chunk=2, cpu_threads=1,
+                             **caps)
     assert tracker.name == "cutie"
     # the checkpoint was really read into the network
     loaded = tracker.network.state_dict()["pix_feat_proj.weight"]
@@ -213,6 +217,12 @@ def test_cutie_end_to_end_with_random_weights(tmp_path, clip, no_network):
     assert tracker.last_timing["frames"] == N + 1
     assert tracker.last_timing["working_scale"] == pytest.approx(96 / W)
     assert calls and calls[-1] == 1.0 and all(0.0 <= f <= 1.0 for f in calls)
+    # bounded memory: permanent seed frame + at most max_mem_frames-1 working frames
+    timing = tracker.last_timing
+    hw = timing["memory_tokens_per_frame"]
+    assert hw == math.ceil(72 / 16) * (96 // 16)  # padded to multiples of 16, stride 16
+    assert 0 < timing["peak_work_memory_tokens"] <= 3 * hw
+    assert 0 < timing["peak_long_term_memory_tokens"] <= caps["max_num_tokens"]
 
 
 def test_cutie_rejects_a_checkpoint_that_is_not_cutie(tmp_path, no_network):
@@ -300,6 +310,20 @@ def test_association_never_jumps_to_a_distractor():
     assert all(_is(out[i], *a[i]) for i in range(n) if i not in range(8, 12))
 
 
+def test_association_reacquires_after_a_bounce_it_could_not_predict():
+    from liftflow.tracking.yolo import associate
+
+    # a dropped plate falls fast, bounces, settles: the bounce is outside the motion gate
+    ys = [40.0 + 16 * i for i in range(10)]  # falling 0.8 radius per frame
+    ys += [ys[-1] - 14, ys[-1] - 20, ys[-1] - 22] + [ys[-1] - 22] * 9
+    n = len(ys)
+    dets = [[_det(200.0, y), _det(60.0, 60.0)] for y in ys]  # plus a plate on a rack
+    out = associate(dets, SeedCircle(200.0, ys[0], 20.0, frame=0))
+    lost = [i for i in range(n) if out[i] is None]
+    assert len(lost) <= 2 and all(10 <= i <= 12 for i in lost), lost
+    assert all(_is(out[i], 200.0, ys[i]) for i in range(n) if i not in lost)
+
+
 def test_circle_from_box_uses_the_uncut_side_at_the_border():
     from liftflow.tracking.yolo import circle_from_box
 
@@ -328,7 +352,8 @@ def test_yolo_end_to_end_with_random_weights(tmp_path, clip, no_network):
     settings = settings_with(tmp_path, yolo_disc_weights="my-plates.pt")
     assert backend_status("yolo", settings).reason is None
     assert "yolo-plate.pt" in backend_status("yolo", settings_with(tmp_path)).reason
-    tracker = create_tracker("yolo", settings, imgsz=160, max_side=160, conf=0.001, batch=4)
+    tracker = create_tracker("yolo", settings, imgsz=160, max_side=160, conf=0.001, batch=4,
+                             cpu_threads=1)
     assert tracker.name == "yolo" and tracker.class_ids == [0]
 
     info = probe(clip)

@@ -66,8 +66,10 @@ DEFAULTS: dict[str, Any] = {
     "accel_r": 0.3,  # process noise: acceleration in radii per frame^2
     "meas_r": 0.06,  # measurement noise: in radii
     "max_age": 5,  # other plates' tracks are dropped after this many missed frames
+    "min_hits": 3,  # a track is confirmed (matched before younger ones) after this many hits
     "seed_match_r": 0.6,  # a detection within this many radii of the seed is the seeded plate
     "polygon_points": 36,
+    "cpu_threads": None,  # torch CPU threads while detecting (None: torch's default)
 }
 
 
@@ -178,6 +180,7 @@ class _Track:
             [(0.1 * r) ** 2, (0.1 * r) ** 2, (1.0 * r) ** 2, (1.0 * r) ** 2, (0.1 * r) ** 2]
         ).astype(np.float64)
         self.misses = 0
+        self.since_fix = 0.0  # frames since the last associated detection
         self.hits = 1
         self.last = det  # last associated detection
         self.last_pos = (det.cx, det.cy)
@@ -187,6 +190,7 @@ class _Track:
         return float(max(self.kf.statePost[4, 0], 1.0))
 
     def predict(self, dt: float = 1.0) -> None:
+        self.since_fix += dt
         r = self.r
         F = np.eye(5, dtype=np.float64)
         F[0, 2] = F[1, 3] = dt
@@ -207,17 +211,20 @@ class _Track:
         self.kf.statePost = self.kf.statePre.copy()
         self.kf.errorCovPost = self.kf.errorCovPre.copy()
 
+    def within_reach(self, det: Detection) -> bool:
+        """Plausibly this plate, by size and by how far it can have moved since its last fix."""
+        o = self.opts
+        r = self.r
+        if not (1.0 / o["radius_ratio"] <= det.r / r <= o["radius_ratio"]):
+            return False
+        reach = min(o["max_jump_r"] * max(self.since_fix, 1.0), o["max_reacquire_r"]) * r
+        return math.hypot(det.cx - self.last_pos[0], det.cy - self.last_pos[1]) <= reach
+
     def cost(self, det: Detection) -> float:
         """Mahalanobis distance^2 of a detection to the prediction; inf outside the gates."""
         o = self.opts
         x = self.kf.statePost[:, 0]
-        r = self.r
-        ratio = det.r / r
-        if not (1.0 / o["radius_ratio"] <= ratio <= o["radius_ratio"]):
-            return math.inf
-        # physical gate: how far the plate can have moved since its last fix
-        reach = min(o["max_jump_r"] * (self.misses + 1), o["max_reacquire_r"]) * r
-        if math.hypot(det.cx - self.last_pos[0], det.cy - self.last_pos[1]) > reach:
+        if not self.within_reach(det):  # physical gates: size, distance from the last fix
             return math.inf
         H = self.kf.measurementMatrix
         S = H @ self.kf.errorCovPost @ H.T + self.kf.measurementNoiseCov
@@ -228,6 +235,7 @@ class _Track:
     def update(self, det: Detection) -> None:
         self.kf.correct(np.array([[det.cx], [det.cy], [det.r]], np.float64))
         self.misses = 0
+        self.since_fix = 0.0
         self.hits += 1
         self.last = det
         self.last_pos = (det.cx, det.cy)
@@ -287,27 +295,40 @@ def associate_pass(
         if dets and tracks:
             cost = np.array([[t.cost(d) for d in dets] for t in tracks], dtype=np.float64)
             big = 1e9
-            finite = np.where(np.isfinite(cost), cost, big)
-            rows, cols = linear_sum_assignment(finite)
-            for i, j in zip(rows, cols):
-                if finite[i, j] < big:
-                    tracks[i].update(dets[j])
-                    matched_tracks.add(i)
-                    matched_dets.add(j)
-                    if tracks[i] is seeded:
-                        out[k] = dets[j]
+            # matching cascade: the seeded plate and confirmed tracks pick first, tracks
+            # younger than min_hits only get what is left (a track born from our own plate
+            # while it was briefly unmatched must not steal it)
+            confirmed = [i for i, t in enumerate(tracks)
+                         if t is seeded or t.hits >= opts["min_hits"]]
+            tentative = [i for i in range(len(tracks)) if i not in set(confirmed)]
+            for group in (confirmed, tentative):
+                free = [j for j in range(len(dets)) if j not in matched_dets]
+                if not group or not free:
+                    continue
+                sub = cost[np.ix_(group, free)]
+                sub = np.where(np.isfinite(sub), sub, big)
+                rows, cols = linear_sum_assignment(sub)
+                for a, b in zip(rows, cols):
+                    if sub[a, b] < big:
+                        i, j = group[a], free[b]
+                        tracks[i].update(dets[j])
+                        matched_tracks.add(i)
+                        matched_dets.add(j)
+                        if tracks[i] is seeded:
+                            out[k] = dets[j]
         for i, t in enumerate(tracks):
             if i not in matched_tracks:
                 t.miss()
-        # drop stale tracks of other plates, start tracks for new ones
+        # drop stale tracks of other plates, start tracks for new ones -- but not from a
+        # detection where the unseen seeded plate may be: that one is left for it
         tracks = [t for t in tracks if t is seeded or t.misses <= opts["max_age"]]
         for j, d in enumerate(dets):
-            if j not in matched_dets:
+            if j not in matched_dets and not (seeded.misses > 0 and seeded.within_reach(d)):
                 tracks.append(_Track(d, next_id, opts))
                 next_id += 1
         if seeded.misses > 0:
-            # while the seeded plate is unseen, freeze its motion: no invented trajectory
-            # drifts the gate away from where it was last seen
+            # while the seeded plate is unseen, damp its velocity: the prediction (the centre
+            # of the gate) must not run away from where the plate was last seen
             sp = seeded.kf.statePost.copy()
             sp[2:4, 0] *= 0.5
             seeded.kf.statePost = sp
@@ -486,7 +507,10 @@ class YoloTracker:
         if not (seed.r > 0):
             raise TrackingError(f"seed radius must be positive, got {seed.r}")
         report(progress, 0.0, f"yolo: detecting plates in {n} frames on {self.device}")
-        dets = self.detect_all(video_path, info, progress)
+        from liftflow.tracking.cutie import _cpu_threads
+
+        with _cpu_threads(self.opts["cpu_threads"] if self.device == "cpu" else None):
+            dets = self.detect_all(video_path, info, progress)
         ts = list(info.timestamps_s)
         assoc = associate(dets, seed, ts if len(ts) == n else None, **self._assoc_opts())
         obs = self.observations(assoc, dets, seed, info)
