@@ -82,7 +82,7 @@ def test_plate_is_where_the_truth_says(clips):
             errs.append(np.hypot(cx - gt.x[f.index], cy - gt.y[f.index]))
             assert req == pytest.approx(gt.r[f.index], abs=1.0)
     assert len(errs) == len(picks)
-    assert max(errs) < 0.6, errs
+    assert max(errs) < 0.3, errs  # measured ~0.1 px
     # the plate really moves: the lift spans a large part of the frame
     assert max(gt.y) - min(gt.y) > 0.5 * 0.55 / gt.m_per_px
 
@@ -101,7 +101,7 @@ def test_blurred_plate_centre_is_mid_exposure(clips):
             cx, cy, _ = plate_centroid(f.image, gt.r[f.index], (gt.x[f.index], gt.y[f.index]))
             errs[f.index] = np.hypot(cx - gt.x[f.index], cy - gt.y[f.index])
     assert len(errs) == len(fast)
-    assert max(errs.values()) < 1.0, errs
+    assert max(errs.values()) < 0.4, errs  # measured ~0.1 px
 
 
 def test_blur_really_smears(clips):
@@ -188,7 +188,7 @@ def test_vfr_timestamps(clips):
     assert np.max(np.abs(num_n - vy)) > 3 * np.max(np.abs(num - vy))
 
 
-@pytest.mark.parametrize("rotation", [90, 270])
+@pytest.mark.parametrize("rotation", [90, 180, 270])
 def test_rotation_metadata_round_trip(clips, rotation):
     path, gt = clips(f"rot{rotation}", **dict(CLEAN, rotation=rotation))
     _, ref = clips("clean", **CLEAN)
@@ -199,13 +199,14 @@ def test_rotation_metadata_round_trip(clips, rotation):
 
     with av.open(str(path)) as c:
         st = c.streams.video[0]
-        assert (st.codec_context.width, st.codec_context.height) == (240, 320)  # stored rotated
+        stored = (240, 320) if rotation in (90, 270) else (320, 240)
+        assert (st.codec_context.width, st.codec_context.height) == stored  # stored rotated
     assert gt.x == ref.x and gt.y == ref.y
     i = len(gt.frames) // 2
     f = next(iter_frames(path, start=i, stop=i + 1))
     assert f.image.shape == (240, 320, 3)
     cx, cy, _ = plate_centroid(f.image, gt.r[i], (gt.x[i], gt.y[i]))
-    assert np.hypot(cx - gt.x[i], cy - gt.y[i]) < 0.8
+    assert np.hypot(cx - gt.x[i], cy - gt.y[i]) < 0.3
 
 
 def test_deterministic_with_seed(tmp_path):
@@ -263,3 +264,24 @@ def test_snatch_clip_and_cli(tmp_path, capsys):
     assert all(v == "visible" for v in gt.visibility)  # fits a portrait frame
     with pytest.raises(SystemExit):
         synth_cli(["--profile", "nope"])
+
+
+def test_duration_unrack_and_reps(tmp_path):
+    spec = SynthSpec(**dict(SMALL, duration_s=9.0, include_unrack=True, blur=False, noise=0.0, fps=20.0))
+    gt = generate_clip(tmp_path / "u.mp4", spec)
+    assert len(gt.frames) == 180 and probe(tmp_path / "u.mp4").frame_count == 180
+    assert gt.t_s[-1] == pytest.approx(179 / 20.0)
+    assert len(gt.reps) == gt.spec["reps_generated"] >= 1
+    first = gt.reps[0]["eccentric_start_s"]
+    t = np.asarray(gt.t_s)
+    pre = t < first
+    # the walk-out happens before the first rep: the bar moves sideways and rises a few cm
+    assert np.ptp(np.asarray(gt.x_m)[pre]) > 0.15
+    assert 0.02 < np.ptp(np.asarray(gt.h_m)[pre]) < 0.08
+    assert gt.reps[-1]["concentric_end_s"] <= 9.0 - spec.tail_s + 1e-6
+
+
+def test_bad_specs_are_refused(tmp_path):
+    for bad in (dict(profile="bench"), dict(width=321), dict(rotation=45), dict(fps=0)):
+        with pytest.raises(ValueError):
+            generate_clip(tmp_path / "x.mp4", SynthSpec(**bad))

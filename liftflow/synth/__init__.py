@@ -50,7 +50,7 @@ class SynthSpec:
     include_unrack: bool = False  # squat: lift out of the hooks and walk out first (not a rep)
     duration_s: float | None = None  # exact clip length; squat/deadlift fit as many reps as fit
     shutter: float = 0.5  # exposure as a fraction of the nominal frame interval
-    blur_samples: int = 8  # sub-frame renders averaged when blur is on
+    blur_samples: int = 16  # most sub-frame renders averaged per frame when blur is on (~1 px apart)
     preset: str = "veryfast"  # libx264 preset
 
     def validate(self) -> None:
@@ -158,7 +158,7 @@ class _Scene:
         span = (hmax - hmin) * self.s
         if spec.leave_frame:
             # highest plate position fully above the top edge
-            y_top = -1.3 * r
+            y_top = -1.15 * r
             y_floor = y_top + hmax * self.s
             if y_floor - hmin * self.s + r > H - margin:  # cannot keep the low point in: keep it
                 y_floor = H - margin - r + hmin * self.s
@@ -179,6 +179,11 @@ class _Scene:
         px, py = self.to_px(*m.pos(ts))
         keep = (px.min() - 2.5 * r, py.min() - r, px.max() + 2.5 * r, py.max() + r)
         self.background = _render.make_background(W, H, self.y_floor, spec.clutter, self.rng_scene, keep)
+        if spec.include_unrack and spec.profile == "squat":
+            # the squat rack the bar is walked out of: an upright and its J-hook behind the plate
+            k0 = m.h.knots[0]
+            hx, hy = self.to_px(m.x.knots[0].p, k0.p)
+            _render.draw_rack_upright(self.background, float(hx), float(hy), r, self.y_floor)
         self.bar_colour = np.array([168, 170, 174], np.float32) / 255.0
         # occluding arm: during the middle of the lift
         self.occ = None
@@ -194,6 +199,7 @@ class _Scene:
         gx, gy = np.meshgrid(g, g)
         keep_d = gx**2 + gy**2 <= 1
         self.disc_pts = np.stack([gx[keep_d], gy[keep_d]], 1)
+        self._layer_cache = None
         # noise bank
         self.noise_pad = 32
         if spec.noise > 0:
@@ -272,7 +278,54 @@ class _Scene:
         return pts
 
     # rendering
-    def render(self, t: float) -> tuple[np.ndarray, float]:
+    def _moving_layer(self, nx: float, ny: float):
+        """Premultiplied BGRA layer of far plate + bar + near plate with the near plate centre
+        on an integer pixel. Returns (layer, (ix, iy) near centre in layer coordinates,
+        near's integer frame position)."""
+        r = self.r
+        ix, iy = int(math.floor(nx + 0.5)), int(math.floor(ny + 0.5))
+        fx_, fy_ = self.far_px(nx, ny)
+        # geometry relative to the integer near centre (sub-pixel parts kept for the far parts)
+        dx, dy = nx - ix, ny - iy
+        if self.far is not None:
+            bx, by = fx_ - dx, fy_ - dy
+        else:
+            bx, by = ix + 2.2 * r, float(iy)
+        pad = self.near.c + 2
+        fr = (self.far.c + 2) if self.far is not None else 0
+        x0 = int(math.floor(min(ix - pad, bx - fr, bx - 0.2 * r)))
+        y0 = int(math.floor(min(iy - pad, by - fr, by - 0.2 * r)))
+        x1 = int(math.ceil(max(ix + pad, bx + fr, bx + 0.2 * r))) + 1
+        y1 = int(math.ceil(max(iy + pad, by + fr, by + 0.2 * r))) + 1
+        L = np.zeros((y1 - y0, x1 - x0, 4), np.float32)
+        if self.far is not None:
+            _render.place(L, self.far, bx, by, x0, y0, opaque_base=True)
+        # the bar, composited only inside its own bounding box
+        bw = max(1, int(round(0.2 * r)))
+        qx0 = max(0, int(math.floor(min(ix, bx) - x0 - bw)))
+        qy0 = max(0, int(math.floor(min(iy, by) - y0 - bw)))
+        qx1 = min(L.shape[1], int(math.ceil(max(ix, bx) - x0 + bw)) + 1)
+        qy1 = min(L.shape[0], int(math.ceil(max(iy, by) - y0 + bw)) + 1)
+        mask = np.zeros((qy1 - qy0, qx1 - qx0), np.uint8)
+        cv = _render.cv2
+        cv.line(mask, (_render._fx(ix - x0 - qx0), _render._fx(iy - y0 - qy0)),
+                (_render._fx(bx - x0 - qx0), _render._fx(by - y0 - qy0)), 255, bw, cv.LINE_AA, _render.SHIFT)
+        a = mask.astype(np.float32)[..., None] * (1.0 / 255.0)
+        sub = L[qy0:qy1, qx0:qx1]
+        sub *= 1.0 - a
+        sub[..., :3] += a * self.bar_colour
+        sub[..., 3:] += a
+        # near plate: integer placement, no resampling
+        S = self.near.img
+        c = int(self.near.c)
+        sy0, sx0 = iy - c - y0, ix - c - x0
+        sub = L[sy0:sy0 + S.shape[0], sx0:sx0 + S.shape[1]]
+        sub *= 1.0 - S[..., 3:4]
+        sub += S
+        return L, x0, y0, ix, iy
+
+    def render(self, t: float) -> tuple[np.ndarray, float, int]:
+        """Frame at time t (mid-exposure), the blur travel in px and the number of sub-frames."""
         spec = self.spec
         W, H, r = self.W, self.H, self.r
         img = self.background.copy()
@@ -283,40 +336,45 @@ class _Scene:
             _render.draw_lifter(img, (nx, ny), float(self.to_px(m.x(t) - 0.02, 0)[0]), self.y_floor, self.s,
                                 m.arm_offset(t), m.standing_h, float(m.h(t)))
         exp = spec.shutter / spec.fps
-        K = max(1, int(spec.blur_samples)) if spec.blur else 1
-        ts = t + exp * ((np.arange(K) + 0.5) / K - 0.5) if K > 1 else np.array([t])
+        ends_x, ends_y = self.near_px(np.array([t - exp / 2, t + exp / 2]))
+        blur_px = float(math.hypot(ends_x[1] - ends_x[0], ends_y[1] - ends_y[0]))
+        if spec.blur and blur_px > 0.05:
+            # sub-frames at most ~1 px apart so the smear is continuous, not ghosted copies
+            K = int(min(max(2, spec.blur_samples), math.ceil(blur_px / 1.0) + 1))
+            ts = t + exp * ((np.arange(K) + 0.5) / K - 0.5)
+        else:
+            K, ts = 1, np.array([t])
         sx, sy = self.near_px(ts)
-        fx, fy = self.far_px(sx, sy)
-        bar_end = (fx, fy) if spec.clutter else (sx + 2.2 * r, sy + 0.0 * sx)
-        pad = r + 4
-        xs = np.concatenate([sx, fx + (0.0 if spec.clutter else 0), bar_end[0]])
-        ys = np.concatenate([sy, fy, bar_end[1]])
-        x0 = max(0, int(math.floor(xs.min() - pad)))
-        x1 = min(W, int(math.ceil(xs.max() + pad)) + 1)
-        y0 = max(0, int(math.floor(ys.min() - pad)))
-        y1 = min(H, int(math.ceil(ys.max() + pad)) + 1)
-        blur_px = float(math.hypot(sx[-1] - sx[0], sy[-1] - sy[0]))
+        key = (nx, ny)
+        if self._layer_cache is not None and self._layer_cache[0] == key:
+            L, lx0, ly0, ix, iy = self._layer_cache[1]  # static bar: same layer as last frame
+        else:
+            L, lx0, ly0, ix, iy = self._moving_layer(nx, ny)
+            self._layer_cache = (key, (L, lx0, ly0, ix, iy))
+        # the whole moving layer follows the near plate across the exposure (the far plate,
+        # 0.78x as fast, is smeared a little too much: it is clutter, the near plate is exact)
+        offx, offy = sx - ix, sy - iy
+        lh, lw = L.shape[:2]
+        x0 = max(0, int(math.floor(lx0 + offx.min())) - 1)
+        y0 = max(0, int(math.floor(ly0 + offy.min())) - 1)
+        x1 = min(W, int(math.ceil(lx0 + lw + offx.max())) + 1)
+        y1 = min(H, int(math.ceil(ly0 + lh + offy.max())) + 1)
         if x1 > x0 and y1 > y0:
-            base = img[y0:y1, x0:x1].astype(np.float32) / 255.0
-            acc = np.zeros_like(base)
-            bw = max(1, int(round(0.2 * r)))
-            mask = np.zeros(base.shape[:2], np.uint8)
-            for k in range(len(ts)):
-                comp = base.copy()
-                if self.far is not None:
-                    _render.place(comp, self.far, float(fx[k]), float(fy[k]), x0, y0)
-                mask[:] = 0
-                bx1, by1 = float(bar_end[0][k]), float(bar_end[1][k])
-                _render.cv2.line(mask, (_render._fx(sx[k] - x0), _render._fx(sy[k] - y0)),
-                                 (_render._fx(bx1 - x0), _render._fx(by1 - y0)), 255, bw,
-                                 _render.cv2.LINE_AA, _render.SHIFT)
-                a = mask.astype(np.float32)[..., None] / 255.0
-                comp *= 1.0 - a
-                comp += a * self.bar_colour
-                _render.place(comp, self.near, float(sx[k]), float(sy[k]), x0, y0)
-                acc += comp
-            acc *= 255.0 / len(ts)
-            img[y0:y1, x0:x1] = np.clip(acc + 0.5, 0, 255).astype(np.uint8)
+            acc = None
+            for k in range(K):
+                M = np.array([[1.0, 0.0, lx0 + offx[k] - x0], [0.0, 1.0, ly0 + offy[k] - y0]])
+                w = _render.cv2.warpAffine(L, M, (x1 - x0, y1 - y0), flags=_render.cv2.INTER_LINEAR,
+                                           borderMode=_render.cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
+                if acc is None:
+                    acc = w
+                else:
+                    acc += w
+            if K > 1:
+                acc *= 1.0 / K
+            base = img[y0:y1, x0:x1].astype(np.float32)
+            base *= 1.0 - acc[..., 3:4]
+            base += acc[..., :3] * 255.0
+            img[y0:y1, x0:x1] = np.clip(base + 0.5, 0, 255).astype(np.uint8)
         seg = self.arm_segment(t, nx, ny)
         if seg is not None:
             p0, p1, hw = seg
@@ -333,7 +391,7 @@ class _Scene:
             oy, ox = (int(v) for v in self.rng_noise.integers(0, self.noise_pad, 2))
             cv = _render.cv2
             img = cv.subtract(cv.add(img, pos[oy:oy + H, ox:ox + W]), neg[oy:oy + H, ox:ox + W])
-        return img, blur_px
+        return img, blur_px, K
 
 
 def generate_clip(path: str | Path, spec: SynthSpec | None = None, progress=None) -> GroundTruth:
@@ -356,7 +414,7 @@ def generate_clip(path: str | Path, spec: SynthSpec | None = None, progress=None
     try:
         for i, p in enumerate(pts):
             t = p * tb
-            img, blur_px = scene.render(t)
+            img, blur_px, _ = scene.render(t)
             enc.write(_render.store_rotated(img, rot), p)
             nx, ny = scene.near_px(t)
             vis, _, _ = scene.visibility(t, float(nx), float(ny), blur_px)

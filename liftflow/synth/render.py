@@ -61,9 +61,15 @@ def plate_sprite(r: float, rng: np.random.Generator, body=(38, 36, 40), rim=(120
         a = math.radians(ang)
         tx = hc + R * 0.62 * math.cos(a)
         ty = hc + R * 0.62 * math.sin(a)
-        (tw, th), _ = cv2.getTextSize(txt, cv2.FONT_HERSHEY_SIMPLEX, fs, max(1, int(fs * 2)))
-        cv2.putText(col, txt, (int(tx - tw / 2), int(ty + th / 2)), cv2.FONT_HERSHEY_SIMPLEX, fs,
-                    (150, 150, 155), max(1, int(fs * 2)), cv2.LINE_AA)
+        f = fs
+        while True:  # keep the marks inside the moulded ring, clear of the rim
+            (tw, th), _ = cv2.getTextSize(txt, cv2.FONT_HERSHEY_SIMPLEX, f, max(1, int(f * 2)))
+            far = max(math.hypot(tx + sx * tw / 2 - hc, ty + sy * th / 2 - hc) for sx in (-1, 1) for sy in (-1, 1))
+            if far <= R * 0.86 or f < 0.2:
+                break
+            f *= 0.9
+        cv2.putText(col, txt, (int(tx - tw / 2), int(ty + th / 2)), cv2.FONT_HERSHEY_SIMPLEX, f,
+                    (150, 150, 155), max(1, int(f * 2)), cv2.LINE_AA)
     for k in range(6):
         a = rng.uniform(0, 2 * math.pi)
         p0 = (hc + R * 0.50 * math.cos(a), hc + R * 0.50 * math.sin(a))
@@ -89,20 +95,27 @@ def plate_sprite(r: float, rng: np.random.Generator, body=(38, 36, 40), rim=(120
     return Sprite(img=img, c=c)
 
 
-def place(dst_acc: np.ndarray, sprite: Sprite, cx: float, cy: float, x0: int, y0: int) -> None:
-    """Composite premultiplied ``sprite`` centred at frame (cx, cy) over dst (ROI at x0, y0)."""
-    h, w = dst_acc.shape[:2]
-    tx = cx - x0 - sprite.c
-    ty = cy - y0 - sprite.c
+def place(dst: np.ndarray, sprite: Sprite, cx: float, cy: float, x0: int, y0: int,
+          opaque_base: bool = False) -> None:
+    """Composite premultiplied ``sprite`` centred at frame (cx, cy) over ``dst`` (BGR or BGRA
+    float32 whose pixel (0, 0) is frame (x0, y0)), touching only the sprite's footprint."""
+    h, w = dst.shape[:2]
     sh, sw = sprite.img.shape[:2]
-    if tx + sw < -1 or ty + sh < -1 or tx > w + 1 or ty > h + 1:
+    px, py = cx - x0 - sprite.c, cy - y0 - sprite.c  # sprite origin in dst coordinates
+    bx0, by0 = max(0, int(math.floor(px)) - 1), max(0, int(math.floor(py)) - 1)
+    bx1, by1 = min(w, int(math.ceil(px)) + sw + 1), min(h, int(math.ceil(py)) + sh + 1)
+    if bx1 <= bx0 or by1 <= by0:
         return
-    M = np.array([[1.0, 0.0, tx], [0.0, 1.0, ty]], dtype=np.float64)
-    warped = cv2.warpAffine(sprite.img, M, (w, h), flags=cv2.INTER_LINEAR,
+    M = np.array([[1.0, 0.0, px - bx0], [0.0, 1.0, py - by0]], dtype=np.float64)
+    warped = cv2.warpAffine(sprite.img, M, (bx1 - bx0, by1 - by0), flags=cv2.INTER_LINEAR,
                             borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
-    a = warped[..., 3:4]
-    dst_acc *= 1.0 - a
-    dst_acc += warped[..., :3]
+    sub = dst[by0:by1, bx0:bx1]
+    if dst.shape[2] == 4:
+        sub *= 1.0 - warped[..., 3:4]
+        sub += warped
+    else:
+        sub *= 1.0 - warped[..., 3:4]
+        sub += warped[..., :3]
 
 
 # ---------------------------------------------------------------- background
@@ -159,6 +172,23 @@ def make_background(w: int, h: int, y_floor: float, clutter: bool, rng: np.rando
             cv2.circle(img, (_fx(cx), _fx(pin_y)), _fx(rr), colour, -1, cv2.LINE_AA, SHIFT)
             cv2.circle(img, (_fx(cx), _fx(pin_y)), _fx(rr * 0.2), (170, 170, 175), -1, cv2.LINE_AA, SHIFT)
     return img
+
+
+def draw_rack_upright(img: np.ndarray, bar_x: float, bar_y: float, r: float, y_floor: float) -> None:
+    """A squat-rack upright behind the bar's start position, with the J-hook it rests in."""
+    h, w = img.shape[:2]
+    pw = max(3.0, 0.32 * r)
+    px = bar_x + 0.15 * r
+    top = bar_y - 2.2 * r
+    cv2.rectangle(img, (_fx(px - pw / 2), _fx(top)), (_fx(px + pw / 2), _fx(min(h + 1.0, y_floor))),
+                  (58, 58, 64), -1, cv2.LINE_AA, SHIFT)
+    for k in range(int((min(h, y_floor) - top) // (0.35 * r)) + 1):  # the row of holes
+        yy = top + 0.2 * r + k * 0.35 * r
+        cv2.circle(img, (_fx(px), _fx(yy)), _fx(max(1.0, 0.06 * r)), (25, 25, 28), -1, cv2.LINE_AA, SHIFT)
+    hook_y = bar_y + 0.12 * r  # the bar sits in the hook
+    pts = np.array([[px - pw / 2 - 0.25 * r, hook_y - 0.25 * r], [px - pw / 2 - 0.25 * r, hook_y + 0.15 * r],
+                    [px + pw / 2, hook_y + 0.15 * r], [px + pw / 2, hook_y - 0.05 * r]])
+    cv2.fillPoly(img, [np.round(pts * (1 << SHIFT)).astype(np.int32)], (40, 40, 140), cv2.LINE_AA, SHIFT)
 
 
 # ---------------------------------------------------------------- lifter
@@ -224,7 +254,7 @@ class Encoder:
     TB = Fraction(1, 90000)
 
     def __init__(self, path: Path, width: int, height: int, fps: float, crf: int, rotation: int,
-                 preset: str = "veryfast"):
+                 preset: str = "veryfast", threaded: bool | None = None):
         import av
 
         self.av = av
@@ -246,6 +276,20 @@ class Encoder:
         self.codec_tb = 1 / rate
         self.tick = float(1 / rate / self.TB)  # one nominal frame in TB units
         self.real: list[int] = []
+        # encode in a worker thread (PyAV releases the GIL) while the next frame is drawn
+        self._error: BaseException | None = None
+        self._thread = None
+        if threaded is None:  # overlapping only pays where x264 leaves cores idle
+            import os
+
+            threaded = (os.cpu_count() or 1) > 4
+        if threaded:
+            import queue
+            import threading
+
+            self._q: queue.Queue = queue.Queue(maxsize=3)
+            self._thread = threading.Thread(target=self._work, name="synth-encode", daemon=True)
+            self._thread.start()
 
     def _real(self, k: int) -> int:
         if 0 <= k < len(self.real):
@@ -264,18 +308,46 @@ class Encoder:
             pkt.time_base = self.TB
             self.container.mux(pkt)
 
-    def write(self, bgr: np.ndarray, pts: int) -> None:
-        if self.real and pts <= self.real[-1]:
-            raise ValueError("timestamps must increase")
+    def _encode(self, bgr: np.ndarray, k: int) -> None:
         frame = self.av.VideoFrame.from_ndarray(bgr, format="bgr24")
-        frame.pts = len(self.real)
+        frame.pts = k
         frame.time_base = self.codec_tb
-        self.real.append(int(pts))
         self._mux(self.stream.encode(frame))
 
+    def _work(self) -> None:
+        while True:
+            item = self._q.get()
+            if item is None:
+                return
+            if self._error is None:
+                try:
+                    self._encode(*item)
+                except BaseException as exc:  # reported by write/close in the caller's thread
+                    self._error = exc
+
+    def write(self, bgr: np.ndarray, pts: int) -> None:
+        """Queue one upright-or-stored BGR frame (the array must not be modified afterwards)."""
+        if self._error is not None:
+            raise self._error
+        if self.real and pts <= self.real[-1]:
+            raise ValueError("timestamps must increase")
+        self.real.append(int(pts))
+        k = len(self.real) - 1
+        if self._thread is None:
+            self._encode(bgr, k)
+        else:
+            self._q.put((bgr, k))
+
     def close(self) -> None:
-        self._mux(self.stream.encode())
-        self.container.close()
+        try:
+            if self._thread is not None:
+                self._q.put(None)
+                self._thread.join()
+            if self._error is not None:
+                raise self._error
+            self._mux(self.stream.encode())
+        finally:
+            self.container.close()
 
 
 def store_rotated(img: np.ndarray, rotation: int) -> np.ndarray:
