@@ -215,6 +215,8 @@ def test_deterministic_with_seed(tmp_path):
     b = generate_clip(tmp_path / "b.mp4", SynthSpec(seed=5, **kw))
     c = generate_clip(tmp_path / "c.mp4", SynthSpec(seed=6, **kw))
     assert a.to_dict() == b.to_dict()
+    assert (tmp_path / "a.mp4").read_bytes() == (tmp_path / "b.mp4").read_bytes()
+    assert (tmp_path / "a.gt.csv").read_bytes() == (tmp_path / "b.gt.csv").read_bytes()
     assert a.t_s != c.t_s and a.vy_m_s != c.vy_m_s
     fa = [f.image for f in iter_frames(tmp_path / "a.mp4", stop=30)]
     fb = [f.image for f in iter_frames(tmp_path / "b.mp4", stop=30)]

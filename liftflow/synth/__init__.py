@@ -8,6 +8,22 @@ Conventions: frame pixels x right, y down, pixel centres at integers, in the upr
 (presented) frame; positions are the plate centre at each frame's timestamp, which is
 the middle of its exposure. Bar velocities are metres per second with y up, exact
 derivatives of the closed-form path (``profiles.py``).
+
+Framing: m_per_px = 0.45 / (2 * plate_radius_px). The camera is placed so the whole
+plate path fits the frame when it can; a snatch or clean (floor to overhead / front
+rack, ~1.3-1.8 m) does not fit a 480 px high frame at the default 60 px radius, so its
+top is cut and ``visibility`` says ``partial``/``absent`` there (use a portrait frame or
+a smaller radius to keep it in). ``leave_frame=True`` frames it so the plate is fully
+above the top edge at its highest point. Visibility follows the real clips' rule:
+``visible`` when >= 75% of the disc is in frame, no more than 10% is covered by the
+occluding arm and the blur streak is under half a radius; ``absent`` when no part of the
+disc is in frame; ``partial`` otherwise.
+
+Motion blur averages sub-frame renders (about 1 px apart, at most ``blur_samples``)
+across the exposure (``shutter`` x the nominal frame interval) centred on each frame's
+timestamp; the near plate follows its exact path, the far plate and bar move rigidly
+with it during one exposure, the lifter and the occluding arm are drawn unblurred.
+Everything is seeded: the same spec gives byte-identical files on the same machine.
 """
 from __future__ import annotations
 
