@@ -250,18 +250,22 @@ class JobService:
         return run_id
 
     # --- deleting ------------------------------------------------------------------
-    def delete(self, job_id: str, wait_s: float = 20.0) -> None:
-        from dagster import DagsterRunStatus as S
-
+    def delete(self, job_id: str, wait_s: float = 30.0) -> None:
         self.view(job_id)  # raises JobNotFound
         records = self._records(job_id)
         live = [r.dagster_run.run_id for r in records if not r.dagster_run.is_finished]
         for run_id in live:
             self.launcher.terminate(run_id)
         deadline = time.monotonic() + wait_s
+        next_ask = time.monotonic() + 3.0
         while live and time.monotonic() < deadline:
             live = [rid for rid in live
                     if (run := self.instance.get_run_by_id(rid)) is not None and not run.is_finished]
+            if live and time.monotonic() > next_ask:
+                # A run caught while its worker was still starting misses the first request.
+                for run_id in live:
+                    self.launcher.terminate(run_id)
+                next_ask = time.monotonic() + 3.0
             if live:
                 time.sleep(0.25)
         if live:

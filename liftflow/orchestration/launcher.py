@@ -20,7 +20,8 @@ mutation Reexecute($parentRunId: String!, $strategy: ReexecutionStrategy!) {
     ... on LaunchRunSuccess { run { runId } }
     ... on PythonError { message }
     ... on RunConfigValidationInvalid { errors { message } }
-    ... on RunNotFoundError { message }
+    ... on RunConflict { message }
+    ... on PipelineNotFoundError { message }
     ... on InvalidStepError { invalidStepKey }
     ... on InvalidOutputError { stepKey invalidOutputName }
     ... on UnauthorizedError { message }

@@ -7,6 +7,7 @@ from typing import Optional
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile
 from fastapi.responses import JSONResponse
 
+from liftflow.orchestration.launcher import LaunchError
 from liftflow_api import deps
 from liftflow_api.service import COMPLETED, FAILED, JobConflict, JobNotFound
 from liftflow_api.submit import check_seed, enqueue, resolve_backend
@@ -93,6 +94,8 @@ def retry_video(video_id: str):
         raise _not_found(video_id)
     except JobConflict as exc:
         raise HTTPException(409, detail=str(exc))
+    except LaunchError as exc:
+        raise HTTPException(503, detail=str(exc))
     return {"video_id": video_id, "status": "pending", "run_id": run_id,
             "message": "Re-execution from the failed step queued"}
 

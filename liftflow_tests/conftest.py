@@ -1,0 +1,47 @@
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL_DATA = Path(os.environ.get("LIFTFLOW_REAL_DATA", ROOT.parent / "shared" / "data" / "real"))
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    """The shared real clips (never copied into the project). Missing means a broken checkout."""
+    if not (REAL_DATA / "manifest.csv").is_file():
+        pytest.fail(f"real test clips not found at {REAL_DATA} (set LIFTFLOW_REAL_DATA)")
+    return REAL_DATA
+
+
+@pytest.fixture(scope="session")
+def manifest(real_data):
+    import csv
+
+    with open(real_data / "manifest.csv", newline="") as f:
+        return {row["id"]: row for row in csv.DictReader(f)}
+
+
+@pytest.fixture(scope="session")
+def synth_clip(tmp_path_factory):
+    """A small synthetic two-rep squat with exact truth, shared by the pipeline tests."""
+    from liftflow.synth import SynthSpec, generate_clip
+
+    d = tmp_path_factory.mktemp("synth")
+    path = d / "squat.mp4"
+    truth = generate_clip(path, SynthSpec(profile="squat", reps=2, width=320, height=240,
+                                          plate_radius_px=36, fps=30, seed=3))
+    return path, truth
+
+
+@pytest.fixture(scope="session")
+def long_clip(tmp_path_factory):
+    """A longer clip so a run is still in progress when a test interferes with it."""
+    from liftflow.synth import SynthSpec, generate_clip
+
+    d = tmp_path_factory.mktemp("synth-long")
+    path = d / "long.mp4"
+    truth = generate_clip(path, SynthSpec(profile="squat", reps=3, width=640, height=480,
+                                          plate_radius_px=60, fps=30, seed=5))
+    return path, truth

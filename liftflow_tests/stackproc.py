@@ -1,0 +1,114 @@
+"""A real LiftFlow stack (`liftflow up`) as a child process, for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class StackProcess:
+    def __init__(self, data_dir: Path, **env_overrides: str):
+        self.data_dir = Path(data_dir)
+        self.api_port, self.ui_port, self.grpc_port = free_port(), free_port(), free_port()
+        self.env = dict(os.environ)
+        self.env.update({
+            "LIFTFLOW_DATA_DIR": str(self.data_dir),
+            "LIFTFLOW_API_PORT": str(self.api_port),
+            "LIFTFLOW_UI_PORT": str(self.ui_port),
+            "LIFTFLOW_CODE_SERVER_PORT": str(self.grpc_port),
+            "PYTHONUNBUFFERED": "1",
+        })
+        self.env.pop("DAGSTER_HOME", None)
+        self.env.update(env_overrides)
+        self.proc: subprocess.Popen | None = None
+        self.log = self.data_dir / "stack-test.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def start(self, timeout: float = 180.0) -> "StackProcess":
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        offset = self.log.stat().st_size if self.log.exists() else 0
+        out = open(self.log, "ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "liftflow.cli", "up"], env=self.env,
+                                     cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        out.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"liftflow up exited with {self.proc.returncode}:\n{self.tail()}")
+            if "LiftFlow is up" in self.log.read_bytes()[offset:].decode(errors="replace"):
+                return self
+            time.sleep(0.5)
+        raise RuntimeError(f"stack not up after {timeout} s:\n{self.tail()}")
+
+    def tail(self, n: int = 40) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])
+        except FileNotFoundError:
+            return ""
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=60)
+
+    def tree(self) -> list[psutil.Process]:
+        try:
+            root = psutil.Process(self.proc.pid)
+            return [root] + root.children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
+
+    def kill9_everything(self) -> None:
+        """Crash the whole stack: SIGKILL every process of it at once (run worker included)."""
+        procs = self.tree()
+        for p in procs:
+            try:
+                p.send_signal(signal.SIGKILL)
+            except psutil.NoSuchProcess:
+                pass
+        psutil.wait_procs(procs, timeout=10)
+        self.proc.wait(10)
+
+    def stop(self, timeout: float = 60.0) -> int:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill9_everything()
+            return -9
+
+    def wait_status(self, job_id: str, states=("completed", "failed"), timeout: float = 240.0) -> dict:
+        deadline = time.monotonic() + timeout
+        last = None
+        with self.client() as c:
+            while time.monotonic() < deadline:
+                last = c.get(f"/api/v1/videos/{job_id}/status").json()
+                if last.get("status") in states:
+                    return last
+                time.sleep(0.5)
+        raise AssertionError(f"job {job_id} not in {states} after {timeout} s; last {last}\n{self.tail()}")
+
+    def instance(self):
+        from dagster import DagsterInstance
+
+        return DagsterInstance.from_config(str(self.data_dir / "dagster_home"))

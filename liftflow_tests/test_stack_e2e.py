@@ -1,0 +1,334 @@
+"""End to end with the real stack: code server, Dagster webserver and daemon, API (liftflow up)."""
+
+import json
+import shutil
+import time
+
+import pytest
+
+from liftflow_tests.stackproc import StackProcess
+
+pytestmark = pytest.mark.e2e
+
+CONTRACT_METRICS = ["frames", "time_s", "x_m", "y_m", "height_m", "vx_m_s", "vy_m_s", "speed_m_s",
+                    "accel_m_s2", "kinetic_energy_j", "potential_energy_j", "total_energy_j", "power_w"]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    s = StackProcess(tmp_path_factory.mktemp("stack"), LIFTFLOW_MAX_UPLOAD_MB="8").start()
+    yield s
+    assert s.stop() == 0, s.tail()
+
+
+def _seed(row):
+    return {"disc_center_x": row["disc_center_x"], "disc_center_y": row["disc_center_y"],
+            "disc_radius": row["disc_radius"], "seed_frame": row["seed_frame"]}
+
+
+def test_original_client_flow_on_a_real_clip(stack, real_data, manifest):
+    """upload -> poll status -> results, exactly as the original mobile/CLI clients do."""
+    row = manifest["dave-clean"]
+    with stack.client() as c, open(real_data / row["file"], "rb") as f:
+        r = c.post("/api/v1/videos/upload", files={"file": ("DaveShort.mp4", f, "video/mp4")},
+                   data=_seed(row))
+        assert r.status_code == 200, r.text
+        up = r.json()
+        assert set(up) == {"video_id", "status", "message"} and up["status"] == "pending"
+        vid = up["video_id"]
+        seen_progress = []
+        deadline = time.monotonic() + 180
+        while True:
+            st = c.get(f"/api/v1/videos/{vid}/status").json()
+            assert {"video_id", "status", "progress", "current_step", "message", "created_at",
+                    "updated_at"} <= set(st)
+            assert 0.0 <= st["progress"] <= 1.0
+            seen_progress.append(st["progress"])
+            if st["status"] in ("completed", "failed"):
+                break
+            assert time.monotonic() < deadline, st
+            time.sleep(0.3)
+        assert st["status"] == "completed", st
+        assert seen_progress == sorted(seen_progress), "progress must never go backwards"
+        res = c.get(f"/api/v1/videos/{vid}/results")
+        assert res.status_code == 200
+        data = res.json()
+    assert data["video_id"] == vid and data["status"] == "completed"
+    assert data["metadata"]["total_frames"] == int(row["frames"])
+    assert data["metadata"]["width"] == int(row["width"]) and data["metadata"]["height"] == int(row["height"])
+    discs = [t for t in data["tracks"] if t["class_name"] == "frisbee"]
+    assert len(discs) == 1
+    disc = discs[0]
+    assert len(disc["frames"]) >= 0.9 * int(row["frames"])
+    for key, fr in disc["frames"].items():
+        assert key.isdigit() and len(fr["mask"]) >= 3 and 0.0 <= fr["confidence"] <= 1.0
+    assert len(disc["trajectory"]) == len(disc["frames"])
+    lengths = {len(data["metrics"][k]) for k in CONTRACT_METRICS}
+    assert len(lengths) == 1 and lengths.pop() > 0
+    s = data["summary"]
+    for k in ("peak_speed_m_s", "peak_power_w", "max_height_m", "min_height_m", "lift_duration_s", "total_frames"):
+        assert k in s
+    assert 0.5 < s["peak_speed_m_s"] < 3.0  # a clean: fast, but no barbell moves above 3 m/s
+    # the job folder holds every documented file
+    job_dir = stack.data_dir / "api" / "results" / vid
+    for name in ("result.json", "job_meta.json", "pipeline.log", "pipeline_config.yaml",
+                 "metrics_calculator_output.json"):
+        assert (job_dir / name).is_file(), name
+    meta = json.loads((job_dir / "job_meta.json").read_text())
+    assert meta["status"] == "completed" and meta["job_id"] == vid
+    assert meta["source"] == {"type": "upload", "original_filename": "DaveShort.mp4", "asset_id": None}
+    assert meta["video_metadata"]["total_frames"] == int(row["frames"])
+    assert set(meta["steps"]) == {"decode", "track_disc", "estimate_pose", "compute_metrics", "assemble_contract"}
+    assert meta["runtime"]["worker_peak_rss_mb"] > 0 and meta["runtime"]["worker_cpu_s"] > 0
+    log = (job_dir / "pipeline.log").read_text()
+    for step in ("[decode]", "[track_disc]", "[estimate_pose]", "[compute_metrics]", "[assemble_contract]"):
+        assert step in log
+
+
+def test_quickstart_section_g(stack, real_data, manifest, synth_clip):
+    """Every curl of BENCHMARK_API.md section G gives the documented shape."""
+    path, _ = synth_clip
+    assets = stack.data_dir / "bench_assets"
+    shutil.copy(path, assets / "snatch_001.mp4")
+    with stack.client() as c:
+        info = c.get("/api/v1/info").json()
+        for k in ("api_version", "results_contract_version", "supports_video_source", "available_backends",
+                  "current_default_backend", "active_optional_models", "limits", "assets",
+                  "server_build", "timestamp"):
+            assert k in info, k
+        assert info["limits"]["max_upload_mb"] == 8 and info["limits"]["max_concurrent_jobs"] == 1
+        assert "classic" in info["available_backends"]
+        assert set(info["server_build"]) >= {"git_sha", "build_time", "hostname", "python_version", "platform"}
+
+        with open(path, "rb") as f:
+            r = c.post("/api/v1/bench/run_one", files={"file": ("snatch_001.mp4", f, "video/mp4")}, data={
+                "video_source_type": "upload", "disc_center_x": 160, "disc_center_y": 170,
+                "disc_radius": 36, "seed_frame": 0, "case_id": "snatch_001",
+                "client_run_id": "run_20260213", "tags": json.dumps({"env": "indoor", "disc": "black"})})
+        assert r.status_code == 200, r.text
+        up = r.json()
+        assert set(up) == {"job_id", "case_id", "client_run_id", "source_type", "status", "message", "links"}
+        assert up["links"] == {"status": f"/api/v1/videos/{up['job_id']}/status",
+                               "results": f"/api/v1/videos/{up['job_id']}/results",
+                               "delete": f"/api/v1/videos/{up['job_id']}"}
+
+        r = c.post("/api/v1/bench/run_one", data={
+            "video_source_type": "local_asset", "asset_id": "snatch_001", "disc_center_x": 160,
+            "disc_center_y": 170, "disc_radius": 36, "seed_frame": 0, "case_id": "snatch_001",
+            "client_run_id": "run_20260213"})
+        assert r.status_code == 200, r.text
+        local = r.json()
+        assert local["source_type"] == "local_asset"
+
+        a = c.get("/api/v1/assets").json()
+        assert a["root_exists"] is True and a["count"] == 1
+        assert a["assets"][0] == {"asset_id": "snatch_001", "filename": "snatch_001.mp4",
+                                  "size_mb": a["assets"][0]["size_mb"]}
+        assert "path" not in a["assets"][0]
+
+    for jid in (up["job_id"], local["job_id"]):
+        st = stack.wait_status(jid)
+        assert st["status"] == "completed", st
+        job_dir = stack.data_dir / "api" / "results" / jid
+        meta = json.loads((job_dir / "job_meta.json").read_text())
+        assert meta["benchmark"]["case_id"] == "snatch_001"
+        assert meta["benchmark"]["client_run_id"] == "run_20260213"
+    meta = json.loads((stack.data_dir / "api" / "results" / up["job_id"] / "job_meta.json").read_text())
+    assert meta["benchmark"]["tags"] == {"env": "indoor", "disc": "black"}
+    runs = stack.instance().get_runs()
+    tagged = [r for r in runs if r.tags.get("job_id") == up["job_id"]]
+    assert tagged and tagged[0].tags["case_id"] == "snatch_001" and tagged[0].tags["user/env"] == "indoor"
+    assert tagged[0].tags["source_type"] == "upload" and tagged[0].tags["backend"] == "classic"
+
+
+def test_three_jobs_run_strictly_one_after_another(stack, synth_clip):
+    path, _ = synth_clip
+    ids = []
+    with stack.client() as c:
+        for i in range(3):
+            with open(path, "rb") as f:
+                r = c.post("/api/v1/videos/upload", files={"file": (f"clip{i}.mp4", f, "video/mp4")},
+                           data={"disc_center_x": 160, "disc_center_y": 170, "disc_radius": 36})
+            assert r.status_code == 200
+            ids.append(r.json()["video_id"])
+        # while they wait, the queue position is told
+        statuses = [c.get(f"/api/v1/videos/{j}/status").json() for j in ids]
+        assert any(s["status"] == "pending" for s in statuses)
+    for j in ids:
+        assert stack.wait_status(j)["status"] == "completed"
+    inst = stack.instance()
+    spans = []
+    for j in ids:
+        from dagster import RunsFilter
+
+        rec = inst.get_run_records(filters=RunsFilter(tags={"job_id": j}))[0]
+        spans.append((rec.start_time, rec.end_time))
+    spans.sort()
+    for (s1, e1), (s2, e2) in zip(spans, spans[1:]):
+        assert e1 <= s2, f"runs overlapped: {spans}"
+
+
+def test_bad_requests_get_clear_4xx(stack, tmp_path, synth_clip):
+    path, _ = synth_clip
+    with stack.client() as c:
+        def post_upload(name, content, data=None):
+            return c.post("/api/v1/videos/upload", files={"file": (name, content, "video/mp4")}, data=data or {})
+
+        assert post_upload("notes.txt", b"hello").status_code == 400
+        assert post_upload("empty.mp4", b"").status_code == 400
+        big = tmp_path / "big.mp4"
+        big.write_bytes(b"\0" * (9 * 1024 * 1024))
+        with open(big, "rb") as f:
+            r = c.post("/api/v1/videos/upload", files={"file": ("big.mp4", f, "video/mp4")})
+        assert r.status_code == 413 and "8 MB" in r.json()["detail"]
+        r = post_upload("x.mp4", b"0000", {"disc_center_x": "abc", "disc_center_y": 1, "disc_radius": 2})
+        assert r.status_code == 422
+        r = post_upload("x.mp4", b"0000", {"disc_center_x": 1, "disc_center_y": 1, "disc_radius": -2})
+        assert r.status_code == 422 and "positive" in r.json()["detail"]
+        r = post_upload("x.mp4", b"0000", {"disc_center_x": 1})
+        assert r.status_code == 422
+        r = c.post("/api/v1/bench/run_one", data={"video_source_type": "local_asset", "asset_id": "x",
+                                                  "tags": "{not json"})
+        assert r.status_code == 422 and "tags" in r.json()["detail"]
+        r = c.post("/api/v1/bench/run_one", data={"video_source_type": "local_asset", "asset_id": "x",
+                                                  "tags": "[1, 2]"})
+        assert r.status_code == 422
+        r = c.post("/api/v1/bench/run_one", data={"asset_id": "x"})
+        assert r.status_code == 422
+        r = c.post("/api/v1/bench/run_one", data={"video_source_type": "local_asset", "asset_id": "nope"})
+        assert r.status_code == 404
+        for evil in ("../../etc/passwd", "/etc/passwd", "..%2F..%2Fetc%2Fpasswd"):
+            r = c.post("/api/v1/bench/run_one", data={"video_source_type": "local_asset", "asset_path": evil})
+            assert r.status_code in (400, 404), (evil, r.status_code)
+            r = c.post("/api/v1/bench/run_one", data={"video_source_type": "local_asset", "asset_id": evil})
+            assert r.status_code == 404, evil
+        r = c.post("/api/v1/bench/run_one", data={"video_source_type": "upload"})
+        assert r.status_code == 422
+        with open(path, "rb") as f:
+            r = c.post("/api/v1/bench/run_one", files={"file": ("a.mp4", f, "video/mp4")},
+                       data={"video_source_type": "upload", "backend": "magic"})
+        assert r.status_code == 422 and "magic" in r.json()["detail"]
+        assert c.get("/api/v1/videos/00000000-0000/status").status_code == 404
+        assert c.get("/api/v1/videos/not-a-job/results").status_code == 404
+        assert c.delete("/api/v1/videos/00000000-0000").status_code == 404
+        # a file that is not a video is accepted (it has the right name) and fails fast with a reason
+        r = post_upload("fake.mp4", b"this is not a video at all" * 100)
+        assert r.status_code == 200
+        jid = r.json()["video_id"]
+    st = stack.wait_status(jid)
+    assert st["status"] == "failed" and "not a readable video" in st["message"], st
+    with stack.client() as c:
+        r = c.get(f"/api/v1/videos/{jid}/results")
+        assert r.status_code == 409 and "not a readable video" in r.json()["detail"]
+    meta = json.loads((stack.data_dir / "api" / "results" / jid / "job_meta.json").read_text())
+    assert meta["status"] == "failed" and meta["error"]["step"] == "decode"
+
+
+def test_seed_outside_frame_fails_with_reason(stack, synth_clip):
+    path, _ = synth_clip
+    with stack.client() as c, open(path, "rb") as f:
+        r = c.post("/api/v1/videos/upload", files={"file": ("a.mp4", f, "video/mp4")},
+                   data={"disc_center_x": 5000, "disc_center_y": 10, "disc_radius": 30})
+    st = stack.wait_status(r.json()["video_id"])
+    assert st["status"] == "failed" and "outside the 320x240 frame" in st["message"]
+
+
+def test_config_endpoints_persist(stack):
+    with stack.client() as c:
+        assert c.get("/api/v1/config/tracking-backend").json()["backend"] == "classic"
+        r = c.post("/api/v1/config/tracking-backend", json={"backend": "cutie"})
+        assert r.status_code == 422 and "cutie-base-mega.pth" in r.json()["detail"]
+        r = c.post("/api/v1/config/models", json={"enable_person_detection": True})
+        assert r.status_code == 200 and r.json()["enable_person_detection"] is True
+        assert c.get("/api/v1/info").json()["active_optional_models"]["person_detection"] is True
+        r = c.post("/api/v1/config/models", json={"enable_person_detection": False})
+        assert c.get("/api/v1/config/models").json()["enable_person_detection"] is False
+    saved = json.loads((stack.data_dir / "api" / "model_config.json").read_text())
+    assert saved["enable_person_detection"] is False and saved["tracking_backend"] == "classic"
+
+
+def test_root_health_docs(stack):
+    with stack.client() as c:
+        assert c.get("/").json()["docs"] == "/docs"
+        h = c.get("/health").json()
+        assert h["status"] == "healthy" and set(h["jobs"]) >= {"pending", "processing", "completed", "failed", "total"}
+        assert c.get("/docs").status_code == 200
+        spec = c.get("/openapi.json").json()
+        for p in ("/api/v1/videos/upload", "/api/v1/videos/{video_id}/status", "/api/v1/info",
+                  "/api/v1/bench/run_one", "/api/v1/assets", "/api/v1/config/models",
+                  "/api/v1/config/tracking-backend", "/health"):
+            assert p in spec["paths"], p
+        lst = c.get("/api/v1/videos").json()
+        assert lst["count"] == len(lst["videos"])
+
+
+def test_delete_cancels_a_queued_job_and_removes_everything(stack, synth_clip, long_clip):
+    long_path, _ = long_clip
+    path, _ = synth_clip
+    with stack.client() as c:
+        with open(long_path, "rb") as f:
+            first = c.post("/api/v1/videos/upload", files={"file": ("long.mp4", f, "video/mp4")},
+                           data={"disc_center_x": 320, "disc_center_y": 355, "disc_radius": 60}).json()["video_id"]
+        with open(path, "rb") as f:
+            queued = c.post("/api/v1/videos/upload", files={"file": ("q.mp4", f, "video/mp4")},
+                            data={"disc_center_x": 160, "disc_center_y": 170, "disc_radius": 36}).json()["video_id"]
+        assert c.get(f"/api/v1/videos/{queued}/status").json()["status"] == "pending"
+        run_ids = [r.run_id for r in stack.instance().get_runs() if r.tags.get("job_id") == queued]
+        r = c.delete(f"/api/v1/videos/{queued}")
+        assert r.status_code == 200, r.text
+        assert c.get(f"/api/v1/videos/{queued}/status").status_code == 404
+        # the running one is cancelled too, and nothing of it is left
+        r = c.delete(f"/api/v1/videos/{first}")
+        assert r.status_code == 200, r.text
+    inst = stack.instance()
+    assert not [r for r in inst.get_runs() if r.tags.get("job_id") in (queued, first)]
+    for jid in (queued, first):
+        assert not (stack.data_dir / "api" / "results" / jid).exists()
+        assert not (stack.data_dir / "api" / "uploads" / jid).exists()
+    for rid in run_ids:
+        assert not (stack.data_dir / "dagster_home" / "storage" / rid).exists()
+        assert not (stack.data_dir / "dagster_home" / "history" / "runs" / f"{rid}.db").exists()
+
+
+def test_second_stack_on_same_data_folder_is_refused(stack):
+    other = StackProcess(stack.data_dir)
+    other.start_timeout = 30
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "liftflow.cli", "up"], env=other.env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1 and "already running on this data folder" in out.stderr
+
+
+def test_kill9_of_whole_stack_mid_run_then_restart(tmp_path, synth_clip, long_clip):
+    long_path, _ = long_clip
+    path, _ = synth_clip
+    s = StackProcess(tmp_path / "crash").start()
+    try:
+        with s.client() as c:
+            with open(long_path, "rb") as f:
+                killed = c.post("/api/v1/videos/upload", files={"file": ("long.mp4", f, "video/mp4")},
+                                data={"disc_center_x": 320, "disc_center_y": 355, "disc_radius": 60}).json()["video_id"]
+            with open(path, "rb") as f:
+                queued = c.post("/api/v1/videos/upload", files={"file": ("q.mp4", f, "video/mp4")},
+                                data={"disc_center_x": 160, "disc_center_y": 170, "disc_radius": 36}).json()["video_id"]
+            deadline = time.monotonic() + 120
+            while c.get(f"/api/v1/videos/{killed}/status").json().get("current_step") != "track_disc":
+                assert time.monotonic() < deadline, s.tail()
+                time.sleep(0.2)
+        s.kill9_everything()
+        assert not s.tree()
+        s.start()
+        st = s.wait_status(killed)
+        assert st["status"] == "failed" and "worker is gone" in st["message"], st
+        assert s.wait_status(queued)["status"] == "completed"
+        meta = json.loads((s.data_dir / "api" / "results" / killed / "job_meta.json").read_text())
+        assert meta["status"] == "failed" and "worker is gone" in meta["error"]["reason"]
+        # the failed job can be re-executed from failure and then completes
+        with s.client() as c:
+            r = c.post(f"/api/v1/videos/{killed}/retry")
+            assert r.status_code == 200, r.text
+        assert s.wait_status(killed)["status"] == "completed"
+    finally:
+        s.stop()
