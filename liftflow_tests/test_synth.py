@@ -264,8 +264,10 @@ def test_snatch_clip_and_cli(tmp_path, capsys):
     assert 1.75 <= gt.peak_vertical_velocity_m_s <= 2.05
     assert gt.spec["profile"] == "snatch" and len(gt.reps) == 1
     assert all(v == "visible" for v in gt.visibility)  # fits a portrait frame
-    with pytest.raises(SystemExit):
-        synth_cli(["--profile", "nope"])
+    assert synth_cli(["--profile", "nope"]) == 2
+    assert synth_cli(["--width", "321", "--out", str(tmp_path / "odd.mp4")]) == 2
+    assert not (tmp_path / "odd.mp4").exists()
+    assert synth_cli(["--help"]) == 0
 
 
 def test_duration_unrack_and_reps(tmp_path):

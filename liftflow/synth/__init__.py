@@ -497,7 +497,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def synth_cli(argv: list[str]) -> int:
     """``liftflow synth ...``: parse ``argv``, write the clip and its truth, print where."""
-    a = _parser().parse_args(argv)
+    try:
+        a = _parser().parse_args(argv)
+    except SystemExit as exc:  # --help or a usage error (argparse already printed why)
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
     spec = SynthSpec(
         profile=a.profile, fps=a.fps, width=a.width, height=a.height, plate_radius_px=a.plate_radius_px,
         blur=a.blur, noise=a.noise, clutter=a.clutter, occlusion=a.occlusion, leave_frame=a.leave_frame,
