@@ -143,59 +143,41 @@ def real_cases(real_dir: Path) -> list[dict]:
     return cases
 
 
-def synth_specs() -> list:
-    """The synthetic scenarios (None when liftflow.synth is not importable)."""
+# The project's synthetic scenarios: each exercises one of the issue's hard cases.
+SYNTH_SCENARIOS: dict[str, dict] = {
+    "synth-squat": dict(profile="squat", reps=2),
+    "synth-clean-blur": dict(profile="clean", shutter=1.0),
+    "synth-snatch-exit": dict(profile="snatch", leave_frame=True),
+    "synth-deadlift-occlusion": dict(profile="deadlift", reps=2, occlusion=True),
+    "synth-squat-vfr-rot90": dict(profile="squat", reps=1, vfr=True, rotation=90),
+    "synth-clean-small": dict(profile="clean", width=480, height=360, plate_radius_px=24.0,
+                              seed=3),
+}
+
+
+def synth_specs(names: Optional[list[str]] = None) -> list:
+    """[(name, SynthSpec)] for the scenarios; [] when liftflow.synth is not importable."""
     try:
-        from liftflow.synth import SynthSpec  # noqa: F401
+        from liftflow.synth import SynthSpec
     except Exception:
         return []
-    import dataclasses
-
-    from liftflow.synth import SynthSpec
-
-    fields = {f.name for f in dataclasses.fields(SynthSpec)}
-    presets = getattr(__import__("liftflow.synth", fromlist=["x"]), "PRESETS", None)
-    if isinstance(presets, dict) and presets:
-        return [(name, spec) for name, spec in presets.items()]
-    out = [("synth-default", SynthSpec())]
-    extra = {
-        "synth-blur": {"motion_blur": True},
-        "synth-occlusion": {"occlusion": True},
-        "synth-exit": {"leave_frame": True},
-        "synth-shake": {"camera_shake": True},
-    }
-    for name, kw in extra.items():
-        kw = {k: v for k, v in kw.items() if k in fields}
-        if kw:
-            out.append((name, SynthSpec(**kw)))
-    return out
+    return [(n, SynthSpec(**kw)) for n, kw in SYNTH_SCENARIOS.items()
+            if names is None or n in names]
 
 
-def _gt_keyframes_from_synth(gt) -> list[dict]:
-    """Turn liftflow.synth GroundTruth into keyframes (every frame)."""
+def keyframes_from_synth(gt) -> list[dict]:
+    """Every frame of a liftflow.synth GroundTruth as a keyframe."""
     rows = []
-    frames = getattr(gt, "frames", None)
-    if frames is None and hasattr(gt, "to_rows"):
-        frames = gt.to_rows()
-    for i, fr in enumerate(frames or []):
-        d = fr if isinstance(fr, dict) else getattr(fr, "__dict__", {})
-        f = int(d.get("frame", i))
-        vis = d.get("visibility") or ("visible" if d.get("visible", True) else "absent")
-        x = d.get("x", d.get("cx"))
-        y = d.get("y", d.get("cy"))
-        r = d.get("r", d.get("radius"))
-        rm = d.get("r_minor")
-        if vis == "absent" or x is None:
-            rows.append({"frame": f, "visibility": "absent", "x": None, "y": None, "r": None})
-            continue
-        r = float(r)
-        if rm:
-            r = math.sqrt(r * float(rm))
-        rows.append({"frame": f, "visibility": vis, "x": float(x), "y": float(y), "r": r})
+    for f, x, y, r, vis in zip(gt.frames, gt.x, gt.y, gt.r, gt.visibility):
+        if vis == "absent":
+            rows.append({"frame": int(f), "visibility": "absent", "x": None, "y": None, "r": None})
+        else:
+            rows.append({"frame": int(f), "visibility": vis, "x": float(x), "y": float(y),
+                         "r": float(r)})
     return rows
 
 
-def synth_cases(workdir: Path) -> list[dict]:
+def synth_cases(workdir: Path, names: Optional[list[str]] = None) -> list[dict]:
     from liftflow.tracking import SeedCircle
 
     cases = []
@@ -204,17 +186,12 @@ def synth_cases(workdir: Path) -> list[dict]:
     except Exception as exc:
         print(f"synthetic clips skipped: liftflow.synth not importable ({exc})", file=sys.stderr)
         return cases
-    for name, spec in synth_specs():
+    for name, spec in synth_specs(names):
         path = Path(workdir) / f"{name}.mp4"
         gt = generate_clip(path, spec)
-        kfs = _gt_keyframes_from_synth(gt)
-        seed = getattr(gt, "seed", None)
-        if seed is None:
-            k0 = next(k for k in kfs if k["x"] is not None)
-            seed = SeedCircle(cx=k0["x"], cy=k0["y"], r=k0["r"], frame=k0["frame"])
-        elif not isinstance(seed, SeedCircle):
-            seed = SeedCircle(**{k: v for k, v in dict(seed).items()
-                                 if k in ("cx", "cy", "r", "frame")})
+        kfs = keyframes_from_synth(gt)
+        k0 = next(k for k in kfs if k["x"] is not None and k["visibility"] == "visible")
+        seed = SeedCircle(cx=k0["x"], cy=k0["y"], r=k0["r"], frame=k0["frame"])
         cases.append({"id": name, "video": path, "seed": seed, "keyframes": kfs})
     return cases
 
@@ -258,9 +235,10 @@ def run_tracking_benchmark(backend: str = "classic", real_dir: Optional[Path] = 
             one(case, load_gt(case["gt"]), "real")
     if synth:
         with tempfile.TemporaryDirectory(prefix="liftflow-synth-") as tmp:
-            for case in synth_cases(Path(tmp)):
-                if clips and case["id"] not in clips:
-                    continue
+            names = [c for c in clips if c in SYNTH_SCENARIOS] if clips else None
+            if clips and not names:
+                names = []
+            for case in (synth_cases(Path(tmp), names) if names != [] else []):
                 one(case, case["keyframes"], "synth")
     if out is not None:
         write_rows(rows, Path(out))

@@ -46,6 +46,9 @@ import os
 USE_ELLIPSE_CENTER = os.environ.get("LF_ELLC", "0") == "1"
 USE_SHAPE = os.environ.get("LF_SHAPE", "1") == "1"
 OUTER_EDGE = os.environ.get("LF_OUTER", "0") == "1"
+MIN_VISIBLE_FIT = 0.12  # least fraction of the rim inside the frame to fit at all
+MIN_VISIBLE_TRACK = 0.15  # ... to keep following a plate that leaves the frame
+MIN_VISIBLE_ACQUIRE = 0.35  # ... to pick a plate up again after it was lost
 MAX_RATIO = 1.3  # most elongated outline accepted (oblique views)
 BACKWARD_BUDGET_BYTES = 192 * 1024 * 1024
 
@@ -256,7 +259,7 @@ class _RimFitter:
         for p in range(passes):
             pos, peak, valid, vis = self.edges(feat, cx, cy, r, sig)
             nvis = int(vis.sum())
-            if nvis < 0.25 * len(vis):
+            if nvis < MIN_VISIBLE_FIT * len(vis):
                 return _Fit(cx, cy, r, 0.0, nvis / len(vis), 0.0, 99.0, 0)
             w = np.where(valid & (peak > min_contrast), peak, 0.0)
             if np.count_nonzero(w) < 8:
@@ -534,8 +537,13 @@ class _Engine:
                     contrast=round(best.contrast / self.ref_contrast, 3), rms=round(best.rms, 3),
                     template=round(float(best_ts), 3))
         need = 0.30 if st.lost == 0 else 0.45
-        ok = (best.visible_frac >= 0.35 and q >= need and best.n_inliers >= 12
+        min_vis = MIN_VISIBLE_TRACK if st.lost == 0 else MIN_VISIBLE_ACQUIRE
+        ok = (best.visible_frac >= min_vis and q >= need and best.n_inliers >= 12
               and (st.lost == 0 or best_ts > 0.3))
+        if ok and best.visible_frac < 0.35:
+            # a short arc at the frame edge: only a consistent, well supported continuation
+            dev = math.hypot(best.cx - px, best.cy - py)
+            ok = best.inlier_frac >= 0.6 and dev < 0.2 * r + 0.5 * speed
         if not ok:
             return self._lose(), 0.0, diag
         return best, conf, diag
