@@ -56,11 +56,19 @@ def _analyze(args: argparse.Namespace) -> int:
     def _run() -> None:
         with tempfile.TemporaryDirectory(prefix="liftflow-run-") as tmp:
             with DagsterInstance.ephemeral(tempdir=tmp) as instance:
+                run_config = run_config_for(request)
+                # Dagster's own event lines go to pipeline.log's twin, not the terminal.
+                run_config["loggers"] = {"console": {"config": {
+                    "log_level": "DEBUG" if args.verbose else "CRITICAL"}}}
                 res = defs.resolve_job_def("lift_analysis").execute_in_process(
-                    run_config=run_config_for(request), instance=instance,
+                    run_config=run_config, instance=instance,
                     tags={"job_id": job_id}, raise_on_error=False)
                 outcome["success"] = res.success
 
+    if not args.verbose:
+        import logging
+
+        logging.getLogger("dagster").setLevel(logging.ERROR)
     worker = threading.Thread(target=_run, daemon=True)
     worker.start()
     bar = _ProgressBar(enabled=not args.quiet and sys.stderr.isatty())
@@ -123,7 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--pose", default="off", help="off | mediapipe | yolo")
     a.add_argument("--lift-type", default=None, help="squat, snatch, clean, clean_and_jerk, deadlift")
     a.add_argument("--out", help="output folder (default ./liftflow-<video>-<job id>)")
-    a.add_argument("--quiet", action="store_true")
+    a.add_argument("--quiet", action="store_true", help="no progress bar")
+    a.add_argument("--verbose", action="store_true", help="show Dagster's event log")
     sub.add_parser("synth", help="make a synthetic lift clip with exact ground truth", add_help=False)
     b = sub.add_parser("bench", help="benchmarks: tracking | physics")
     b.add_argument("what", choices=["tracking", "physics"])

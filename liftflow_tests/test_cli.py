@@ -1,0 +1,42 @@
+"""`liftflow analyze` runs the Dagster job in process and writes the job files."""
+
+import json
+import subprocess
+import sys
+
+from liftflow_tests.stackproc import ROOT
+
+
+def _run(*args, timeout=300):
+    return subprocess.run([sys.executable, "-m", "liftflow.cli", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_analyze_writes_the_job_files(tmp_path, synth_clip):
+    path, truth = synth_clip
+    out = tmp_path / "out"
+    r = _run("analyze", str(path), "--disc-center-x", f"{truth.x[0]:.1f}", "--disc-center-y",
+             f"{truth.y[0]:.1f}", "--disc-radius", f"{truth.r[0]:.1f}", "--lift-type", "squat",
+             "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    for name in ("result.json", "job_meta.json", "pipeline.log", "pipeline_config.yaml",
+                 "metrics_calculator_output.json"):
+        assert (out / name).is_file(), name
+    result = json.loads((out / "result.json").read_text())
+    assert result["status"] == "completed" and result["summary"]["total_frames"] == len(truth.frames)
+    assert result["summary"]["rep_count"] == 2
+    meta = json.loads((out / "job_meta.json").read_text())
+    assert meta["status"] == "completed" and meta["source"]["type"] == "cli"
+
+
+def test_analyze_bad_input_exits_nonzero_with_one_line_reason(tmp_path):
+    r = _run("analyze", str(tmp_path / "missing.mp4"), "--out", str(tmp_path / "o"))
+    assert r.returncode != 0 and "video not found" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"not a video" * 100)
+    r = _run("analyze", str(junk), "--disc-center-x", "1", "--disc-center-y", "1", "--disc-radius", "5",
+             "--out", str(tmp_path / "o2"))
+    assert r.returncode == 1 and "not a readable video" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    r = _run("analyze", str(junk), "--disc-center-x", "1", "--out", str(tmp_path / "o3"))
+    assert r.returncode == 2 and "together" in r.stderr
