@@ -1,0 +1,218 @@
+"""The classic plate tracker and plate auto-detection against real and synthetic clips.
+
+Real clips are read in place from ``$LIFTFLOW_REAL_DATA`` (default: ``../shared/data/real``
+beside the repository); they are never copied into the project. A missing folder is a
+failure, not a skip. This file covers a subset chosen for the hard cases (heavy blur,
+stacked plates, bar dropped and bouncing, rotation metadata + variable frame rate + plate
+leaving the frame) and runs in well under 3 minutes on 2 busy cores; the benchmark
+(``python -m liftflow.bench.tracking``) covers every clip.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from liftflow.bench.tracking import (
+    MEDIAN_PCT_MAX,
+    P95_PCT_MAX,
+    keyframes_from_synth,
+    load_gt,
+    real_cases,
+    score_track,
+)
+from liftflow.tracking import LOST, TRACKED, SeedCircle, TrackingError, create_tracker
+from liftflow.tracking.registry import backend_status
+from liftflow.video import probe
+
+REAL_DIR = Path(
+    os.environ.get("LIFTFLOW_REAL_DATA")
+    or Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
+)
+REAL_SUBSET = ["dave-clean", "randy-clean", "competition-snatch", "clean-and-jerk"]
+
+
+def _real_dir() -> Path:
+    if not (REAL_DIR / "manifest.csv").is_file():
+        pytest.fail(
+            f"real test clips not found: {REAL_DIR}/manifest.csv is missing. Point "
+            "LIFTFLOW_REAL_DATA at the folder holding manifest.csv and the <id>.mp4 / "
+            "<id>.gt.csv files (default: ../shared/data/real beside the repository)."
+        )
+    return REAL_DIR
+
+
+def _case(clip_id: str) -> dict:
+    cases = {c["id"]: c for c in real_cases(_real_dir())}
+    assert clip_id in cases, f"{clip_id} is not in {REAL_DIR}/manifest.csv"
+    return cases[clip_id]
+
+
+_TRACKS: dict = {}
+
+
+def _track(clip_id: str, seed: SeedCircle | None = None):
+    key = (clip_id, seed)
+    if key not in _TRACKS:
+        case = _case(clip_id)
+        info = probe(case["video"])
+        obs = create_tracker("classic").track(str(case["video"]), info, seed or case["seed"])
+        _TRACKS[key] = (info, obs)
+    return _TRACKS[key]
+
+
+def _assert_acceptance(row: dict, name: str):
+    msg = (f"{name}: median {row['median_pct']:.2f}% p95 {row['p95_pct']:.2f}% "
+           f"max {row['max_pct']:.1f}% of radius, lost keyframes {row['lost_keyframes']}, "
+           f"off by > 1 radius {row['off_keyframes']}, false positions {row['false_positions']}")
+    assert row["scored"] > 0, msg
+    assert row["median_pct"] <= MEDIAN_PCT_MAX, msg
+    assert row["p95_pct"] <= P95_PCT_MAX, msg
+    assert not row["lost_keyframes"], msg
+    assert not row["off_keyframes"], msg
+    assert not row["false_positions"], msg
+
+
+def test_real_data_folder_is_present():
+    d = _real_dir()
+    ids = [c["id"] for c in real_cases(d)]
+    for cid in REAL_SUBSET:
+        assert cid in ids
+
+
+def test_classic_backend_is_available_and_registered():
+    st = backend_status("classic")
+    assert st.available and st.reason is None, st
+    assert create_tracker("classic").name == "classic"
+
+
+@pytest.mark.parametrize("clip_id", REAL_SUBSET)
+def test_real_clip_meets_acceptance(clip_id):
+    info, obs = _track(clip_id)
+    row = score_track(obs, load_gt(_case(clip_id)["gt"]))
+    _assert_acceptance(row, clip_id)
+
+
+def test_observations_cover_every_frame_with_timestamps_and_outline():
+    info, obs = _track("clean-and-jerk")  # rotation metadata, variable frame rate
+    assert info.variable_frame_rate and info.rotation in (90, 270)
+    assert [o.frame for o in obs] == list(range(info.frame_count))
+    assert np.allclose([o.t_s for o in obs], info.timestamps_s)
+    for o in obs:
+        if o.state == TRACKED:
+            assert 0.0 < o.confidence <= 1.0
+            assert 32 <= len(o.polygon) <= 64
+            a, b, _ = o.ellipse
+            assert b <= a and abs(math.sqrt(a * b) - o.radius) < 1e-2 * o.radius + 0.01
+            xs = [p[0] for p in o.polygon]
+            assert abs((max(xs) + min(xs)) / 2 - o.center[0]) < 0.1 * o.radius
+        else:
+            assert o.state == LOST and o.center is None and o.confidence == 0.0
+
+
+def test_confidence_drops_under_blur_and_edge_exit():
+    """Confidence means something: lower on blurred / cut keyframes than on clear static ones."""
+    info, obs = _track("clean-and-jerk")
+    gt = load_gt(_case("clean-and-jerk")["gt"])
+    static = [obs[k["frame"]].confidence for k in gt if k["frame"] <= 120]
+    cut = [obs[k["frame"]].confidence for k in gt if k["visibility"] == "partial"]
+    assert np.median(static) > np.median(cut) + 0.05, (np.median(static), np.median(cut))
+
+
+def test_backward_tracking_from_a_later_seed():
+    """Frames before seed.frame are tracked backwards from the seed."""
+    case = _case("dave-clean")
+    gt = load_gt(case["gt"])
+    k = next(k for k in gt if k["frame"] == 45)
+    seed = SeedCircle(cx=k["x"] + 1.5, cy=k["y"] - 1.5, r=k["r"] * 1.03, frame=45)
+    info, obs = _track("dave-clean", seed)
+    before = [k for k in gt if k["frame"] < 45]
+    row = score_track(obs, gt)
+    assert all(obs[k["frame"]].tracked for k in before), [k["frame"] for k in before
+                                                          if not obs[k["frame"]].tracked]
+    _assert_acceptance(row, "dave-clean seeded at frame 45")
+
+
+# ---------------------------------------------------------------- synthetic clips
+
+
+def _synth(tmp_path_factory, name: str, **kw):
+    from liftflow.synth import SynthSpec, generate_clip
+
+    path = tmp_path_factory.mktemp("synth") / f"{name}.mp4"
+    gt = generate_clip(path, SynthSpec(**kw))
+    kfs = keyframes_from_synth(gt)
+    k0 = next(k for k in kfs if k["visibility"] == "visible")
+    seed = SeedCircle(cx=k0["x"], cy=k0["y"], r=k0["r"], frame=k0["frame"])
+    info = probe(path)
+    obs = create_tracker("classic").track(str(path), info, seed)
+    return kfs, obs
+
+
+def test_synthetic_clean_with_blur_and_clutter(tmp_path_factory):
+    kfs, obs = _synth(tmp_path_factory, "clean", profile="clean", shutter=1.0, seed=5)
+    _assert_acceptance(score_track(obs, kfs), "synthetic clean")
+
+
+def test_synthetic_occlusion(tmp_path_factory):
+    kfs, obs = _synth(tmp_path_factory, "occl", profile="deadlift", reps=1, occlusion=True, seed=2)
+    _assert_acceptance(score_track(obs, kfs), "synthetic deadlift with occlusion")
+
+
+def test_plate_leaving_the_frame_is_reported_lost_not_invented(tmp_path_factory):
+    kfs, obs = _synth(tmp_path_factory, "exit", profile="snatch", leave_frame=True)
+    absent = [k["frame"] for k in kfs if k["visibility"] == "absent"]
+    assert absent, "the synthetic clip should take the plate out of the frame"
+    invented = [f for f in absent if obs[f].tracked]
+    assert not invented, f"positions invented while the plate is out of frame: {invented}"
+    assert all(obs[f].center is None and obs[f].confidence == 0.0 for f in absent)
+    row = score_track(obs, [k for k in kfs if k["visibility"] != "partial"])
+    _assert_acceptance(row, "synthetic snatch leaving the frame (visible frames)")
+    # still followed while partly out of frame (at least half the rim inside)
+    half_in = [k["frame"] for k in kfs if k["visibility"] == "partial" and k["y"] > -0.05 * k["r"]]
+    assert half_in and all(obs[f].tracked for f in half_in)
+
+
+# ---------------------------------------------------------------- auto-detection
+
+
+@pytest.mark.parametrize("clip_id", ["small-squat", "risevbt-squat", "randy-clean"])
+def test_autodetect_finds_the_near_plate(clip_id):
+    from liftflow.tracking.autodetect import detect_seed
+
+    case = _case(clip_id)
+    info = probe(case["video"])
+    seed = detect_seed(str(case["video"]), info)
+    gt = {k["frame"]: k for k in load_gt(case["gt"])}
+    ref = gt.get(seed.frame) or case["seed"]
+    x, y, r = (ref["x"], ref["y"], ref["r"]) if isinstance(ref, dict) else (ref.cx, ref.cy, ref.r)
+    assert seed.source == "auto" and seed.reason and "radius" in seed.reason
+    assert math.hypot(seed.cx - x, seed.cy - y) < 0.1 * r, (seed, x, y, r)
+    assert abs(seed.r / r - 1) < 0.1, (seed.r, r)
+
+
+def test_autodetect_reports_no_plate(tmp_path):
+    import av
+
+    from liftflow.tracking.autodetect import detect_seed
+
+    path = tmp_path / "noplate.mp4"
+    rng = np.random.default_rng(0)
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=30)
+        s.width, s.height, s.pix_fmt = 320, 240, "yuv420p"
+        base = np.zeros((240, 320, 3), np.uint8)
+        base[:, :160] = (40, 120, 200)  # two flat regions: a straight edge, no circle
+        base[:, 160:] = (200, 190, 180)
+        for _ in range(12):
+            img = np.clip(base + rng.normal(0, 3, base.shape), 0, 255).astype(np.uint8)
+            for p in s.encode(av.VideoFrame.from_ndarray(img, format="bgr24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    with pytest.raises(TrackingError, match="no weight plate found in the first"):
+        detect_seed(str(path), probe(path))
