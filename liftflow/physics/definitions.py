@@ -24,7 +24,8 @@ def build_definitions(filt: dict | None, params: PhysicsParams, floor_based: boo
         "Savitzky-Golay fit; variable-frame-rate runs are resampled to their median interval, "
         "filtered, and read back at the real timestamps"
     )
-    deriv = "central differences (numpy.gradient) of the smoothed positions on the real timestamps"
+    deriv = ("derivative of a cubic spline through the smoothed positions (on the real timestamps; "
+             "central differences would attenuate 3-6 Hz content by 6-24% at 30 fps)")
     m = params.total_mass_kg
     g = params.g_m_s2
     height_how = (
@@ -44,7 +45,7 @@ def build_definitions(filt: dict | None, params: PhysicsParams, floor_based: boo
         "vx_m_s": {"unit": "m/s", "how": "horizontal velocity, " + deriv},
         "vy_m_s": {"unit": "m/s", "how": "vertical velocity (+ up), " + deriv},
         "speed_m_s": {"unit": "m/s", "how": "sqrt(vx^2 + vy^2)"},
-        "accel_m_s2": {"unit": "m/s^2", "how": "vertical acceleration (+ up), central differences of vy_m_s"},
+        "accel_m_s2": {"unit": "m/s^2", "how": "vertical acceleration (+ up), derivative of a cubic spline through vy_m_s"},
         "kinetic_energy_j": {"unit": "J", "how": f"0.5 m speed^2, m = {m} kg (bar + plates)"},
         "potential_energy_j": {"unit": "J", "how": f"m g height_m, g = {g} m/s^2"},
         "total_energy_j": {"unit": "J", "how": "kinetic + potential"},

@@ -1,0 +1,260 @@
+"""Physics benchmark: synthetic clips with exact truth, and the real clips' rep counts.
+
+``physics_bench_cli(argv)`` (``python -m liftflow.physics.benchmark``):
+
+- synthetic (default): renders snatch-like and multi-rep squat clips at 30 and 60 fps with
+  motion blur and sensor noise (``liftflow.synth``), tracks them with the ``classic`` tracker
+  (or, with ``--truth-track``, feeds the exact centres plus gaussian pixel noise), runs
+  ``compute_metrics`` and prints per clip: peak vertical velocity error, reps found vs true,
+  and each rep's mean concentric velocity error, against the acceptance limits
+  (0.04 m/s, exact count, 0.02 m/s).
+- ``--real``: the clips in ``../shared/data/real`` (manifest.csv): classic tracker from the
+  manifest seed, lift type and expected reps from the ``lift`` column; prints rep counts and
+  maximum speeds (over the lift and over every analysed frame).
+
+Exit status 0 when every checked limit holds, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from liftflow.physics.kinematics import compute_metrics
+from liftflow.physics.params import PhysicsParams
+
+PVV_LIMIT = 0.04
+MCV_LIMIT = 0.02
+SPEED_LIMIT = 3.0
+DEFAULT_REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"
+
+SYNTH_CASES = (
+    # (name, profile, reps, fps)
+    ("squat-3rep-30fps", "squat", 3, 30.0),
+    ("squat-3rep-60fps", "squat", 3, 60.0),
+    ("snatch-30fps", "snatch", 1, 30.0),
+    ("snatch-60fps", "snatch", 1, 60.0),
+)
+
+
+def _obs_from_truth(gt, noise_px: float, seed: int):
+    from liftflow.tracking.base import DiscObservation
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for i, t, x, y, r, vis in zip(gt.frames, gt.t_s, gt.x, gt.y, gt.r, gt.visibility):
+        if vis == "absent":
+            out.append(DiscObservation(i, t, "lost", 0.0))
+            continue
+        out.append(DiscObservation(i, t, "tracked", 1.0,
+                                   (x + rng.normal(0, noise_px), y + rng.normal(0, noise_px)),
+                                   r + rng.normal(0, 0.3 * noise_px)))
+    return out
+
+
+def _track(video: Path, seed_xyr: tuple[float, float, float], seed_frame: int = 0):
+    from liftflow.tracking import SeedCircle, create_tracker
+    from liftflow.video import probe
+
+    info = probe(video)
+    tracker = create_tracker("classic")
+    obs = tracker.track(str(video), info, SeedCircle(*seed_xyr, frame=seed_frame, source="user"))
+    return obs, info
+
+
+def _match_reps(found: list[dict], truth: list[dict]) -> list[tuple[dict, Optional[dict]]]:
+    pairs = []
+    used = set()
+    for tr in truth:
+        best, bd = None, None
+        for k, f in enumerate(found):
+            if k in used:
+                continue
+            d = abs(f["concentric_start_s"] - tr["concentric_start_s"])
+            if d < 0.5 and (bd is None or d < bd):
+                best, bd = k, d
+        if best is not None:
+            used.add(best)
+        pairs.append((tr, found[best] if best is not None else None))
+    return pairs
+
+
+def run_synth(workdir: Path, truth_track: bool, noise_px: float, seeds: list[int], cases=SYNTH_CASES,
+              verbose: bool = True) -> tuple[bool, list[dict]]:
+    from liftflow.synth import SynthSpec, generate_clip
+
+    ok_all = True
+    rows = []
+    for name, profile, reps, fps in cases:
+        for seed in seeds:
+            spec = SynthSpec(profile=profile, reps=reps, fps=fps, blur=True, noise=3.0, seed=seed)
+            clip = workdir / f"{name}-s{seed}.mp4"
+            t0 = time.perf_counter()
+            gt = generate_clip(clip, spec)
+            t_gen = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            if truth_track:
+                obs, ts, how = _obs_from_truth(gt, noise_px, seed), list(gt.t_s), f"truth+{noise_px}px"
+            else:
+                obs, info = _track(clip, (gt.x[0], gt.y[0], gt.r[0]))
+                ts, how = list(info.timestamps_s), "classic"
+            t_track = time.perf_counter() - t0
+            res = compute_metrics(obs, ts, PhysicsParams(lift_type=profile))
+            s = res["summary"]
+            pvv_err = s["peak_vertical_velocity_m_s"] - gt.peak_vertical_velocity_m_s
+            pairs = _match_reps(res["reps"], gt.reps)
+            mcv_errs = [None if f is None else f["mean_concentric_velocity_m_s"] - tr["mean_concentric_velocity_m_s"]
+                        for tr, f in pairs]
+            n_true, n_found = len(gt.reps), len(res["reps"])
+            ok = (abs(pvv_err) <= PVV_LIMIT and n_found == n_true
+                  and all(e is not None and abs(e) <= MCV_LIMIT for e in mcv_errs))
+            ok_all &= ok
+            tracked = sum(1 for o in obs if o.tracked)
+            row = {"clip": clip.stem, "track": how, "tracked": f"{tracked}/{len(obs)}",
+                   "fc_y_hz": res["filter"]["cutoff_y"]["fc_hz"] if res["filter"] else None,
+                   "pvv_true": round(gt.peak_vertical_velocity_m_s, 3),
+                   "pvv_err": round(pvv_err, 4), "reps": f"{n_found}/{n_true}",
+                   "mcv_err": [None if e is None else round(e, 4) for e in mcv_errs],
+                   "ok": ok, "gen_s": round(t_gen, 1), "track_s": round(t_track, 1)}
+            rows.append(row)
+            if verbose:
+                mc = ", ".join("miss" if e is None else f"{e:+.3f}" for e in mcv_errs)
+                print(f"{row['clip']:<22} {how:<14} tracked {row['tracked']:>8}  fc {row['fc_y_hz']} Hz  "
+                      f"PVV {s['peak_vertical_velocity_m_s']:.3f} vs {gt.peak_vertical_velocity_m_s:.3f} "
+                      f"(err {pvv_err:+.3f}, limit {PVV_LIMIT})  reps {n_found}/{n_true}  "
+                      f"MCV err [{mc}] (limit {MCV_LIMIT})  {'PASS' if ok else 'FAIL'}", flush=True)
+    return ok_all, rows
+
+
+def parse_lift(text: str) -> tuple[Optional[str], Optional[set[int]]]:
+    """'back squat, 3 reps' -> ('squat', {3}); 'back squat, 3-4 reps' -> ('squat', {3, 4})."""
+    t = text.strip().lower()
+    if "jerk" in t:
+        lt = "clean_and_jerk"
+    elif "snatch" in t:
+        lt = "snatch"
+    elif "clean" in t:
+        lt = "clean"
+    elif "squat" in t:
+        lt = "squat"
+    elif "deadlift" in t:
+        lt = "deadlift"
+    elif "bench" in t:
+        lt = "bench"
+    else:
+        lt = None
+    m = re.search(r"(\d+)\s*(?:-|–|to)\s*(\d+)\s*rep", t)
+    if m:
+        return lt, set(range(int(m.group(1)), int(m.group(2)) + 1))
+    m = re.search(r"(\d+)\s*rep", t)
+    if m:
+        return lt, {int(m.group(1))}
+    return lt, {1} if lt in ("snatch", "clean", "clean_and_jerk") else None
+
+
+def run_real(real_dir: Path, verbose: bool = True, only: Optional[list[str]] = None) -> tuple[bool, list[dict]]:
+    manifest = real_dir / "manifest.csv"
+    if not manifest.is_file():
+        print(f"real clips not found: {manifest} is missing")
+        return False, []
+    with open(manifest, newline="") as fh:
+        clips = list(csv.DictReader(fh))
+    ok_all = True
+    rows = []
+    for c in clips:
+        if only and c["id"] not in only:
+            continue
+        lt, expected = parse_lift(c["lift"])
+        t0 = time.perf_counter()
+        try:
+            obs, info = _track(real_dir / c["file"], (float(c["disc_center_x"]), float(c["disc_center_y"]),
+                                                     float(c["disc_radius"])), int(c["seed_frame"] or 0))
+        except Exception as exc:  # report and continue with the next clip
+            print(f"{c['id']:<20} tracking failed: {exc}")
+            ok_all = False
+            continue
+        t_track = time.perf_counter() - t0
+        res = compute_metrics(obs, list(info.timestamps_s), PhysicsParams(lift_type=lt))
+        s = res["summary"]
+        n = s["rep_count"]
+        count_ok = expected is None or n in expected
+        speed_ok = s["peak_speed_m_s"] <= SPEED_LIMIT
+        ok = count_ok and speed_ok
+        ok_all &= ok
+        tracked = sum(1 for o in obs if o.tracked)
+        row = {"clip": c["id"], "lift": c["lift"], "lift_type": lt, "tracked": f"{tracked}/{len(obs)}",
+               "reps": n, "expected": sorted(expected) if expected else None,
+               "peak_speed_m_s": s["peak_speed_m_s"], "peak_vertical_velocity_m_s": s["peak_vertical_velocity_m_s"],
+               "max_speed_all_frames_m_s": s["max_speed_all_frames_m_s"], "drops": len(s["dropped_bar"]),
+               "mcv": s["mean_concentric_velocity_m_s"], "ok": ok, "track_s": round(t_track, 1),
+               "warnings": res["warnings"]}
+        rows.append(row)
+        if verbose:
+            exp = "/".join(str(e) for e in sorted(expected)) if expected else "?"
+            print(f"{c['id']:<20} {lt or '?':<15} tracked {row['tracked']:>8}  reps {n} (manifest {exp})  "
+                  f"peak speed {s['peak_speed_m_s']:.2f} m/s (all frames {s['max_speed_all_frames_m_s']:.2f}, "
+                  f"limit {SPEED_LIMIT})  PVV {s['peak_vertical_velocity_m_s']:.2f}  drops {row['drops']}  "
+                  f"MCV {row['mcv']}  {'PASS' if ok else 'FAIL'}", flush=True)
+            for w in res["warnings"]:
+                print(f"    - {w}")
+    return ok_all, rows
+
+
+def physics_bench_cli(argv: Optional[list[str]] = None) -> int:
+    p = argparse.ArgumentParser(prog="liftflow physics-bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--real", action="store_true", help="also run the real clips")
+    p.add_argument("--real-only", action="store_true", help="only the real clips")
+    p.add_argument("--real-dir", default=str(DEFAULT_REAL))
+    p.add_argument("--clips", default=None, help="comma-separated real clip ids")
+    p.add_argument("--truth-track", action="store_true",
+                   help="feed the exact synthetic centres plus gaussian noise instead of tracking")
+    p.add_argument("--noise-px", type=float, default=0.5, help="pixel noise for --truth-track")
+    p.add_argument("--seeds", default="0", help="comma-separated synthetic seeds")
+    p.add_argument("--cases", default=None, help="comma-separated synthetic case names")
+    p.add_argument("--workdir", default=None, help="where clips are written (default: a temp dir)")
+    p.add_argument("--json", default=None, help="write the rows to this JSON file")
+    a = p.parse_args(argv)
+    seeds = [int(s) for s in a.seeds.split(",") if s.strip()]
+    ok = True
+    out = {}
+    if not a.real_only:
+        cases = SYNTH_CASES
+        if a.cases:
+            want = set(a.cases.split(","))
+            cases = tuple(c for c in SYNTH_CASES if c[0] in want)
+        with tempfile.TemporaryDirectory(prefix="lf-physbench-") as tmp:
+            wd = Path(a.workdir) if a.workdir else Path(tmp)
+            wd.mkdir(parents=True, exist_ok=True)
+            print(f"synthetic clips ({'truth + noise' if a.truth_track else 'classic tracker'}):")
+            ok_s, rows = run_synth(wd, a.truth_track, a.noise_px, seeds, cases)
+            ok &= ok_s
+            out["synthetic"] = rows
+            pvv = [abs(r["pvv_err"]) for r in rows]
+            mcv = [abs(e) for r in rows for e in r["mcv_err"] if e is not None]
+            print(f"synthetic summary: max |PVV err| {max(pvv):.3f} m/s (limit {PVV_LIMIT}), "
+                  f"max |MCV err| {max(mcv) if mcv else float('nan'):.3f} m/s (limit {MCV_LIMIT}), "
+                  f"rep counts exact in {sum(r['reps'].split('/')[0] == r['reps'].split('/')[1] for r in rows)}"
+                  f"/{len(rows)} clips")
+    if a.real or a.real_only:
+        print(f"real clips ({a.real_dir}):")
+        only = a.clips.split(",") if a.clips else None
+        ok_r, rows = run_real(Path(a.real_dir), only=only)
+        ok &= ok_r
+        out["real"] = rows
+    if a.json:
+        Path(a.json).write_text(json.dumps(out, indent=1))
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(physics_bench_cli(sys.argv[1:]))
