@@ -47,6 +47,8 @@ class Settings:
     yolo_pose_weights: str
     cutie_weights: str
     device: str  # "auto" | "cpu" | "cuda"
+    api_keys: tuple[str, ...] = ()  # empty: no authentication (local use)
+    cors_origins: tuple[str, ...] = ()
 
     @property
     def dagster_home(self) -> Path:
@@ -71,6 +73,19 @@ class Settings:
         return self.data_dir / "run"
 
 
+def _api_keys() -> tuple[str, ...]:
+    """Keys from LIFTFLOW_API_KEYS (comma-separated) and LIFTFLOW_API_KEYS_FILE (one per line)."""
+    keys = [k.strip() for k in os.environ.get("LIFTFLOW_API_KEYS", "").split(",")]
+    path = os.environ.get("LIFTFLOW_API_KEYS_FILE")
+    if path:
+        try:
+            keys += [ln.strip() for ln in Path(path).read_text().splitlines()
+                     if ln.strip() and not ln.strip().startswith("#")]
+        except OSError as exc:
+            raise RuntimeError(f"LIFTFLOW_API_KEYS_FILE {path} cannot be read: {exc}") from exc
+    return tuple(k for k in keys if k)
+
+
 def get_settings() -> Settings:
     data_dir = _env_path("LIFTFLOW_DATA_DIR", PROJECT_ROOT / "data")
     return Settings(
@@ -88,4 +103,7 @@ def get_settings() -> Settings:
         yolo_pose_weights=os.environ.get("LIFTFLOW_YOLO_POSE_WEIGHTS", "yolo11n-pose.pt"),
         cutie_weights=os.environ.get("LIFTFLOW_CUTIE_WEIGHTS", "cutie-base-mega.pth"),
         device=os.environ.get("LIFTFLOW_DEVICE", "auto"),
+        api_keys=_api_keys(),
+        cors_origins=tuple(o.strip() for o in os.environ.get("LIFTFLOW_CORS_ORIGINS", "").split(",")
+                           if o.strip()),
     )

@@ -4,15 +4,33 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI, Request
+import hmac
+
+from fastapi import Depends, FastAPI, HTTPException, Request, Security
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.security import APIKeyHeader
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from liftflow.config import get_settings
 from liftflow.contract import API_VERSION
 from liftflow_api import deps
 from liftflow_api.routes import bench, config, videos
 
 log = logging.getLogger("liftflow_api")
+API_KEY_HEADER = "X-API-Key"
+_api_key = APIKeyHeader(name=API_KEY_HEADER, auto_error=False,
+                        description="Required on /api/v1 routes when the server has API keys configured")
+
+
+def require_api_key(key: str | None = Security(_api_key)) -> None:
+    """When LIFTFLOW_API_KEYS / LIFTFLOW_API_KEYS_FILE name keys, every /api/v1 route needs one."""
+    keys = get_settings().api_keys
+    if not keys:
+        return
+    if not key or not any(hmac.compare_digest(key.encode(), k.encode()) for k in keys):
+        raise HTTPException(401, detail=f"missing or invalid API key (send it in the {API_KEY_HEADER} header)",
+                            headers={"WWW-Authenticate": API_KEY_HEADER})
 
 
 def create_app() -> FastAPI:
@@ -21,9 +39,14 @@ def create_app() -> FastAPI:
         version=API_VERSION,
         description="Upload a lift video and a seed circle on a plate; poll; get the bar path and its physics.",
     )
-    app.include_router(videos.router)
-    app.include_router(bench.router)
-    app.include_router(config.router)
+    guarded = [Depends(require_api_key)]
+    app.include_router(videos.router, dependencies=guarded)
+    app.include_router(bench.router, dependencies=guarded)
+    app.include_router(config.router, dependencies=guarded)
+    origins = get_settings().cors_origins
+    if origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(origins), allow_methods=["*"],
+                           allow_headers=["*", API_KEY_HEADER])
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError):

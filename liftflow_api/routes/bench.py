@@ -72,6 +72,7 @@ def get_info():
         "server_build": server_build(),
         "timestamp": datetime.now(timezone.utc).replace(tzinfo=None).isoformat(),
         "backends": {b.name: b.to_dict() for b in backends},
+        "auth": {"enabled": bool(s.api_keys), "header": "X-API-Key"},
         "models_dir": str(s.models_dir),
     }
 
