@@ -216,3 +216,39 @@ def test_autodetect_reports_no_plate(tmp_path):
             c.mux(p)
     with pytest.raises(TrackingError, match="no weight plate found in the first"):
         detect_seed(str(path), probe(path))
+
+
+def test_plate_hidden_then_back_is_lost_then_reacquired(tmp_path):
+    """Frames where the plate cannot be seen are LOST; it is picked up again on return."""
+    import av
+
+    from liftflow.synth import SynthSpec, generate_clip
+    from liftflow.video import iter_frames
+
+    src = tmp_path / "squat.mp4"
+    gt = generate_clip(src, SynthSpec(profile="squat", reps=1, seed=7))
+    kfs = keyframes_from_synth(gt)
+    a, b = 35, 60  # the view is blanked (lens covered) while the bar moves
+    dst = tmp_path / "covered.mp4"
+    with av.open(str(dst), "w") as c:
+        s = c.add_stream("libx264", rate=30)
+        s.width, s.height, s.pix_fmt = gt.width, gt.height, "yuv420p"
+        for f in iter_frames(src):
+            img = np.full_like(f.image, 90) if a <= f.index < b else f.image
+            for p in s.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="bgr24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    for k in kfs:
+        if a <= k["frame"] < b:
+            k.update(visibility="absent", x=None, y=None, r=None)
+    k0 = kfs[0]
+    obs = create_tracker("classic").track(str(dst), probe(dst),
+                                          SeedCircle(k0["x"], k0["y"], k0["r"], 0))
+    hidden = [o.frame for o in obs[a:b] if o.tracked]
+    assert not hidden, f"positions invented while the plate was hidden: {hidden}"
+    moved = math.hypot(kfs[b]["x"] - kfs[a - 1]["x"], kfs[b]["y"] - kfs[a - 1]["y"])
+    assert moved > 0.3 * k0["r"], "the plate should have moved while hidden"
+    back = next(o.frame for o in obs[b:] if o.tracked)
+    assert back <= b + 2, f"plate picked up again only at frame {back}"
+    _assert_acceptance(score_track(obs, kfs), "synthetic squat hidden for 25 frames")
