@@ -42,7 +42,7 @@ MIN_SEGMENT_SAMPLES = 5  # fewer tracked frames in a row: not analysed (no deriv
 MIN_BUTTER_SAMPLES = 15  # fewer: Savitzky-Golay instead of filtfilt
 FC_MIN_HZ = 3.0  # bar kinematics of a snatch's second pull need > 3 Hz (literature: 4-8 Hz)
 FC_MAX_HZ = 12.0
-FC_MIN_EXPLOSIVE_HZ = 5.0  # snatch/clean: see kinematics.compute_metrics for the measurement
+FC_MIN_EXPLOSIVE_HZ = 6.0  # snatch/clean: see kinematics.compute_metrics for the measurement
 BUTTER_ORDER = 2
 DOUBLE_PASS_CORRECTION = 0.802  # Winter: (2^(1/(2n)) - 1)^(1/4) for n = 1 pass pair, order 2
 VFR_TOLERANCE = 0.05
