@@ -70,7 +70,8 @@ def build_definitions(filt: dict | None, params: PhysicsParams, floor_based: boo
             f"a dropped bar (fall >= {rp.DROP_MIN_HEIGHT_M} m at >= {rp.DROP_SPEED_M_S} m/s or near free fall) and its "
             "bounces are excluded")},
         "reps.eccentric_start_s": {"unit": "s", "how": f"squat/bench: vy last falls through -{rp.V_ON_M_S} m/s before the bottom; "
-                                   f"lifts from the floor: vy first falls through -{rp.V_ON_M_S} m/s after the concentric end, else null"},
+                                   "deadlift: start of the lowering after the lock-out (onset fit on -vy); snatch/clean/clean_and_jerk: null "
+                                   "(no lowering of their own; a dropped bar is not an eccentric)"},
         "reps.concentric_start_s": {"unit": "s", "how": f"squat/bench: upward zero crossing of vy at the bottom; lifts from the floor: "
                                     f"lift-off, vy rises through {rp.V_ON_M_S} m/s"},
         "reps.concentric_end_s": {"unit": "s", "how": "first downward zero crossing of vy after the concentric start (top, lock-out, peak bar height)"},

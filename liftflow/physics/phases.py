@@ -5,7 +5,8 @@ Phase boundaries of the first repetition (``reps[0]``), bar path only:
 - first pull: lift-off (rep concentric start) → first local maximum of ``vy`` before the
   peak vertical velocity (the knees finish their first extension and the bar stops
   accelerating). When ``vy`` rises without a dip, the end of the first pull is the local
-  minimum of the bar's vertical acceleration between lift-off and peak velocity.
+  minimum of the bar's vertical acceleration between 0.15 s after lift-off (and a bar height
+  of at least ``KNEE_MIN_HEIGHT_M``) and the second pull's acceleration peak.
 - transition (double knee bend): end of the first pull → the following local minimum of
   ``vy`` (no dip: the first time ``ay`` climbs back half-way to its second-pull maximum).
 - second pull: end of the transition → peak vertical velocity.
@@ -31,6 +32,7 @@ from scipy import signal
 
 from liftflow.physics.params import PhysicsParams
 
+KNEE_MIN_HEIGHT_M = 0.35  # the first pull ends at the knees: never with the bar lower than this
 PHASE_NAMES = ("first_pull", "transition", "second_pull", "turnover", "catch", "recovery")
 
 
@@ -70,15 +72,23 @@ def detect_phases(sm: dict, segs, reps: list[dict], params: PhysicsParams, pose_
             else:
                 i_fp = None
         if i_fp is None:
-            lo = i0 + max(1, (i_vpk - i0) // 5)
-            hi = i_vpk - 1
+            # no vy dip: the transition is the lull in acceleration before the second pull's
+            # acceleration peak (the ay decline just before peak velocity is not it)
+            i_amax = i0 + int(np.argmax(ay[i0:i_vpk + 1]))
+            lo = int(np.searchsorted(t, t[i0] + 0.15))
+            # and not below knee height (bar centre >= KNEE_MIN_HEIGHT_M above the floor)
+            h = np.asarray(sm["height_m"], float)
+            above = np.where(h[lo:i_amax] >= KNEE_MIN_HEIGHT_M)[0]
+            if len(above):
+                lo = lo + int(above[0])
+            hi = i_amax - 1
             if hi > lo:
                 i_fp = lo + int(np.argmin(ay[lo:hi + 1]))
-                a_max = float(np.max(ay[i_fp:i_vpk + 1]))
+                a_max = float(ay[i_amax])
                 half = 0.5 * (ay[i_fp] + a_max)
-                up = np.where(ay[i_fp:i_vpk + 1] >= half)[0]
-                i_tr = i_fp + int(up[0]) if len(up) else i_fp
-                method["first_pull_end"] = "ay_local_minimum"
+                up = np.where(ay[i_fp + 1:i_amax + 1] >= half)[0]
+                i_tr = i_fp + 1 + int(up[0]) if len(up) else i_amax
+                method["first_pull_end"] = "ay_minimum_before_second_pull_peak_acceleration"
                 method["transition_end"] = "ay_half_way_back_up"
     if i_fp is None:
         i_fp = i_tr = i0 + (i_vpk - i0) // 2
@@ -96,12 +106,18 @@ def detect_phases(sm: dict, segs, reps: list[dict], params: PhysicsParams, pose_
     else:
         i_catch = i_top + int(np.argmin(y[i_top:seg_end + 1]))
     method["catch_end"] = "lowest_point_after_peak_height"
-    i_rec = seg_end
+    i_rec = None
     for i in range(i_catch, seg_end):
         if y[i] - y[i_catch] >= 0.05 and vy[i] > 0 >= vy[i + 1]:
             i_rec = i + 1
             break
-    method["recovery_end"] = "standing_vy_zero"
+    if i_rec is None:
+        i_rec = seg_end
+        method["recovery_end"] = "end_of_tracked_run (standing not observed)"
+        warnings.append("the recovery is not complete in the tracked frames: its end is the last "
+                        "tracked frame of the lift")
+    else:
+        method["recovery_end"] = "standing_vy_zero"
     bounds = {
         "lift_off": float(t0), "first_pull_end": float(t[i_fp]), "transition_end": float(t[i_tr]),
         "second_pull_end": float(t[i_vpk]), "peak_height": float(t_top),

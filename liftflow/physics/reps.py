@@ -22,7 +22,8 @@ How a repetition is recognised (all on smoothed ``y`` / ``vy`` of the analysed f
      (top of a squat, lock-out of a deadlift, peak bar height of a snatch or clean pull).
    - eccentric start: eccentric-first — where ``vy`` last falls through -``V_ON_M_S`` before the
      bottom; concentric-first — where ``vy`` first falls through -``V_ON_M_S`` after the
-     concentric end (the lowering, or the drop under the bar), or null.
+     concentric end (the lowering of a deadlift), null for snatch, clean and clean-and-jerk
+     (no lowering of their own) and when the bar is dropped.
 5. Figures per rep: mean concentric velocity = rise / duration between concentric start and
    end (the time-mean of ``vy``); peak concentric velocity = max ``vy`` in that interval;
    mean propulsive velocity = the same mean up to the first instant after peak velocity where
@@ -36,7 +37,7 @@ from __future__ import annotations
 import numpy as np
 
 from liftflow.physics.filtering import refine_peak
-from liftflow.physics.params import CONCENTRIC_FIRST, PhysicsParams
+from liftflow.physics.params import CONCENTRIC_FIRST, OLYMPIC, PhysicsParams
 
 MIN_ROM_M = 0.12
 REL_ROM = 0.4
@@ -314,7 +315,11 @@ def detect_reps(sm: dict, segs: list[np.ndarray], params: PhysicsParams) -> dict
             end_t, i_end = _zero_time(t, vt, i_vpk, +1, s1)
             ecc_t = None
             nxt = min(pts[k + 2][0] if k + 2 < len(pts) else n - 1, seg_end[i_end])
-            if nxt > i_end:
+            # a snatch or clean has no lowering of its own (the bar drops under the lifter or is
+            # dropped); a deadlift's lowering must not be the dropped-bar fall
+            while nxt > i_end and excluded[nxt]:
+                nxt -= 1
+            if lt not in OLYMPIC and nxt > i_end:
                 i_vmin = i_end + int(np.argmin(vy[i_end:nxt + 1]))
                 if vy[i_vmin] < -2 * V_ON_M_S:
                     ecc_t, _ = _zero_time(t, -vt, i_vmin, -1, i_end)
