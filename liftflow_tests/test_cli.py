@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from liftflow_tests.stackproc import ROOT
+from liftflow.devstack import ROOT
 
 
 def _run(*args, timeout=300):

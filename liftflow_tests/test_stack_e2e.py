@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from liftflow_tests.stackproc import StackProcess
+from liftflow.devstack import StackProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -332,3 +332,27 @@ def test_kill9_of_whole_stack_mid_run_then_restart(tmp_path, synth_clip, long_cl
         assert s.wait_status(killed)["status"] == "completed"
     finally:
         s.stop()
+
+
+def test_a_child_that_dies_is_restarted_and_nothing_is_lost(stack):
+    import psutil
+
+    with stack.client() as c:
+        before = c.get("/api/v1/videos").json()
+    api = [p for p in stack.tree() if "uvicorn" in " ".join(p.cmdline())]
+    assert len(api) == 1
+    api[0].kill()
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with stack.client() as c:
+                if c.get("/health").status_code == 200:
+                    after = c.get("/api/v1/videos").json()
+                    break
+        except Exception:
+            pass
+        assert time.monotonic() < deadline, stack.tail()
+        time.sleep(0.5)
+    assert "api exited" in stack.tail() and "restarting" in stack.tail()
+    assert after["count"] == before["count"]  # the facade keeps no job state: nothing lost
+    assert not psutil.pid_exists(api[0].pid) or api[0].status() == psutil.STATUS_ZOMBIE

@@ -1,4 +1,4 @@
-"""A real LiftFlow stack (`liftflow up`) as a child process, for end-to-end tests."""
+"""A real LiftFlow stack (`liftflow up`) as a child process: for end-to-end tests and benchmarks."""
 
 from __future__ import annotations
 
