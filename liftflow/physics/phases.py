@@ -106,6 +106,10 @@ def detect_phases(sm: dict, segs, reps: list[dict], params: PhysicsParams, pose_
     else:
         i_catch = i_top + int(np.argmin(y[i_top:seg_end + 1]))
     method["catch_end"] = "lowest_point_after_peak_height"
+    if i_catch >= seg_end:
+        method["catch_end"] = "end_of_tracked_run (bottom of the catch not observed)"
+        warnings.append("the bar is still going down in the last tracked frame of the lift: the catch "
+                        "and the recovery are not complete")
     i_rec = None
     for i in range(i_catch, seg_end):
         if y[i] - y[i_catch] >= 0.05 and vy[i] > 0 >= vy[i + 1]:
