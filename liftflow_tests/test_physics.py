@@ -375,3 +375,43 @@ def test_mean_propulsive_velocity_hand_computed():
     assert r["mean_propulsive_velocity_m_s"] == pytest.approx(y_prop / (t2 - 0.5), abs=0.03)
     assert r["mean_concentric_velocity_m_s"] == pytest.approx(y[-1] / (t3 - 0.5), abs=0.03)
     assert r["range_of_motion_m"] == pytest.approx(y[-1], abs=0.01)
+
+
+# ---------------------------------------------------------------- edge cases
+
+
+def test_short_clip_uses_savitzky_golay_and_still_differentiates():
+    t = np.arange(0, 10 / 30, 1 / 30)  # 10 frames: too short for the Butterworth pass
+    res = compute_metrics(make_obs(t, 0 * t, 0.4 * t), list(t), PhysicsParams())
+    assert res["filter"]["segment_methods"] == ["savitzky_golay"]
+    assert np.allclose(res["metrics"]["vy_m_s"], 0.4, atol=5e-3)
+    json.dumps(res)
+
+
+def test_bar_at_rest_has_no_reps_and_no_duration():
+    t = np.arange(0, 3, 1 / 30)
+    res = compute_metrics(make_obs(t, 0 * t, 0 * t, noise_px=0.3), list(t), PhysicsParams(lift_type="squat"))
+    assert res["summary"]["rep_count"] == 0 and res["reps"] == []
+    assert res["summary"]["lift_duration_s"] == 0.0
+    assert res["summary"]["peak_speed_m_s"] < 0.05
+    assert any("no squat repetition" in w for w in res["warnings"])
+
+
+def test_timestamps_come_from_the_video_not_the_observation():
+    """The pipeline passes VideoInfo.timestamps_s; an observation's own t_s is only a fallback."""
+    t = np.arange(0, 2, 1 / 30)
+    obs = make_obs(t, 0 * t, 0.3 * t)
+    for o in obs:
+        o.t_s = o.frame / 25.0  # a wrong index/fps guess
+    res = compute_metrics(obs, list(t), PhysicsParams())
+    assert np.allclose(res["metrics"]["vy_m_s"], 0.3, atol=3e-3)
+
+
+def test_benchmark_manifest_lift_parsing():
+    from liftflow.physics.benchmark import parse_lift
+
+    assert parse_lift("back squat, 3 reps") == ("squat", {3})
+    assert parse_lift("back squat, 3-4 reps") == ("squat", {3, 4})
+    assert parse_lift("clean") == ("clean", {1})
+    assert parse_lift("clean and jerk") == ("clean_and_jerk", {1})
+    assert parse_lift("snatch") == ("snatch", {1})

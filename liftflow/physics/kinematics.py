@@ -36,7 +36,7 @@ TIMING_FC_MIN_HZ = 4.0  # measured on the synthetic pulls: 3 Hz smeared lift-off
 
 
 def _round_list(a: np.ndarray, k: int) -> list:
-    return [round(float(v), k) for v in a]
+    return [round(float(v), k) if math.isfinite(v) else None for v in a]
 
 
 def _reject_outliers(frames, t, cx, cy, r_med) -> tuple[np.ndarray, int]:
@@ -50,7 +50,7 @@ def _reject_outliers(frames, t, cx, cy, r_med) -> tuple[np.ndarray, int]:
         for arr in (cx, cy):
             z = arr[seg]
             pad = np.concatenate([np.full(h, z[0]), z, np.full(h, z[-1])])
-            med = np.array([np.median(pad[i:i + OUTLIER_WINDOW]) for i in range(len(z))])
+            med = np.median(np.lib.stride_tricks.sliding_window_view(pad, OUTLIER_WINDOW), axis=1)
             dev = np.abs(z - med)
             mad = 1.4826 * np.median(dev) if len(dev) else 0.0
             thr = max(6.0 * mad, OUTLIER_MIN_FRACTION_OF_RADIUS * r_med)
@@ -306,6 +306,8 @@ def compute_metrics(
         "differentiation": "derivative of a cubic spline through the smoothed positions (velocity), then through the velocity (acceleration)",
     }
     metrics = _to_contract(frames, sm)
+    if not all(np.isfinite(v).all() for k, v in sm.items() if k != "vy_timing_m_s"):
+        warnings.append("some values could not be computed (non-finite) and are reported as null")
     metrics_raw = _to_contract(frames, raw)
     return {
         "metrics": metrics,
