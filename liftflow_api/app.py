@@ -35,6 +35,7 @@ def require_api_key(key: str | None = Security(_api_key)) -> None:
 
 def create_app() -> FastAPI:
     app = FastAPI(
+        responses={401: {"description": "Missing or invalid API key (only when keys are configured)"}},
         title="LiftFlow API",
         version=API_VERSION,
         description="Upload a lift video and a seed circle on a plate; poll; get the bar path and its physics.",

@@ -77,7 +77,10 @@ def get_info():
     }
 
 
-@router.post("/bench/run_one", summary="Submit one benchmark case (upload or local_asset)")
+@router.post("/bench/run_one", responses={
+    400: {"description": "Invalid file extension"}, 404: {"description": "asset_id not found in DATASETS_ROOT"},
+    413: {"description": "File exceeds the upload limit"}, 422: {"description": "Missing required field or invalid tags JSON"},
+    503: {"description": "DATASETS_ROOT not configured/does not exist, or the queue is not reachable"}}, summary="Submit one benchmark case (upload or local_asset)")
 async def bench_run_one(
     video_source_type: str = Form(..., description='"upload" or "local_asset"'),
     file: Optional[UploadFile] = File(None),

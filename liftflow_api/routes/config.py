@@ -31,7 +31,7 @@ def get_models():
     return _models_view(model_config.load(deps.service().settings))
 
 
-@router.post("/models", summary="Set the tracking backend and optional models")
+@router.post("/models", responses={422: {"description": "Unknown or unavailable backend"}}, summary="Set the tracking backend and optional models")
 def set_models(update: ModelConfigUpdate):
     s = deps.service().settings
     cfg = model_config.load(s)
@@ -58,7 +58,7 @@ def get_tracking_backend():
             "available_backends": [b.name for b in all_backends(s) if b.available]}
 
 
-@router.post("/tracking-backend", summary="Change the default tracking backend")
+@router.post("/tracking-backend", responses={422: {"description": "Unknown or unavailable backend"}}, summary="Change the default tracking backend")
 def set_tracking_backend(update: BackendUpdate):
     s = deps.service().settings
     _check_backend(update.backend)

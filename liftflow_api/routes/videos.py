@@ -15,12 +15,23 @@ from liftflow_api.uploads import check_extension, save_upload
 
 router = APIRouter(prefix="/api/v1/videos", tags=["videos"])
 
+E = {400: {"description": "Invalid file extension or empty file"},
+     404: {"description": "Unknown job id"},
+     409: {"description": "The job is not in a state that allows this (results not ready, failed, still stopping)"},
+     413: {"description": "File exceeds the upload limit"},
+     422: {"description": "Missing or invalid field"},
+     503: {"description": "The analysis queue (Dagster webserver) is not reachable"}}
+
+
+def _errors(*codes: int) -> dict:
+    return {c: E[c] for c in codes}
+
 
 def _not_found(video_id: str) -> HTTPException:
     return HTTPException(404, detail=f"Video job {video_id!r} not found")
 
 
-@router.post("/upload", summary="Upload a video and a seed circle; returns the job id")
+@router.post("/upload", responses=_errors(400, 413, 422, 503), summary="Upload a video and a seed circle; returns the job id")
 async def upload_video(
     file: UploadFile = File(..., description="Video file (mp4/mov/avi/mkv/webm)"),
     disc_center_x: Optional[float] = Form(None),
@@ -48,7 +59,7 @@ async def upload_video(
             "message": "Video uploaded; analysis queued"}
 
 
-@router.get("/{video_id}/status", summary="Poll a job's status and progress")
+@router.get("/{video_id}/status", responses=_errors(404), summary="Poll a job's status and progress")
 def video_status(video_id: str):
     try:
         return deps.service().view(video_id).status_response()
@@ -56,7 +67,7 @@ def video_status(video_id: str):
         raise _not_found(video_id)
 
 
-@router.get("/{video_id}/results", summary="The ResultsContract of a completed job")
+@router.get("/{video_id}/results", responses=_errors(404, 409), summary="The ResultsContract of a completed job")
 def video_results(video_id: str):
     try:
         view, data = deps.service().result(video_id)
@@ -73,7 +84,7 @@ def video_results(video_id: str):
         "status": view.status, "progress": view.progress})
 
 
-@router.delete("/{video_id}", summary="Cancel a job if queued or running and delete everything it created")
+@router.delete("/{video_id}", responses=_errors(404, 409), summary="Cancel a job if queued or running and delete everything it created")
 def delete_video(video_id: str):
     svc = deps.service()
     try:
@@ -85,7 +96,7 @@ def delete_video(video_id: str):
     return {"video_id": video_id, "deleted": True, "message": f"Job {video_id} and its files were deleted"}
 
 
-@router.post("/{video_id}/retry", summary="Re-execute a failed job from the failed step")
+@router.post("/{video_id}/retry", responses=_errors(404, 409, 503), summary="Re-execute a failed job from the failed step")
 def retry_video(video_id: str):
     svc = deps.service()
     try:
