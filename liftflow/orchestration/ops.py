@@ -48,9 +48,9 @@ def _step(context: OpExecutionContext, lift: LiftRequest, name: str):
     idx = STEPS.index(name) + 1
     title = f"{STEP_TITLES[name]} ({idx}/{len(STEPS)})"
     # The worker's pid lets start-up reconciliation tell a live run from a dead one.
-    context.instance.add_run_tags(
-        run_id, {WORKER_PID_TAG: str(os.getpid()), WORKER_HOST_TAG: socket.gethostname()}
-    )
+    worker = {WORKER_PID_TAG: str(os.getpid()), WORKER_HOST_TAG: socket.gethostname()}
+    if any(context.run.tags.get(k) != v for k, v in worker.items()):
+        context.instance.add_run_tags(run_id, worker)
     meta = folder.read_meta() or {}
     if meta.get("status") != "processing":
         ts = dict(meta.get("timestamps") or {})
