@@ -46,6 +46,8 @@ import os
 USE_ELLIPSE_CENTER = os.environ.get("LF_ELLC", "0") == "1"
 USE_SHAPE = os.environ.get("LF_SHAPE", "1") == "1"
 OUTER_EDGE = os.environ.get("LF_OUTER", "0") == "1"
+REACQUIRE_MAX_R = 7.0  # farthest (in plate radii) from where it was lost a plate is sought
+BLUR_FRAC = float(os.environ.get("LF_BLUR", "0.5"))  # exposure / frame interval assumed for blur
 MIN_VISIBLE_FIT = 0.12  # least fraction of the rim inside the frame to fit at all
 MIN_VISIBLE_TRACK = 0.15  # ... to keep following a plate that leaves the frame
 MIN_VISIBLE_ACQUIRE = 0.35  # ... to pick a plate up again after it was lost
@@ -429,13 +431,13 @@ class _Engine:
 
         if t is None:
             return None
-        if abs(r / tr - 1) < 0.04:
-            return t
-        s = r / tr
-        n = int(round(t.shape[0] * s)) | 1
-        if n < 9:
-            return None
-        return cv2.resize(t, (n, n), interpolation=cv2.INTER_AREA)
+        if abs(r / tr - 1) >= 0.04:
+            s = r / tr
+            n = int(round(t.shape[0] * s)) | 1
+            if n < 9:
+                return None
+            t = cv2.resize(t, (n, n), interpolation=cv2.INTER_AREA)
+        return _motion_blur(t, *getattr(self, "blur_vec", (0.0, 0.0)))
 
     def _match(self, feat, px, py, half_w, r):
         """Template candidates (centre x, y, score) in a window around (px, py)."""
@@ -468,12 +470,17 @@ class _Engine:
         H, W = img.shape[:2]
         r = st.r
         speed = math.hypot(st.vx, st.vy)
+        # expected motion blur over an exposure of about half the frame interval
+        self.blur_vec = (BLUR_FRAC * st.vx, BLUR_FRAC * st.vy) if st.lost == 0 else (0.0, 0.0)
         if st.lost == 0:
             px, py = st.cx + st.vx, st.cy + st.vy
             half_w = max(0.6 * r, 2.0 * speed + 0.4 * r)
         else:
             px, py = st.cx + st.vx * min(st.lost + 1, 4), st.cy + st.vy * min(st.lost + 1, 4)
-            half_w = max(W, H) if st.lost > 3 else max(1.2 * r, 2.5 * speed + r * (0.6 + 0.4 * st.lost))
+            # the plate comes back near where it was lost (or falls from there): the
+            # search grows with the time lost, up to REACQUIRE_MAX_R radii, so a
+            # look-alike plate elsewhere in the scene is never taken for it
+            half_w = r * min(1.2 + 0.6 * st.lost, REACQUIRE_MAX_R) + 2.0 * speed
         # features only in the region the search can reach (rays reach 1.5 r past a centre)
         m = half_w + 2.0 * r
         x0, y0 = int(max(0, px - m)), int(max(0, py - m))
@@ -493,7 +500,9 @@ class _Engine:
 
     def _step_roi(self, feat, px, py, half_w, r, speed, lx, ly):
         st = self.state
-        rb = (0.75 * self.r_ref, 1.3 * self.r_ref)
+        # the radius follows scale changes (zoom, plate moving toward the camera) a little
+        # per frame, never jumping to an inner ring or a neighbouring plate's size
+        rb = (max(0.8 * r, 0.35 * self.r_ref), min(1.25 * r, 3.0 * self.r_ref))
         seen = [(px, py)]
         coarse = []
         fit = self.rim.fit(feat, px, py, r, sigma_frac=0.12, passes=1, r_bounds=rb)
@@ -537,9 +546,15 @@ class _Engine:
                     contrast=round(best.contrast / self.ref_contrast, 3), rms=round(best.rms, 3),
                     template=round(float(best_ts), 3))
         need = 0.30 if st.lost == 0 else 0.45
+        near = math.hypot(best.cx - px, best.cy - py) < (0.5 if st.lost == 0 else 1.5) * r + speed
         min_vis = MIN_VISIBLE_TRACK if st.lost == 0 else MIN_VISIBLE_ACQUIRE
         ok = (best.visible_frac >= min_vis and q >= need and best.n_inliers >= 12
-              and (st.lost == 0 or best_ts > 0.3))
+              and (st.lost == 0 or (abs(best.r / r - 1) < 0.15
+                                    and max(abs(best.cx - px), abs(best.cy - py)) <= half_w
+                                    and (best_ts > 0.5 or (best_ts > 0.25 and near
+                                                           and best.inlier_frac >= 0.55))))
+              # weak rim support must at least look like the plate, where it was expected
+              and (best.inlier_frac >= 0.6 or best_ts >= 0.35 or (best_ts >= 0.25 and near)))
         if ok and best.visible_frac < 0.35:
             # a short arc at the frame edge: only a consistent, well supported continuation
             dev = math.hypot(best.cx - px, best.cy - py)
@@ -612,6 +627,7 @@ class _Engine:
             x0, y0 = int(round(cx)) - th - 1, int(round(cy)) - th - 1
             h, w = feat.shape[:2]
             if x0 < 0 or y0 < 0 or x0 + t.shape[1] + 2 > w or y0 + t.shape[0] + 2 > h:
+                best = max(best, _overlap_ncc(feat, t, int(round(cx)) - th, int(round(cy)) - th))
                 continue
             res = cv2.matchTemplate(feat[y0:y0 + t.shape[0] + 2, x0:x0 + t.shape[1] + 2], t,
                                     cv2.TM_CCOEFF_NORMED)
@@ -619,6 +635,40 @@ class _Engine:
             if tmpl is self.t_recent and self.t_recent is self.t_seed:
                 break
         return best
+
+
+def _motion_blur(t, vx, vy):
+    """The template as a moving plate would look: smeared along (vx, vy) px."""
+    import cv2
+
+    L = math.hypot(vx, vy)
+    if L < 2.0:
+        return t
+    n = int(math.ceil(L)) | 1
+    k = np.zeros((n, n), np.float32)
+    c = n // 2
+    for i in range(4 * n):
+        f = i / (4 * n - 1) - 0.5
+        k[int(round(c + f * vy * (n - 1) / L)), int(round(c + f * vx * (n - 1) / L))] += 1
+    k /= k.sum()
+    return cv2.filter2D(t, -1, k, borderType=cv2.BORDER_REPLICATE)
+
+
+def _overlap_ncc(feat, t, x0, y0) -> float:
+    """Normalised correlation of template ``t`` placed at (x0, y0) over the part inside
+    the image (a plate at the frame edge); 0 when less than 40% of it is inside."""
+    h, w = feat.shape[:2]
+    th, tw = t.shape[:2]
+    ax0, ay0 = max(0, x0), max(0, y0)
+    ax1, ay1 = min(w, x0 + tw), min(h, y0 + th)
+    if ax1 <= ax0 or ay1 <= ay0 or (ax1 - ax0) * (ay1 - ay0) < 0.4 * tw * th:
+        return 0.0
+    a = feat[ay0:ay1, ax0:ax1].astype(np.float32)
+    b = t[ay0 - y0:ay1 - y0, ax0 - x0:ax1 - x0].astype(np.float32)
+    a = a - a.mean(axis=(0, 1))
+    b = b - b.mean(axis=(0, 1))
+    den = math.sqrt(float((a * a).sum()) * float((b * b).sum()))
+    return float((a * b).sum() / den) if den > 1e-6 else 0.0
 
 
 def _plate_colour(feat, cx, cy, r):
