@@ -162,3 +162,25 @@ def test_non_olympic_lifts_have_no_phases():
     assert res["phases"] is None
     assert res["summary"]["rep_count"] == 1
     assert res["filter"]["explosive_lift"] is True  # recognised from the 1.9 m/s pull
+
+
+def test_deep_fast_catch_is_not_a_dropped_bar():
+    """A clean whose bar falls 0.5 m nearly freely into a deep catch, well above the platform."""
+    t_top = T0 + 1.0
+    path = quintic_path([
+        (0.0, 0.225, 0, 0), (T0, 0.225, 0, 0), (T0 + 0.8, 0.95, 1.6, 0.0), (t_top, 1.15, 0.0, -G),
+        (t_top + 0.3, 0.66, -2.2, 0.0), (t_top + 0.6, 0.60, 0.0, 0.0), (t_top + 1.2, 0.60, 0, 0),
+        (t_top + 2.5, 1.45, 0, 0), (t_top + 3.5, 1.45, 0, 0),
+    ])
+    t = np.arange(0.0, t_top + 3.5, 1 / 60)
+    h, v = path(t)
+    assert v.min() > -2.5  # the speed test alone would not call it a drop
+    obs = [DiscObservation(i, float(t[i]), "tracked", 0.9, (300.0, float(900 - h[i] / MPP)), R_PX) for i in range(len(t))]
+    res = compute_metrics(obs, list(t), PhysicsParams(lift_type="clean"))
+    assert res["summary"]["dropped_bar"] == []
+    assert not any("dropped" in w for w in res["warnings"])
+    assert res["summary"]["rep_count"] == 1
+    after = t > t_top
+    i_low = int(np.argmin(np.where(after & (t < t_top + 1.5), h, np.inf)))
+    assert h[i_low] > 0.5  # the catch is received well above the platform
+    assert res["phases"]["catch"]["end_s"] == pytest.approx(t[i_low], abs=0.05)

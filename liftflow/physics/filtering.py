@@ -10,7 +10,7 @@ What, exactly:
 - A *segment* is a run of consecutive tracked frames. A lost frame (or a timestamp jump
   longer than ``MAX_DT_GAP_S``) ends a segment: nothing is interpolated across it and no
   derivative spans it.
-- Inside a segment with a variable frame rate, positions are resampled (linear) onto a
+- Inside a segment with a variable frame rate, positions are resampled (cubic spline) onto a
   uniform grid at the segment's median frame interval, filtered there, and the smoothed
   position, velocity and acceleration are read back (cubic spline) at the original timestamps.
   Constant-rate segments (every interval within 5% of the median) are filtered in place.
@@ -28,6 +28,23 @@ What, exactly:
 - Segments too short for the Butterworth pass (< ``MIN_BUTTER_SAMPLES``) fall back to a
   Savitzky-Golay fit (quadratic, window as long as the segment allows up to ~fs/f_c);
   segments under ``MIN_SEGMENT_SAMPLES`` are not analysed at all (reported as a warning).
+
+Evidence behind the choices (synthetic lifts with exact truth, ``liftflow.synth.profiles``,
+0.3-0.7 px noise, 30 and 60 fps; see ``benchmark``):
+- Butterworth filtfilt over Savitzky-Golay: one cut-off in Hz whatever the frame rate (an SG
+  window is in samples and its response changes with fps and polynomial order), a flat
+  passband, zero lag, and Winter's residual analysis to pick the cut-off from the clip's own
+  noise. SG remains for runs too short for filtfilt's padding.
+- The residual analysis alone chose 1.75-2.5 Hz on every synthetic lift (a lift is mostly
+  rest, so the residual is mostly noise): fine for squats, but it flattened a snatch's peak
+  vertical velocity by 0.05-0.10 m/s. Hence the floors: ``FC_MIN_HZ`` = 3 Hz for all lifts
+  (rep mean velocities within ~0.01 m/s rms on squats; a 6 Hz floor doubled their timing
+  noise) and ``FC_MIN_EXPLOSIVE_HZ`` = 6 Hz for snatch/clean (peak errors < 0.03 m/s at 60
+  fps; 4-5 Hz still cut sharp second-pull peaks by 0.04 m/s).
+- Derivatives: central differences have gain sin(ωdt)/(ωdt): -6.5% at 3 Hz and -24% at 6 Hz
+  for 30 fps; the spline derivative -0.1% and -1.7%.
+- Resampling of variable-frame-rate runs: cubic, not linear (linear bent a snatch path across
+  dropped frames and cost 0.03-0.04 m/s of peak velocity).
 """
 
 from __future__ import annotations
@@ -40,9 +57,9 @@ from scipy import signal
 MAX_DT_GAP_S = 0.25  # a timestamp jump longer than this splits a segment even without LOST
 MIN_SEGMENT_SAMPLES = 5  # fewer tracked frames in a row: not analysed (no derivative possible)
 MIN_BUTTER_SAMPLES = 15  # fewer: Savitzky-Golay instead of filtfilt
-FC_MIN_HZ = 3.0  # bar kinematics of a snatch's second pull need > 3 Hz (literature: 4-8 Hz)
+FC_MIN_HZ = 3.0  # floor on the residual-analysis cut-off (see the evidence above)
 FC_MAX_HZ = 12.0
-FC_MIN_EXPLOSIVE_HZ = 6.0  # snatch/clean: see kinematics.compute_metrics for the measurement
+FC_MIN_EXPLOSIVE_HZ = 6.0  # snatch/clean floor (see the evidence above)
 BUTTER_ORDER = 2
 DOUBLE_PASS_CORRECTION = 0.802  # Winter: (2^(1/(2n)) - 1)^(1/4) for n = 1 pass pair, order 2
 VFR_TOLERANCE = 0.05

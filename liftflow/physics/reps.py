@@ -5,7 +5,9 @@ How a repetition is recognised (all on smoothed ``y`` / ``vy`` of the analysed f
 1. Dropped bar: a descent (``vy < 0`` run, or a gap across which the bar falls) that loses
    at least ``DROP_MIN_HEIGHT_M`` and either reaches ``DROP_SPEED_M_S`` downwards or falls
    with a mean acceleration <= -``DROP_ACCEL_G`` g (near free fall: nobody lowers a bar like
-   that). The drop and the bounces after it, until the bar rests for ``REST_S``, are excluded
+   that) and, for the acceleration test, ends within ``DROP_LANDING_M`` of the lowest level
+   (on the platform: a snatch or clean catch is received well above it). The drop and the
+   bounces after it, until the bar rests for ``REST_S``, are excluded
    from rep counting and from the summary peaks.
 2. Swings: a zig-zag (hysteresis) over ``y`` keeps only turning points separated by at least
    ``P = max(MIN_ROM_M, REL_ROM × vertical range of the lift)``. Unracking (a few cm up), a
@@ -13,7 +15,9 @@ How a repetition is recognised (all on smoothed ``y`` / ``vy`` of the analysed f
    jerk dip is small compared with the whole lift.
 3. Order: squat and bench go down first (eccentric first): a rep is top → bottom → top, with
    both the descent and the ascent >= P. Snatch, clean, clean-and-jerk and deadlift go up
-   first (concentric first): a rep is a rise >= P from a low rest position. Unknown lift: the
+   first (concentric first): a rep is a rise >= P from a low position within
+   ``RETURN_LEVEL_M`` of where the first rep started (a deep catch or a jerk dip is higher,
+   so standing up from it is not a rep). Unknown lift: the
    first vertical movement of more than ``MIN_ROM_M`` decides.
 4. Timing (linear interpolation between frames, never across a gap):
    - concentric start: eccentric-first — the bottom, where ``vy`` crosses zero upwards;
@@ -51,7 +55,9 @@ ONSET_EXPONENT = 1.75
 DROP_MIN_HEIGHT_M = 0.45
 DROP_SPEED_M_S = 2.5
 DROP_ACCEL_G = 0.7
+DROP_LANDING_M = 0.15  # a near-free-fall descent counts as a drop only if it ends this close to the lowest level
 REST_SPEED_M_S = 0.15
+RETURN_LEVEL_M = 0.15  # concentric-first: a new rep must start this close to the first one's level
 REST_S = 0.3
 
 
@@ -81,6 +87,7 @@ def _value_at(t: np.ndarray, y: np.ndarray, tq: float) -> float:
 def _find_drops(t, y, vy, ay, segs, g) -> list[dict]:
     drops = []
     n = len(t)
+    y_floor = float(np.min(y))
     # descents inside segments
     for s in segs:
         i = s[0]
@@ -92,7 +99,9 @@ def _find_drops(t, y, vy, ay, segs, g) -> list[dict]:
                 dh = y[i] - y[j]
                 k = i + int(np.argmin(vy[i:j + 1]))
                 mean_acc = (vy[k] - vy[i]) / max(t[k] - t[i], 1e-9)
-                if dh >= DROP_MIN_HEIGHT_M and (vy[k] <= -DROP_SPEED_M_S or mean_acc <= -DROP_ACCEL_G * g):
+                lands = y[j] - y_floor <= DROP_LANDING_M  # ends on the platform, not in a catch
+                if dh >= DROP_MIN_HEIGHT_M and (vy[k] <= -DROP_SPEED_M_S
+                                                or (lands and mean_acc <= -DROP_ACCEL_G * g)):
                     drops.append({"start": i, "end": j, "via_gap": False})
                 i = j + 1
             else:
@@ -102,7 +111,8 @@ def _find_drops(t, y, vy, ay, segs, g) -> list[dict]:
         a, b = s1[-1], s2[0]
         dh = y[a] - y[b]
         dt = t[b] - t[a]
-        if dh >= DROP_MIN_HEIGHT_M and (dh / max(dt, 1e-9) >= 0.5 * DROP_SPEED_M_S or vy[a] <= -0.5 * DROP_SPEED_M_S):
+        if dh >= DROP_MIN_HEIGHT_M and y[b] - y_floor <= DROP_LANDING_M and (
+                dh / max(dt, 1e-9) >= 0.5 * DROP_SPEED_M_S or vy[a] <= -0.5 * DROP_SPEED_M_S):
             st = a
             while st - 1 >= s1[0] and vy[st - 1] < 0:
                 st -= 1
@@ -293,9 +303,14 @@ def detect_reps(sm: dict, segs: list[np.ndarray], params: PhysicsParams) -> dict
             end_t, i_end = _zero_time(t, vt, i_vpk, +1, max(limit, i_vpk))
             reps.append(_rep_figures(t, y, h, vy, ay, pw, g, ecc_t, con_t, end_t, i_con, i_end, order))
     elif order == "concentric_first":
+        start_level = None
         for k in range(len(pts)):
             i_low, kind = pts[k]
             if kind != "low" or k + 1 >= len(pts):
+                continue
+            # a new rep starts where the last one did (platform, hang): the bottom of a catch
+            # and the dip of a jerk are higher, so the recovery or the jerk is not a new rep
+            if start_level is not None and y[i_low] > start_level + RETURN_LEVEL_M:
                 continue
             i_high = pts[k + 1][0]
             # the first continuous rise that carries the bar half-way up the threshold
@@ -324,6 +339,7 @@ def detect_reps(sm: dict, segs: list[np.ndarray], params: PhysicsParams) -> dict
                 if vy[i_vmin] < -2 * V_ON_M_S:
                     ecc_t, _ = _zero_time(t, -vt, i_vmin, -1, i_end)
             reps.append(_rep_figures(t, y, h, vy, ay, pw, g, ecc_t, con_t, end_t, i_con, i_end, order))
+            start_level = float(y[i_low]) if start_level is None else min(start_level, float(y[i_low]))
     for r_i, r in enumerate(reps, 1):
         r["rep"] = r_i
     if drops:
