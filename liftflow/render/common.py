@@ -1,0 +1,153 @@
+"""Small helpers shared by the overlay, the plots and the page (no heavy imports)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Optional
+
+import numpy as np
+
+# Vertical-speed colour scale, shared by the overlay and the bar-path plot so that the two
+# read the same: down = blue, still = pale grey, up = orange -> red. (RGB, 0..255)
+VY_STOPS = (
+    (-1.0, (40, 90, 230)),
+    (-0.5, (80, 170, 250)),
+    (0.0, (225, 225, 225)),
+    (0.5, (255, 190, 40)),
+    (1.0, (235, 30, 30)),
+)
+NO_DATA_RGB = (150, 150, 150)
+
+# Keys of a phases dict that are not phases.
+_PHASE_META = {"rep", "method", "pose_events_used", "boundaries_s", "warnings", "notes"}
+
+
+def floats(values: Optional[Iterable[Any]]) -> np.ndarray:
+    """A list that may hold None/NaN/strings -> float array with NaN for the gaps."""
+    if values is None:
+        return np.zeros(0, dtype=float)
+    out = []
+    for v in values:
+        try:
+            f = float(v)
+        except (TypeError, ValueError):
+            f = math.nan
+        out.append(f)
+    return np.asarray(out, dtype=float)
+
+
+def vy_scale(vy: np.ndarray) -> float:
+    """Symmetric colour range in m/s: the 98th percentile of |vy|, at least 0.5 m/s."""
+    finite = np.abs(vy[np.isfinite(vy)])
+    if finite.size == 0:
+        return 1.0
+    return float(max(0.5, np.percentile(finite, 98)))
+
+
+def vy_rgb(vy: np.ndarray, vmax: float) -> np.ndarray:
+    """Nx3 uint8 RGB for vertical speeds (NaN -> grey)."""
+    vy = np.asarray(vy, dtype=float)
+    pos = np.array([s[0] for s in VY_STOPS])
+    cols = np.array([s[1] for s in VY_STOPS], dtype=float)
+    u = np.clip(np.nan_to_num(vy / vmax, nan=0.0), -1.0, 1.0)
+    rgb = np.stack([np.interp(u, pos, cols[:, k]) for k in range(3)], axis=-1)
+    rgb[~np.isfinite(vy)] = NO_DATA_RGB
+    return np.round(rgb).astype(np.uint8)
+
+
+def metrics_by_frame(result: dict) -> dict[int, dict[str, float]]:
+    """{frame index: {"t": s, "vy": m/s, "h": m, "speed": m/s}} from result["metrics"]."""
+    m = result.get("metrics") or {}
+    frames = m.get("frames") or []
+    t = floats(m.get("time_s"))
+    vy = floats(m.get("vy_m_s"))
+    h = floats(m.get("height_m"))
+    sp = floats(m.get("speed_m_s"))
+
+    def at(a: np.ndarray, i: int) -> float:
+        return float(a[i]) if i < a.size else math.nan
+
+    out = {}
+    for i, f in enumerate(frames):
+        try:
+            fi = int(f)
+        except (TypeError, ValueError):
+            continue
+        out[fi] = {"t": at(t, i), "vy": at(vy, i), "h": at(h, i), "speed": at(sp, i)}
+    return out
+
+
+def disc_track(result: dict) -> dict:
+    """The disc track (tracks[0] by contract; anything not a person as a fallback)."""
+    tracks = result.get("tracks") or []
+    for tr in tracks:
+        if tr.get("class_name") != "person":
+            return tr
+    return {"frames": {}}
+
+
+def person_track(result: dict) -> Optional[dict]:
+    for tr in result.get("tracks") or []:
+        if tr.get("class_name") == "person":
+            return tr
+    return None
+
+
+def phase_list(phases: Any) -> list[tuple[str, float, float]]:
+    """Flatten result["phases"] (dict of name -> {start_s, end_s}, a list of such dicts,
+    or None) into [(label, start_s, end_s)] sorted by start."""
+    if not phases:
+        return []
+    items = phases if isinstance(phases, list) else [phases]
+    out = []
+    multi = len(items) > 1
+    for block in items:
+        if not isinstance(block, dict):
+            continue
+        rep = block.get("rep")
+        for name, v in block.items():
+            if name in _PHASE_META or not isinstance(v, dict):
+                continue
+            try:
+                s, e = float(v["start_s"]), float(v["end_s"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            if not (math.isfinite(s) and math.isfinite(e)) or e < s:
+                continue
+            label = name.replace("_", " ")
+            if multi and rep is not None:
+                label = f"{label} (rep {rep})"
+            out.append((label, s, e))
+    out.sort(key=lambda x: x[1])
+    return out
+
+
+def rep_intervals(reps: Any) -> list[dict]:
+    """Per rep: {"rep", "ecc": (s, e) | None, "con": (s, e) | None, "mcv"} in seconds."""
+    out = []
+    if not isinstance(reps, list):
+        return out
+    for i, r in enumerate(reps):
+        if not isinstance(r, dict):
+            continue
+
+        def g(k):
+            try:
+                v = float(r.get(k))
+                return v if math.isfinite(v) else None
+            except (TypeError, ValueError):
+                return None
+
+        es, cs, ce = g("eccentric_start_s"), g("concentric_start_s"), g("concentric_end_s")
+        con = (cs, ce) if cs is not None and ce is not None and ce > cs else None
+        ecc = None
+        if es is not None and cs is not None and cs > es:
+            ecc = (es, cs)  # eccentric first (squat, bench)
+        out.append({
+            "rep": r.get("rep", i + 1),
+            "ecc": ecc,
+            "con": con,
+            "mcv": g("mean_concentric_velocity_m_s"),
+            "pcv": g("peak_concentric_velocity_m_s"),
+        })
+    return out

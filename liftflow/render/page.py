@@ -1,0 +1,328 @@
+"""The results page: one self-contained HTML document (inline CSS and a few lines of
+inline JS, no external resource, no build step).
+
+While the job is not done it shows the status and progress and reloads itself every
+3 s; when it is done it plays the overlay video and shows the summary, the per-rep table,
+the phases and the plots. Every piece of text that comes from a user or a file (job id,
+case id, file name, tags, messages, warnings) is HTML-escaped; URLs are escaped and only
+relative, http and https ones are used.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Any, Optional
+from urllib.parse import urlsplit
+
+from liftflow.render.common import phase_list
+
+PLOT_TITLES = {
+    "bar_path": "Bar path",
+    "velocity": "Vertical velocity",
+    "height": "Height",
+    "power": "Power",
+}
+_DONE = "completed"
+_REFRESH_S = 3
+
+_CSS = """
+:root{--bg:#f4f5f7;--card:#fff;--ink:#1d2430;--mute:#667085;--acc:#e8590c;--ok:#2b8a3e;--bad:#c92a2a;--line:#e3e6ea}
+*{box-sizing:border-box}
+body{margin:0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:var(--bg);color:var(--ink)}
+header{background:#1d2430;color:#fff;padding:12px 20px;display:flex;gap:14px;align-items:baseline;flex-wrap:wrap}
+header h1{font-size:18px;margin:0;font-weight:600}
+header .id{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px;opacity:.8}
+.badge{display:inline-block;padding:2px 9px;border-radius:10px;font-size:12px;font-weight:600;text-transform:uppercase;letter-spacing:.04em;background:#868e96;color:#fff}
+.badge.completed{background:var(--ok)}.badge.failed{background:var(--bad)}.badge.processing,.badge.pending{background:#1971c2}
+main{max-width:1280px;margin:0 auto;padding:16px}
+.grid{display:grid;grid-template-columns:minmax(280px,420px) 1fr;gap:16px;align-items:start}
+@media (max-width:820px){.grid{grid-template-columns:1fr}}
+.card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:14px 16px;margin-bottom:16px}
+.card h2{font-size:15px;margin:0 0 10px;color:#344054}
+video{width:100%;max-height:78vh;background:#000;border-radius:8px;display:block}
+.controls{display:flex;gap:6px;flex-wrap:wrap;margin-top:8px;align-items:center;font-size:13px;color:var(--mute)}
+.controls button{font:inherit;padding:3px 9px;border:1px solid var(--line);border-radius:6px;background:#fff;cursor:pointer}
+.controls button.on{background:var(--ink);color:#fff}
+.kpis{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:10px}
+.kpi{border:1px solid var(--line);border-radius:8px;padding:8px 10px}
+.kpi .v{font-size:21px;font-weight:650}.kpi .l{font-size:12px;color:var(--mute)}
+table{border-collapse:collapse;width:100%;font-size:13.5px}
+th,td{padding:5px 8px;border-bottom:1px solid var(--line);text-align:right;white-space:nowrap}
+th:first-child,td:first-child{text-align:left}
+th{color:var(--mute);font-weight:600}
+tr.seek{cursor:pointer}tr.seek:hover{background:#fff4e6}
+.plots{display:grid;grid-template-columns:repeat(auto-fill,minmax(420px,1fr));gap:12px}
+.plots figure{margin:0}.plots figure.bar_path img{max-height:640px;width:auto;max-width:100%;display:block;margin:0 auto}.plots img{width:100%;height:auto;border:1px solid var(--line);border-radius:6px;background:#fff}
+.plots figcaption{font-size:12px;color:var(--mute)}
+dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:3px 14px;margin:0;font-size:13.5px}
+dl.meta dt{color:var(--mute)}dl.meta dd{margin:0;word-break:break-word}
+progress{width:100%;height:14px}
+.err{color:var(--bad);white-space:pre-wrap}
+.warn{color:#a05a00}
+.mute{color:var(--mute)}
+a{color:#1c64c8}
+"""
+
+_JS = """
+(function(){
+ var v=document.getElementById('overlay'); if(!v) return;
+ document.querySelectorAll('[data-rate]').forEach(function(b){
+  b.addEventListener('click',function(){v.playbackRate=parseFloat(b.dataset.rate);
+   document.querySelectorAll('[data-rate]').forEach(function(x){x.classList.toggle('on',x===b);});});});
+ var fps=parseFloat(v.dataset.fps)||30;
+ document.querySelectorAll('[data-step]').forEach(function(b){
+  b.addEventListener('click',function(){v.pause();v.currentTime=Math.max(0,v.currentTime+parseFloat(b.dataset.step)/fps);});});
+ document.querySelectorAll('tr.seek').forEach(function(r){
+  r.addEventListener('click',function(){v.currentTime=parseFloat(r.dataset.t)||0;v.play();});});
+})();
+"""
+
+
+def _e(v: Any) -> str:
+    return html.escape("" if v is None else str(v), quote=True)
+
+
+def _url(u: Any) -> Optional[str]:
+    """Escaped URL, or None for anything but relative/http/https (no javascript: etc.)."""
+    if not isinstance(u, str) or not u.strip():
+        return None
+    try:
+        scheme = urlsplit(u.strip()).scheme.lower()
+    except ValueError:
+        return None
+    if scheme not in ("", "http", "https"):
+        return None
+    return html.escape(u.strip(), quote=True)
+
+
+def _num(v: Any, nd: int = 2, unit: str = "") -> str:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return "–"
+    if not math.isfinite(f):
+        return "–"
+    return f"{f:.{nd}f}{(' ' + unit) if unit else ''}"
+
+
+def _first(*vals):
+    for v in vals:
+        if v not in (None, "", [], {}):
+            return v
+    return None
+
+
+def _user_details(status: dict, result: Optional[dict]) -> list[tuple[str, str]]:
+    """(label, escaped value) for what identifies the job; flat or job_meta-shaped keys."""
+    st = status or {}
+    src = st.get("source") if isinstance(st.get("source"), dict) else {}
+    bm = st.get("benchmark") if isinstance(st.get("benchmark"), dict) else {}
+    res = result or {}
+    rows = []
+    case_id = _first(st.get("case_id"), bm.get("case_id"))
+    if case_id is not None:
+        rows.append(("Case", _e(case_id)))
+    fname = _first(st.get("original_filename"), src.get("original_filename"))
+    if fname is not None:
+        rows.append(("File", _e(fname)))
+    lift = _first(st.get("lift_type"), (res.get("calibration") or {}).get("lift_type") if isinstance(res.get("calibration"), dict) else None)
+    if lift is not None:
+        rows.append(("Lift", _e(lift)))
+    crid = _first(st.get("client_run_id"), bm.get("client_run_id"))
+    if crid is not None:
+        rows.append(("Client run", _e(crid)))
+    tags = _first(st.get("tags"), bm.get("tags"))
+    if isinstance(tags, dict) and tags:
+        rows.append(("Tags", ", ".join(f"{_e(k)}={_e(v)}" for k, v in tags.items())))
+    md = res.get("metadata") or {}
+    if md:
+        vfr = " (variable frame rate)" if md.get("variable_frame_rate") else ""
+        rows.append(("Video", _e(f"{md.get('width')}×{md.get('height')}, {_num(md.get('fps'), 2)} fps, "
+                                 f"{_num(md.get('duration_s'), 2)} s, {md.get('total_frames')} frames{vfr}")))
+    tr = res.get("tracking") or {}
+    if isinstance(tr, dict) and tr:
+        rows.append(("Tracking", _e(f"{tr.get('backend', '?')}: {tr.get('tracked_frames', '?')} of "
+                                    f"{tr.get('frames', '?')} frames tracked")))
+    cal = res.get("calibration") or {}
+    if isinstance(cal, dict) and cal.get("m_per_px"):
+        rows.append(("Scale", _e(f"{_num(cal.get('m_per_px'), 5)} m/px ({cal.get('method', '')})")))
+    for key, label in (("created_at", "Submitted"), ("updated_at", "Updated"), ("processed_at", "Processed"),
+                       ("run_id", "Dagster run")):
+        v = st.get(key) if key != "processed_at" else res.get("processed_at")
+        if v:
+            rows.append((label, _e(v)))
+    return rows
+
+
+def _kpis(result: dict) -> str:
+    s = result.get("summary") or {}
+    reps = result.get("reps") if isinstance(result.get("reps"), list) else []
+    mcv = [r.get("mean_concentric_velocity_m_s") for r in reps if isinstance(r, dict)]
+    mcv = [float(v) for v in mcv if isinstance(v, (int, float)) and math.isfinite(v)]
+    rom = [r.get("range_of_motion_m") for r in reps if isinstance(r, dict)]
+    rom = [float(v) for v in rom if isinstance(v, (int, float)) and math.isfinite(v)]
+    items = [
+        (str(_first(s.get("rep_count"), len(reps)) or 0), "reps"),
+        (_num(sum(mcv) / len(mcv), 2, "m/s") if mcv else "–", "mean concentric velocity (avg of reps)"),
+        (_num(_first(s.get("peak_vertical_velocity_m_s")), 2, "m/s"), "peak vertical velocity"),
+        (_num(s.get("peak_speed_m_s"), 2, "m/s"), "peak bar speed"),
+        (_num(s.get("peak_power_w"), 0, "W"), "peak power"),
+        (_num(max(rom), 2, "m") if rom else "–", "range of motion (max)"),
+        (_num(s.get("lift_duration_s"), 2, "s"), "lift duration"),
+        (_num(s.get("max_height_m"), 2, "m"), "max height"),
+    ]
+    return "<div class=kpis>" + "".join(
+        f'<div class=kpi><div class=v>{_e(v)}</div><div class=l>{_e(l)}</div></div>' for v, l in items
+    ) + "</div>"
+
+
+def _rep_table(result: dict) -> str:
+    reps = result.get("reps") if isinstance(result.get("reps"), list) else []
+    if not reps:
+        return '<p class=mute>No repetitions were detected.</p>'
+    cols = (
+        ("mean_concentric_velocity_m_s", "MCV m/s", 2),
+        ("peak_concentric_velocity_m_s", "peak v m/s", 2),
+        ("mean_propulsive_velocity_m_s", "MPV m/s", 2),
+        ("range_of_motion_m", "ROM m", 2),
+        ("concentric_duration_s", "up s", 2),
+        ("mean_concentric_power_w", "mean P W", 0),
+        ("peak_power_w", "peak P W", 0),
+        ("concentric_start_s", "up at s", 2),
+    )
+    head = "<tr><th>Rep</th>" + "".join(f"<th>{_e(t)}</th>" for _, t, _ in cols) + "</tr>"
+    rows = []
+    for i, r in enumerate(reps):
+        if not isinstance(r, dict):
+            continue
+        start = _first(r.get("eccentric_start_s") if r.get("order") != "concentric_first" else None,
+                       r.get("concentric_start_s"), 0.0)
+        try:
+            t = max(0.0, float(start) - 0.3)
+        except (TypeError, ValueError):
+            t = 0.0
+        cells = "".join(f"<td>{_num(r.get(k), nd)}</td>" for k, _, nd in cols)
+        rows.append(f'<tr class=seek data-t="{t:.3f}" title="play this rep"><td>{_e(r.get("rep", i + 1))}</td>{cells}</tr>')
+    return f"<table>{head}{''.join(rows)}</table><p class=mute>Click a rep to play it.</p>"
+
+
+def _phase_table(result: dict) -> str:
+    ph = phase_list(result.get("phases"))
+    if not ph:
+        return ""
+    rows = "".join(
+        f'<tr class=seek data-t="{s:.3f}"><td>{_e(name)}</td><td>{s:.2f}</td><td>{e:.2f}</td><td>{e - s:.2f}</td></tr>'
+        for name, s, e in ph
+    )
+    return ("<div class=card><h2>Phases</h2><table><tr><th>Phase</th><th>start s</th><th>end s</th>"
+            f"<th>duration s</th></tr>{rows}</table></div>")
+
+
+def _warnings(result: dict) -> str:
+    ws = result.get("warnings")
+    if not isinstance(ws, list) or not ws:
+        return ""
+    items = "".join(f"<li>{_e(w if isinstance(w, str) else w.get('message', w) if isinstance(w, dict) else w)}</li>"
+                    for w in ws)
+    return f'<div class="card warn"><h2>Warnings</h2><ul>{items}</ul></div>'
+
+
+def results_page_html(job_id: str, result: Optional[dict], status: dict,
+                      artefacts: dict[str, str]) -> str:
+    """The results page of one job as a complete HTML document.
+
+    ``status``: the job's status dict (``status``, ``progress`` 0..1, ``current_step``,
+    ``message``, ``error``, timestamps), optionally with what identifies the job:
+    ``case_id``/``original_filename``/``lift_type``/``tags`` flat or in job_meta's
+    ``benchmark``/``source`` dicts. ``result``: the ResultsContract dict or None.
+    ``artefacts``: name -> URL; "overlay" (MP4), optional "overlay_webm", "poster",
+    "result" (JSON), and "plot:<name>" for each plot.
+    """
+    status = status or {}
+    artefacts = artefacts or {}
+    state = str(status.get("status") or (result or {}).get("status") or "unknown")
+    done = state == _DONE and result is not None
+    refresh = "" if done or state == "failed" else f'<meta http-equiv="refresh" content="{_REFRESH_S}">'
+    parts: list[str] = []
+
+    if not done:
+        prog = status.get("progress")
+        try:
+            pf = min(1.0, max(0.0, float(prog)))
+        except (TypeError, ValueError):
+            pf = None
+        bar = f'<progress max="1" value="{pf:.3f}"></progress> {pf * 100:.0f}%' if pf is not None else ""
+        body = [f"<p>Status: <b>{_e(state)}</b></p>", bar]
+        if status.get("current_step"):
+            body.append(f"<p>Step: {_e(status.get('current_step'))}</p>")
+        if status.get("message"):
+            body.append(f"<p>{_e(status.get('message'))}</p>")
+        if status.get("error"):
+            body.append(f'<p class=err>{_e(status.get("error"))}</p>')
+        if state not in ("failed",):
+            body.append(f'<p class=mute>This page reloads every {_REFRESH_S} s until the results are ready.</p>')
+        parts.append('<div class=card><h2>Job status</h2>' + "".join(body) + "</div>")
+        details = _user_details(status, result)
+        if details:
+            parts.append('<div class=card><h2>Job</h2><dl class=meta>' +
+                         "".join(f"<dt>{_e(k)}</dt><dd>{v}</dd>" for k, v in details) + "</dl></div>")
+    else:
+        fps = (result.get("metadata") or {}).get("fps") or 30
+        try:
+            fps = float(fps)
+        except (TypeError, ValueError):
+            fps = 30.0
+        ov = _url(artefacts.get("overlay"))
+        webm = _url(artefacts.get("overlay_webm"))
+        poster = _url(artefacts.get("poster"))
+        if ov or webm:
+            srcs = ""
+            if ov:
+                srcs += f'<source src="{ov}" type="video/mp4">'
+            if webm:
+                srcs += f'<source src="{webm}" type="video/webm">'
+            pattr = f' poster="{poster}"' if poster else ""
+            links = " · ".join(f'<a href="{u}" download>{n}</a>' for n, u in (("MP4", ov), ("WebM", webm)) if u)
+            video = (
+                f'<video id=overlay controls playsinline muted loop preload="auto" data-fps="{fps:.3f}"{pattr}>'
+                f"{srcs}Your browser cannot play this video; download it: {links}</video>"
+                '<div class=controls>speed '
+                + "".join(f'<button data-rate="{r}"{" class=on" if r == "1" else ""}>{r}×</button>'
+                          for r in ("0.25", "0.5", "1"))
+                + ' &nbsp;frame <button data-step="-1">◀</button><button data-step="1">▶</button>'
+                + f' &nbsp;<span>download {links}</span></div>'
+            )
+        else:
+            video = '<p class=mute>No overlay video was rendered for this job.</p>'
+        details = _user_details(status, result)
+        side = (f'<div class=card><h2>Overlay</h2>{video}</div>'
+                '<div class=card><h2>Job</h2><dl class=meta>'
+                + "".join(f"<dt>{_e(k)}</dt><dd>{v}</dd>" for k, v in details) + "</dl>"
+                + (f'<p><a href="{_url(artefacts.get("result"))}">result.json</a></p>' if _url(artefacts.get("result")) else "")
+                + "</div>")
+        plots = []
+        names = [k[5:] for k in artefacts if k.startswith("plot:")]
+        order = [n for n in PLOT_TITLES if n in names] + [n for n in names if n not in PLOT_TITLES]
+        for n in order:
+            u = _url(artefacts.get(f"plot:{n}"))
+            if u:
+                title = PLOT_TITLES.get(n, n.replace("_", " "))
+                plots.append(f'<figure class="{_e(n)}"><img src="{u}" alt="{_e(title)}" loading="lazy">'
+                             f"<figcaption>{_e(title)}</figcaption></figure>")
+        plots_html = (f'<div class=card><h2>Plots</h2><div class=plots>{"".join(plots)}</div></div>'
+                      if plots else "")
+        mainc = (f'<div class=card><h2>Summary</h2>{_kpis(result)}</div>'
+                 f'<div class=card><h2>Repetitions</h2>{_rep_table(result)}</div>'
+                 + _phase_table(result) + _warnings(result) + plots_html)
+        parts.append(f'<div class=grid><div>{side}</div><div>{mainc}</div></div>')
+
+    title = f"LiftFlow · {job_id}"
+    return (
+        "<!doctype html>\n<html lang=en><head><meta charset=utf-8>"
+        '<meta name=viewport content="width=device-width,initial-scale=1">'
+        f"{refresh}<title>{_e(title)}</title><style>{_CSS}</style></head><body>"
+        f'<header><h1>LiftFlow results</h1><span class=id>{_e(job_id)}</span>'
+        f'<span class="badge {_e(state)}">{_e(state)}</span></header>'
+        f"<main>{''.join(parts)}</main><script>{_JS}</script></body></html>\n"
+    )
