@@ -415,3 +415,22 @@ def test_benchmark_manifest_lift_parsing():
     assert parse_lift("clean") == ("clean", {1})
     assert parse_lift("clean and jerk") == ("clean_and_jerk", {1})
     assert parse_lift("snatch") == ("snatch", {1})
+
+
+def test_params_from_job_config():
+    p = PhysicsParams.from_dict({"plate_diameter_m": 0.45, "bar_mass_kg": 15, "plate_mass_kg": 25,
+                                 "plate_count": 2, "lift_type": "snatch", "total_mass_kg": 999})
+    assert p.total_mass_kg == 65.0 and p.lift_type == "snatch"
+    with pytest.raises(ValueError, match="plate_weight"):
+        PhysicsParams.from_dict({"plate_weight": 20})
+
+
+def test_no_radius_and_no_scale_is_a_readable_error():
+    t = np.arange(0, 1, 1 / 30)
+    obs = make_obs(t, 0 * t, 0.2 * t)
+    for o in obs:
+        o.radius = None
+    with pytest.raises(ValueError, match="radius"):
+        compute_metrics(obs, list(t), PhysicsParams())
+    res = compute_metrics(obs, list(t), PhysicsParams(m_per_px=MPP))  # a given scale is enough
+    assert np.allclose(res["metrics"]["vy_m_s"], 0.2, atol=3e-3)

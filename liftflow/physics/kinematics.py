@@ -125,7 +125,12 @@ def compute_metrics(
 
     ``observations``: DiscObservation per frame (lost ones are skipped). ``timestamps_s``:
     the video's per-frame presentation times (``VideoInfo.timestamps_s``); an observation's
-    own ``t_s`` is used only where the list does not cover its frame.
+    own ``t_s`` is used only where the list does not cover its frame. ``pose_events``
+    (optional, seconds on the video clock): ``knee_extension_max_s``, ``knee_flexion_max_s``
+    (or ``knee_rebend_max_s``), ``hip_extension_max_s``, ``catch_s``, ``recovery_end_s`` refine
+    the snatch/clean phase boundaries; ``facing`` ("left"/"right") fixes the toward-the-lifter
+    direction of the bar-path figures. Raises ValueError only when no tracked frame carries a
+    plate radius and no ``params.m_per_px`` is given (no scale at all).
     """
     from liftflow.physics.definitions import build_definitions
     from liftflow.physics.reps import detect_reps, lift_window

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Optional
 
 G = 9.80665  # standard gravity, m/s^2
@@ -60,3 +60,14 @@ class PhysicsParams:
         d = asdict(self)
         d["total_mass_kg"] = self.total_mass_kg
         return d
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> "PhysicsParams":
+        """From a job's config (unknown keys are refused by name; ``total_mass_kg`` is derived)."""
+        d = dict(d or {})
+        d.pop("total_mass_kg", None)
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown physics parameter(s) {unknown}; known: {sorted(known)}")
+        return cls(**d)
