@@ -434,3 +434,11 @@ def test_no_radius_and_no_scale_is_a_readable_error():
         compute_metrics(obs, list(t), PhysicsParams())
     res = compute_metrics(obs, list(t), PhysicsParams(m_per_px=MPP))  # a given scale is enough
     assert np.allclose(res["metrics"]["vy_m_s"], 0.2, atol=3e-3)
+
+
+def test_observations_as_dicts_give_the_same_result():
+    t = np.arange(0, 2, 1 / 30)
+    obs = make_obs(t, 0 * t, 0.3 * t, noise_px=0.4)
+    a = compute_metrics(obs, list(t), PhysicsParams())
+    b = compute_metrics([o.to_dict() for o in obs], list(t), PhysicsParams())
+    assert a["metrics"] == b["metrics"] and a["summary"] == b["summary"]

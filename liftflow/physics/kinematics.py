@@ -143,6 +143,10 @@ def compute_metrics(
 
     rows = []
     for o in observations:
+        if isinstance(o, dict):  # observations that travelled as JSON
+            from liftflow.tracking.base import DiscObservation
+
+            o = DiscObservation.from_dict(o)
         if not getattr(o, "tracked", False):
             continue
         f = int(o.frame)
