@@ -36,15 +36,15 @@ header .id{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px;opac
 .badge{display:inline-block;padding:2px 9px;border-radius:10px;font-size:12px;font-weight:600;text-transform:uppercase;letter-spacing:.04em;background:#868e96;color:#fff}
 .badge.completed{background:var(--ok)}.badge.failed{background:var(--bad)}.badge.processing,.badge.pending{background:#1971c2}
 main{max-width:1280px;margin:0 auto;padding:16px}
-.grid{display:grid;grid-template-columns:minmax(280px,420px) 1fr;gap:16px;align-items:start}
-@media (max-width:820px){.grid{grid-template-columns:1fr}}
+.grid{display:grid;grid-template-columns:minmax(280px,420px) minmax(0,1fr);gap:16px;align-items:start}
+@media (max-width:820px){.grid{grid-template-columns:minmax(0,1fr)}}
 .card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:14px 16px;margin-bottom:16px}
 .card h2{font-size:15px;margin:0 0 10px;color:#344054}
 video{width:100%;max-height:78vh;background:#000;border-radius:8px;display:block}
 .controls{display:flex;gap:6px;flex-wrap:wrap;margin-top:8px;align-items:center;font-size:13px;color:var(--mute)}
 .controls button{font:inherit;padding:3px 9px;border:1px solid var(--line);border-radius:6px;background:#fff;cursor:pointer}
 .controls button.on{background:var(--ink);color:#fff}
-.kpis{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:10px}
+.kpis{display:grid;grid-template-columns:repeat(auto-fill,minmax(140px,1fr));gap:10px}
 .kpi{border:1px solid var(--line);border-radius:8px;padding:8px 10px}
 .kpi .v{font-size:21px;font-weight:650}.kpi .l{font-size:12px;color:var(--mute)}
 table{border-collapse:collapse;width:100%;font-size:13.5px}
@@ -52,7 +52,8 @@ th,td{padding:5px 8px;border-bottom:1px solid var(--line);text-align:right;white
 th:first-child,td:first-child{text-align:left}
 th{color:var(--mute);font-weight:600}
 tr.seek{cursor:pointer}tr.seek:hover{background:#fff4e6}
-.plots{display:grid;grid-template-columns:repeat(auto-fill,minmax(420px,1fr));gap:12px}
+.plots{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(420px,100%),1fr));gap:12px}
+.scroll{overflow-x:auto}
 .plots figure{margin:0}.plots figure.bar_path img{max-height:640px;width:auto;max-width:100%;display:block;margin:0 auto}.plots img{width:100%;height:auto;border:1px solid var(--line);border-radius:6px;background:#fff}
 .plots figcaption{font-size:12px;color:var(--mute)}
 dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:3px 14px;margin:0;font-size:13.5px}
@@ -204,7 +205,7 @@ def _rep_table(result: dict) -> str:
             t = 0.0
         cells = "".join(f"<td>{_num(r.get(k), nd)}</td>" for k, _, nd in cols)
         rows.append(f'<tr class=seek data-t="{t:.3f}" title="play this rep"><td>{_e(r.get("rep", i + 1))}</td>{cells}</tr>')
-    return f"<table>{head}{''.join(rows)}</table><p class=mute>Click a rep to play it.</p>"
+    return f"<div class=scroll><table>{head}{''.join(rows)}</table></div><p class=mute>Click a rep to play it.</p>"
 
 
 def _phase_table(result: dict) -> str:
@@ -215,8 +216,8 @@ def _phase_table(result: dict) -> str:
         f'<tr class=seek data-t="{s:.3f}"><td>{_e(name)}</td><td>{s:.2f}</td><td>{e:.2f}</td><td>{e - s:.2f}</td></tr>'
         for name, s, e in ph
     )
-    return ("<div class=card><h2>Phases</h2><table><tr><th>Phase</th><th>start s</th><th>end s</th>"
-            f"<th>duration s</th></tr>{rows}</table></div>")
+    return ("<div class=card><h2>Phases</h2><div class=scroll><table><tr><th>Phase</th><th>start s</th><th>end s</th>"
+            f"<th>duration s</th></tr>{rows}</table></div></div>")
 
 
 def _warnings(result: dict) -> str:
@@ -296,25 +297,29 @@ def results_page_html(job_id: str, result: Optional[dict], status: dict,
         else:
             video = '<p class=mute>No overlay video was rendered for this job.</p>'
         details = _user_details(status, result)
-        side = (f'<div class=card><h2>Overlay</h2>{video}</div>'
-                '<div class=card><h2>Job</h2><dl class=meta>'
-                + "".join(f"<dt>{_e(k)}</dt><dd>{v}</dd>" for k, v in details) + "</dl>"
-                + (f'<p><a href="{_url(artefacts.get("result"))}">result.json</a></p>' if _url(artefacts.get("result")) else "")
-                + "</div>")
-        plots = []
+        job_card = ('<div class=card><h2>Job</h2><dl class=meta>'
+                    + "".join(f"<dt>{_e(k)}</dt><dd>{v}</dd>" for k, v in details) + "</dl>"
+                    + (f'<p><a href="{_url(artefacts.get("result"))}">result.json</a></p>'
+                       if _url(artefacts.get("result")) else "")
+                    + "</div>")
         names = [k[5:] for k in artefacts if k.startswith("plot:")]
         order = [n for n in PLOT_TITLES if n in names] + [n for n in names if n not in PLOT_TITLES]
+        figs: dict[str, str] = {}
         for n in order:
             u = _url(artefacts.get(f"plot:{n}"))
             if u:
                 title = PLOT_TITLES.get(n, n.replace("_", " "))
-                plots.append(f'<figure class="{_e(n)}"><img src="{u}" alt="{_e(title)}" loading="lazy">'
-                             f"<figcaption>{_e(title)}</figcaption></figure>")
-        plots_html = (f'<div class=card><h2>Plots</h2><div class=plots>{"".join(plots)}</div></div>'
-                      if plots else "")
+                figs[n] = (f'<figure class="{_e(n)}"><img src="{u}" alt="{_e(title)}" loading="lazy">'
+                           f"<figcaption>{_e(title)}</figcaption></figure>")
+        # the bar path plot sits under the video (the path on the plate, then in metres)
+        bar = figs.pop("bar_path", "")
+        side = (f'<div class=card><h2>Overlay</h2>{video}</div>'
+                + (f'<div class=card><h2>Bar path</h2><div class=plots>{bar}</div></div>' if bar else ""))
+        plots_html = (f'<div class=card><h2>Plots</h2><div class=plots>{"".join(figs.values())}</div></div>'
+                      if figs else "")
         mainc = (f'<div class=card><h2>Summary</h2>{_kpis(result)}</div>'
                  f'<div class=card><h2>Repetitions</h2>{_rep_table(result)}</div>'
-                 + _phase_table(result) + _warnings(result) + plots_html)
+                 + _phase_table(result) + _warnings(result) + plots_html + job_card)
         parts.append(f'<div class=grid><div>{side}</div><div>{mainc}</div></div>')
 
     title = f"LiftFlow · {job_id}"

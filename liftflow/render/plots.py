@@ -67,9 +67,8 @@ def _time_plot(fig, t, y, ylabel: str, title: str, reps, phases, colour: str,
     _shade_reps(ax, reps)
     for label, s, e in phases:
         ax.axvline(s, color="#999", lw=0.6, ls=":")
-    if phases and not reps:
-        for label, s, e in phases:
-            ax.text(0.5 * (s + e), 0.02, label, transform=ax.get_xaxis_transform(), rotation=90,
+        if e - s >= 0.05:  # name the phases long enough to hold a label
+            ax.text(0.5 * (s + e), 0.03, label, transform=ax.get_xaxis_transform(), rotation=90,
                     ha="center", va="bottom", fontsize=7, color="#555")
     ax.plot(t[ok], y[ok], color=colour, lw=1.6)
     if zero_line:
