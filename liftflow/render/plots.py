@@ -92,7 +92,7 @@ def _bar_path(fig, x, h, vy) -> None:
     from liftflow.render.common import VY_STOPS
 
     ax = fig.add_subplot(1, 1, 1)
-    ax.set_title("Bar path (plate centre), coloured by vertical velocity")
+    ax.set_title("Bar path (plate centre)\ncoloured by vertical velocity", fontsize=11)
     ok = np.isfinite(x) & np.isfinite(h)
     if ok.sum() < 2:
         _no_data(ax, "bar path")
