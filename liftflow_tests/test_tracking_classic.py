@@ -252,3 +252,13 @@ def test_plate_hidden_then_back_is_lost_then_reacquired(tmp_path):
     back = next(o.frame for o in obs[b:] if o.tracked)
     assert back <= b + 2, f"plate picked up again only at frame {back}"
     _assert_acceptance(score_track(obs, kfs), "synthetic squat hidden for 25 frames")
+
+
+@pytest.mark.parametrize("dx,dy,rs", [(0.12, -0.1, 1.12), (-0.1, 0.1, 0.88)])
+def test_rough_click_is_refined_to_the_rim(dx, dy, rs):
+    """A coach's click is rough: 10-12% off in centre and radius still tracks the plate."""
+    case = _case("risevbt-squat")  # plate with hand holes: inner edges near the rim
+    k = case["seed"]
+    seed = SeedCircle(k.cx + dx * k.r, k.cy + dy * k.r, k.r * rs, k.frame)
+    info, obs = _track("risevbt-squat", seed)
+    _assert_acceptance(score_track(obs, load_gt(case["gt"])), f"risevbt-squat rough seed {seed}")

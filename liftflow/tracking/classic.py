@@ -397,9 +397,23 @@ class _Engine:
         if plate_col is None:
             plate_col = _plate_colour(feat0, cx, cy, r)
         self.rim = _RimFitter(plate_col)
-        fit = self.rim.fit(feat0, cx, cy, r, sigma_frac=0.10, passes=4,
-                           r_bounds=(0.85 * r, 1.15 * r))
-        if fit is not None and fit.n_inliers >= 16 and math.hypot(fit.cx - cx, fit.cy - cy) < 0.2 * r:
+        # a clicked circle is rough: start the rim fit from a few radii around the click
+        # and keep the best supported rim that stays near the click
+        fit = None
+        best_q = -1.0
+        for k in (1.0, 0.88, 1.12):
+            rk = r * k
+            self.rim.plate_col = _plate_colour(feat0, cx, cy, rk)
+            f = self.rim.fit(feat0, cx, cy, rk, sigma_frac=0.08, passes=4,
+                             r_bounds=(0.75 * r, 1.25 * r))
+            if f is None or f.n_inliers == 0:
+                continue
+            qk = f.inlier_frac * min(1.0, f.contrast / 10.0)
+            if math.hypot(f.cx - cx, f.cy - cy) > 0.25 * r:
+                qk *= 0.5
+            if qk > best_q + 0.02:
+                fit, best_q = f, qk
+        if fit is not None and fit.n_inliers >= 16 and math.hypot(fit.cx - cx, fit.cy - cy) < 0.3 * r:
             cx, cy, r = fit.cx, fit.cy, fit.r
             plate_col = _plate_colour(feat0, cx, cy, r)
             self.rim = _RimFitter(plate_col)
@@ -624,14 +638,7 @@ class _Engine:
             if t is None:
                 continue
             th = t.shape[0] // 2
-            x0, y0 = int(round(cx)) - th - 1, int(round(cy)) - th - 1
-            h, w = feat.shape[:2]
-            if x0 < 0 or y0 < 0 or x0 + t.shape[1] + 2 > w or y0 + t.shape[0] + 2 > h:
-                best = max(best, _overlap_ncc(feat, t, int(round(cx)) - th, int(round(cy)) - th))
-                continue
-            res = cv2.matchTemplate(feat[y0:y0 + t.shape[0] + 2, x0:x0 + t.shape[1] + 2], t,
-                                    cv2.TM_CCOEFF_NORMED)
-            best = max(best, float(np.nan_to_num(res).max()))
+            best = max(best, _overlap_ncc(feat, t, int(round(cx)) - th, int(round(cy)) - th))
             if tmpl is self.t_recent and self.t_recent is self.t_seed:
                 break
         return best
