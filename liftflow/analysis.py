@@ -27,8 +27,8 @@ STEP_TITLES = {
 }
 POSE_OFF = "off"
 # Share of the job's overall progress each step takes (tracking dominates).
-STEP_WEIGHTS = {"decode": 0.05, "track_disc": 0.6, "estimate_pose": 0.2,
-                "compute_metrics": 0.1, "assemble_contract": 0.05}
+STEP_WEIGHTS = {"decode": 0.03, "track_disc": 0.55, "estimate_pose": 0.15,
+                "compute_metrics": 0.05, "assemble_contract": 0.22}  # assembly renders the overlay
 
 
 def overall_progress(step: str, fraction: float) -> float:
@@ -63,6 +63,7 @@ class AnalysisRequest:
     plate_mass_kg: float = 20.0
     plate_count: int = 2
     pose_stride: int = 1
+    render: bool = True  # overlay video + plots beside result.json
     extra: dict = field(default_factory=dict)
 
     @property
@@ -215,6 +216,26 @@ def assemble_step(job_id: str, video_info: dict, track: dict, pose: Optional[dic
         pose=pose if pose and pose.get("enabled") else None,
         tracking=tracking,
     )
+
+
+OVERLAY = "overlay.mp4"
+POSTER = "overlay_poster.jpg"
+PLOTS_DIR = "plots"
+
+
+def render_step(req: AnalysisRequest, result: dict, job_dir: Path,
+                progress: Optional[ProgressFn] = None) -> dict:
+    """Overlay video and PNG plots into the job folder; returns {name: file relative to job_dir}."""
+    from liftflow.render import render_overlay, render_plots
+
+    job_dir = Path(job_dir)
+    plots = render_plots(result, job_dir / PLOTS_DIR)
+    ov = render_overlay(req.video_path, result, job_dir / OVERLAY, progress=progress)
+    out = {"overlay": OVERLAY, "plots": {k: f"{PLOTS_DIR}/{Path(v).name}" for k, v in plots.items()},
+           "overlay_fps": ov.get("fps"), "overlay_seconds": ov.get("seconds")}
+    if ov.get("poster"):
+        out["poster"] = Path(ov["poster"]).name
+    return out
 
 
 def video_suffix_ok(name: str) -> bool:

@@ -8,14 +8,14 @@ import hmac
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Security
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.security import APIKeyHeader
+from fastapi.security import APIKeyHeader, APIKeyQuery
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from liftflow.config import get_settings
 from liftflow.contract import API_VERSION
 from liftflow_api import deps
-from liftflow_api.routes import bench, config, videos
+from liftflow_api.routes import bench, config, pages, videos
 
 log = logging.getLogger("liftflow_api")
 API_KEY_HEADER = "X-API-Key"
@@ -23,11 +23,17 @@ _api_key = APIKeyHeader(name=API_KEY_HEADER, auto_error=False,
                         description="Required on /api/v1 routes when the server has API keys configured")
 
 
-def require_api_key(key: str | None = Security(_api_key)) -> None:
+_api_key_query = APIKeyQuery(name="api_key", auto_error=False,
+                             description="The same key as a query parameter (for links opened in a browser)")
+
+
+def require_api_key(key: str | None = Security(_api_key),
+                    key_q: str | None = Security(_api_key_query)) -> None:
     """When LIFTFLOW_API_KEYS / LIFTFLOW_API_KEYS_FILE name keys, every /api/v1 route needs one."""
     keys = get_settings().api_keys
     if not keys:
         return
+    key = key or key_q
     if not key or not any(hmac.compare_digest(key.encode(), k.encode()) for k in keys):
         raise HTTPException(401, detail=f"missing or invalid API key (send it in the {API_KEY_HEADER} header)",
                             headers={"WWW-Authenticate": API_KEY_HEADER})
@@ -44,6 +50,7 @@ def create_app() -> FastAPI:
     app.include_router(videos.router, dependencies=guarded)
     app.include_router(bench.router, dependencies=guarded)
     app.include_router(config.router, dependencies=guarded)
+    app.include_router(pages.router, dependencies=guarded)
     origins = get_settings().cors_origins
     if origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(origins), allow_methods=["*"],
@@ -64,7 +71,7 @@ def create_app() -> FastAPI:
 
     @app.get("/", tags=["system"], summary="Root info")
     def root():
-        return {"name": "LiftFlow API", "api_version": API_VERSION, "docs": "/docs",
+        return {"name": "LiftFlow API", "api_version": API_VERSION, "docs": "/docs", "results_page": "/jobs/{video_id}",
                 "info": "/api/v1/info", "health": "/health"}
 
     @app.get("/health", tags=["system"], summary="Health check with job counts")

@@ -61,7 +61,7 @@ def resolve_backend(svc: JobService, backend: Optional[str]) -> str:
 
 
 def enqueue(svc: JobService, folder, *, video_path: Path, seed: dict, backend: str, source: dict,
-            benchmark: dict, lift_type: Optional[str] = None) -> str:
+            benchmark: dict, lift_type: Optional[str] = None, render: bool = True) -> str:
     cfg = model_config.load(svc.settings)
     request = {
         **seed,
@@ -69,6 +69,7 @@ def enqueue(svc: JobService, folder, *, video_path: Path, seed: dict, backend: s
         "pose_backend": cfg.pose_backend if cfg.enable_pose_estimation else "off",
         "enable_person_detection": cfg.enable_person_detection,
         "lift_type": lift_type,
+        "render": bool(render),
     }
     model = {
         "tracking_backend": backend,

@@ -46,6 +46,10 @@ def test_job_runs_and_ops_tell_the_story(tmp_path, instance, synth_clip):
     track_meta = mats["track_disc"].step_output_data.metadata
     assert track_meta["backend"].value == "classic" and track_meta["lost_frames"].value == 0
     assert "peak_speed_m_s" in mats["compute_metrics"].step_output_data.metadata
+    # the data team sees the plots in the Dagster UI: markdown with the PNGs inlined
+    plots_md = mats["assemble_contract"].step_output_data.metadata["plots"].value
+    assert plots_md.count("data:image/png;base64,") == 4
+    assert (folder.path / "overlay.mp4").is_file() and (folder.path / "plots" / "velocity.png").is_file()
     meta = folder.read_meta()
     assert meta["status"] == "completed" and set(meta["steps"]) == set(STEPS)
     assert json.loads(folder.file("result.json").read_text())["video_id"] == folder.job_id

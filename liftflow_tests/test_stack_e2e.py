@@ -80,6 +80,22 @@ def test_original_client_flow_on_a_real_clip(stack, real_data, manifest):
     assert meta["video_metadata"]["total_frames"] == int(row["frames"])
     assert set(meta["steps"]) == {"decode", "track_disc", "estimate_pose", "compute_metrics", "assemble_contract"}
     assert meta["runtime"]["worker_peak_rss_mb"] > 0 and meta["runtime"]["worker_cpu_s"] > 0
+    assert meta["artefacts"]["overlay"] == "overlay.mp4"
+    with stack.client() as c:
+        st = c.get(f"/api/v1/videos/{vid}/status").json()
+        assert st["links"]["results_page"] == f"/jobs/{vid}"
+        ov = c.get(st["links"]["overlay"])
+        assert ov.status_code == 200 and ov.headers["content-type"] == "video/mp4" and len(ov.content) > 10_000
+        part = c.get(st["links"]["overlay"], headers={"Range": "bytes=0-99"})
+        assert part.status_code == 206 and len(part.content) == 100  # phones need range requests
+        for name, url in st["links"]["plots"].items():
+            r = c.get(url)
+            assert r.status_code == 200 and r.headers["content-type"] == "image/png" and r.content[:4] == b"\x89PNG", name
+        assert c.get(f"/api/v1/videos/{vid}/plots/nope").status_code == 404
+        page = c.get(f"/jobs/{vid}")
+        assert page.status_code == 200 and f"/api/v1/videos/{vid}/overlay" in page.text
+        assert "<video" in page.text and f"/api/v1/videos/{vid}/plots/velocity" in page.text
+        assert c.get("/jobs/00000000-0000").status_code == 404
     log = (job_dir / "pipeline.log").read_text()
     for step in ("[decode]", "[track_disc]", "[estimate_pose]", "[compute_metrics]", "[assemble_contract]"):
         assert step in log

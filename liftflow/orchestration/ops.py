@@ -165,10 +165,26 @@ def compute_metrics(context: OpExecutionContext, lift: LiftRequest, video_info: 
 @op(description="Build the ResultsContract and write result.json and the final job_meta.json.")
 def assemble_contract(context: OpExecutionContext, lift: LiftRequest, video_info: dict,
                       track: dict, pose: dict, physics: dict) -> str:
-    with _step(context, lift, "assemble_contract"):
+    extra_meta = {}
+    with _step(context, lift, "assemble_contract") as progress:
         folder = lift.folder()
         result = analysis.assemble_step(lift.job_id, video_info, track, pose, physics)
         atomic_write_json(folder.file(RESULT), result)
+        artefacts = {}
+        if lift.render:
+            # The result is already valid: a rendering problem is reported, not fatal.
+            try:
+                artefacts = analysis.render_step(lift.analysis_request(), result, folder.path, progress)
+                from liftflow.render import plots_markdown
+
+                plots = {k: folder.path / v for k, v in artefacts["plots"].items()}
+                extra_meta["plots"] = MetadataValue.md(plots_markdown(plots))
+                extra_meta["overlay"] = MetadataValue.path(str(folder.file(artefacts["overlay"])))
+                folder.log("assemble_contract", f"rendered overlay ({artefacts.get('overlay_fps')} fps) and plots")
+            except Exception as exc:
+                artefacts = {"error": f"{type(exc).__name__}: {exc}"}
+                folder.log("assemble_contract", f"rendering failed (results are complete): {exc}", "WARNING")
+                context.log.warning(f"rendering failed: {exc}")
         meta = folder.read_meta() or {}
         ts = dict(meta.get("timestamps") or {})
         finished = now_iso()
@@ -182,13 +198,14 @@ def assemble_contract(context: OpExecutionContext, lift: LiftRequest, video_info
         folder.update_meta(
             status="completed",
             timestamps=ts,
+            artefacts=artefacts,
             results_contract_version=result["results_contract_version"],
             runtime={"worker_peak_rss_mb": round(usage.ru_maxrss / 1024.0, 1),
                      "worker_cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
                      "run_id": context.run_id},
         )
     context.add_output_metadata({"result_json": MetadataValue.path(str(folder.file(RESULT))),
-                                 "job_dir": MetadataValue.path(str(folder.path))})
+                                 "job_dir": MetadataValue.path(str(folder.path)), **extra_meta})
     return str(folder.file(RESULT))
 
 

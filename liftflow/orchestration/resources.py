@@ -30,6 +30,7 @@ class LiftRequest(ConfigurableResource):
     plate_mass_kg: float = 20.0
     plate_count: int = 2
     pose_stride: int = 1
+    render: bool = Field(default=True, description="Overlay video and plots beside result.json")
 
     def analysis_request(self) -> AnalysisRequest:
         return AnalysisRequest(
@@ -47,6 +48,7 @@ class LiftRequest(ConfigurableResource):
             plate_mass_kg=self.plate_mass_kg,
             plate_count=self.plate_count,
             pose_stride=self.pose_stride,
+            render=self.render,
         )
 
     def folder(self) -> JobFolder:

@@ -95,6 +95,7 @@ async def bench_run_one(
     tags: Optional[str] = Form(None, max_length=16384),
     backend: Optional[str] = Form(None),
     lift_type: Optional[str] = Form(None),
+    render: bool = Form(True),
 ):
     svc = deps.service()
     if video_source_type not in ("upload", "local_asset"):
@@ -120,7 +121,7 @@ async def bench_run_one(
         folder = svc.new_job()
         source = {"type": "local_asset", "original_filename": dest.name, "asset_id": asset_id or dest.stem}
     enqueue(svc, folder, video_path=dest, seed=seed, backend=chosen, source=source,
-            benchmark=benchmark, lift_type=lift_type)
+            benchmark=benchmark, lift_type=lift_type, render=render)
     jid = folder.job_id
     return {
         "job_id": jid,

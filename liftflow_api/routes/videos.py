@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Optional
 
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 
+from liftflow.analysis import OVERLAY, PLOTS_DIR, POSTER
+from liftflow.jobstore import JobFolder, is_valid_job_id
 from liftflow.orchestration.launcher import LaunchError
+from liftflow.render.plots import PLOT_NAMES
 from liftflow_api import deps
 from liftflow_api.service import COMPLETED, FAILED, JobConflict, JobNotFound
 from liftflow_api.submit import check_seed, enqueue, resolve_backend
@@ -40,6 +43,7 @@ async def upload_video(
     seed_frame: Optional[int] = Form(0),
     backend: Optional[str] = Form(None, description="Override the tracking backend for this job"),
     lift_type: Optional[str] = Form(None, description="squat, snatch, clean, clean_and_jerk, deadlift"),
+    render: bool = Form(True, description="Render the overlay video and plots"),
 ):
     svc = deps.service()
     suffix = check_extension(file.filename)
@@ -54,7 +58,8 @@ async def upload_video(
         raise
     enqueue(svc, folder, video_path=dest, seed=seed, backend=chosen,
             source={"type": "upload", "original_filename": file.filename, "asset_id": None},
-            benchmark={"case_id": None, "client_run_id": None, "tags": {}}, lift_type=lift_type)
+            benchmark={"case_id": None, "client_run_id": None, "tags": {}}, lift_type=lift_type,
+            render=render)
     return {"video_id": folder.job_id, "status": "pending",
             "message": "Video uploaded; analysis queued"}
 
@@ -62,9 +67,54 @@ async def upload_video(
 @router.get("/{video_id}/status", responses=_errors(404), summary="Poll a job's status and progress")
 def video_status(video_id: str):
     try:
-        return deps.service().view(video_id).status_response()
+        view = deps.service().view(video_id)
     except JobNotFound:
         raise _not_found(video_id)
+    out = view.status_response()
+    out["links"] = links(video_id, view.status == COMPLETED)
+    return out
+
+
+def links(video_id: str, done: bool) -> dict:
+    base = f"/api/v1/videos/{video_id}"
+    d = {"status": f"{base}/status", "results_page": f"/jobs/{video_id}"}
+    if done:
+        d.update({"results": f"{base}/results", "overlay": f"{base}/overlay",
+                  "plots": {n: f"{base}/plots/{n}" for n in PLOT_NAMES}})
+    return d
+
+
+def _artefact(video_id: str, relative: str, media_type: str) -> FileResponse:
+    if not is_valid_job_id(video_id):
+        raise _not_found(video_id)
+    folder = JobFolder.for_job(deps.service().settings.results_dir, video_id)
+    if not folder.exists():
+        raise _not_found(video_id)
+    path = folder.file(relative)
+    if not path.is_file():
+        raise HTTPException(404, detail=f"{relative} does not exist for job {video_id} "
+                                        f"(not finished, or rendering was off or failed)")
+    return FileResponse(path, media_type=media_type)
+
+
+@router.get("/{video_id}/overlay", responses=_errors(404), summary="The overlay video (H.264 MP4)",
+            response_class=FileResponse)
+def video_overlay(video_id: str):
+    return _artefact(video_id, OVERLAY, "video/mp4")
+
+
+@router.get("/{video_id}/poster", responses=_errors(404), summary="The overlay's poster image (JPEG)",
+            response_class=FileResponse)
+def video_poster(video_id: str):
+    return _artefact(video_id, POSTER, "image/jpeg")
+
+
+@router.get("/{video_id}/plots/{name}", responses=_errors(404), response_class=FileResponse,
+            summary="A plot: bar_path, height, velocity or power (PNG)")
+def video_plot(video_id: str, name: str):
+    if name not in PLOT_NAMES:
+        raise HTTPException(404, detail=f"unknown plot {name!r}; plots: {', '.join(PLOT_NAMES)}")
+    return _artefact(video_id, f"{PLOTS_DIR}/{name}.png", "image/png")
 
 
 @router.get("/{video_id}/results", responses=_errors(404, 409), summary="The ResultsContract of a completed job")
