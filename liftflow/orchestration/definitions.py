@@ -17,6 +17,7 @@ from liftflow.orchestration.ops import (
     track_disc,
 )
 from liftflow.orchestration.resources import LiftRequest
+from liftflow.orchestration.sweep import SWEEP_JOBS, SWEEP_SCHEDULES, SWEEP_SENSORS
 
 JOB_NAME = "lift_analysis"
 
@@ -36,7 +37,9 @@ def lift_analysis():
 
 
 defs = Definitions(
-    jobs=[lift_analysis],
+    jobs=[lift_analysis, *SWEEP_JOBS],
+    sensors=SWEEP_SENSORS,
+    schedules=SWEEP_SCHEDULES,
     resources={
         "lift": LiftRequest.configure_at_launch(),
         # Outputs are pickled under DAGSTER_HOME/storage/<run_id>/, so "re-execute from
