@@ -372,3 +372,46 @@ def test_a_child_that_dies_is_restarted_and_nothing_is_lost(stack):
     assert "api exited" in stack.tail() and "restarting" in stack.tail()
     assert after["count"] == before["count"]  # the facade keeps no job state: nothing lost
     assert not psutil.pid_exists(api[0].pid) or api[0].status() == psutil.STATUS_ZOMBIE
+
+
+def test_failed_pose_step_is_reexecuted_from_failure(stack, synth_clip):
+    """Pose asked for with its weights missing: the job fails at estimate_pose with the exact
+    path; once the file is in place, re-execution from failure runs only that step and later
+    ones, reusing decode and track_disc, and the job serves its results."""
+    from dagster import DagsterEventType, RunsFilter
+
+    from liftflow.pose.testing import write_random_yolo_pose_weights
+
+    path, truth = synth_clip
+    models = stack.data_dir / "models"
+    weights = models / "yolo11n-pose.pt"
+    with stack.client() as c:
+        r = c.post("/api/v1/config/models", json={"enable_pose_estimation": True, "pose_backend": "yolo"})
+        assert r.status_code == 200, r.text
+        try:
+            with open(path, "rb") as f:
+                jid = c.post("/api/v1/videos/upload", files={"file": ("p.mp4", f, "video/mp4")},
+                             data={"disc_center_x": truth.x[0], "disc_center_y": truth.y[0],
+                                   "disc_radius": truth.r[0]}).json()["video_id"]
+        finally:
+            c.post("/api/v1/config/models", json={"enable_pose_estimation": False})
+    st = stack.wait_status(jid)
+    assert st["status"] == "failed" and st["current_step"] == "estimate_pose", st
+    assert str(weights) in st["message"], st
+    write_random_yolo_pose_weights(weights)
+    with stack.client() as c:
+        r = c.post(f"/api/v1/videos/{jid}/retry")
+        assert r.status_code == 200, r.text
+        new_run = r.json()["run_id"]
+    st = stack.wait_status(jid)
+    assert st["status"] == "completed" and st["run_id"] == new_run, st
+    inst = stack.instance()
+    runs = inst.get_runs(filters=RunsFilter(tags={"job_id": jid}))
+    assert len(runs) == 2
+    started = {e.step_key for e in inst.all_logs(new_run, of_type=DagsterEventType.STEP_START)}
+    assert started == {"estimate_pose", "compute_metrics", "assemble_contract"}
+    with stack.client() as c:
+        res = c.get(f"/api/v1/videos/{jid}/results").json()
+    assert [t["class_name"] for t in res["tracks"]][0] == "frisbee"
+    meta = json.loads((stack.data_dir / "api" / "results" / jid / "job_meta.json").read_text())
+    assert meta["status"] == "completed" and meta["runs"][-1] == new_run

@@ -14,6 +14,7 @@ from fastapi import APIRouter, File, Form, HTTPException, UploadFile
 
 from liftflow.config import PROJECT_ROOT, SUPPORTED_FORMATS
 from liftflow.contract import API_VERSION, RESULTS_CONTRACT_VERSION
+from liftflow.pose import pose_backends
 from liftflow.tracking import all_backends
 from liftflow_api import deps, model_config
 from liftflow_api.assets import list_assets, resolve_asset
@@ -72,6 +73,12 @@ def get_info():
         "server_build": server_build(),
         "timestamp": datetime.now(timezone.utc).replace(tzinfo=None).isoformat(),
         "backends": {b.name: b.to_dict() for b in backends},
+        "pose_backends": {b["name"]: b for b in pose_backends(s)},
+        "optional_models": {
+            "pose_backend": cfg.pose_backend,
+            "pose_backend_available": any(b["name"] == cfg.pose_backend and b["available"]
+                                          for b in pose_backends(s)),
+        },
         "auth": {"enabled": bool(s.api_keys), "header": "X-API-Key"},
         "models_dir": str(s.models_dir),
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
 
+from liftflow.pose import pose_backends
 from liftflow.tracking import BACKENDS, all_backends, backend_status
 from liftflow_api import deps, model_config
 from liftflow_api.model_config import POSE_BACKENDS, BackendUpdate, ModelConfigUpdate
@@ -23,7 +24,8 @@ def _models_view(cfg: model_config.ModelConfig) -> dict:
     s = deps.service().settings
     return {**cfg.model_dump(),
             "available_backends": [b.name for b in all_backends(s) if b.available],
-            "backends": {b.name: b.to_dict() for b in all_backends(s)}}
+            "backends": {b.name: b.to_dict() for b in all_backends(s)},
+            "pose_backends": {b["name"]: b for b in pose_backends(s)}}
 
 
 @router.get("/models", summary="Current model configuration")
