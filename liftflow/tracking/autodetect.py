@@ -18,7 +18,6 @@ whose ``reason`` says which circle was chosen and why, in numbers.
 from __future__ import annotations
 
 import math
-from typing import Optional
 
 import numpy as np
 

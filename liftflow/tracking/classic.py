@@ -42,14 +42,12 @@ WORK_RADIUS = 44.0  # plate radius in working-resolution pixels
 N_RAYS = 120
 POLY_POINTS = 48
 CHROMA_WEIGHT = 1.6
-import os
-USE_ELLIPSE_CENTER = os.environ.get("LF_ELLC", "0") == "1"
-USE_SHAPE = os.environ.get("LF_SHAPE", "1") == "1"
-OUTER_EDGE = os.environ.get("LF_OUTER", "0") == "1"
+USE_SHAPE = True  # learn the outline's ellipse shape (oblique views) and fit with it
 REACQUIRE_MAX_R = 7.0  # farthest (in plate radii) from where it was lost a plate is sought
-BLUR_FRAC = float(os.environ.get("LF_BLUR", "0.5"))  # exposure / frame interval assumed for blur
-MIN_VISIBLE_FIT = 0.12  # least fraction of the rim inside the frame to fit at all
-MIN_VISIBLE_TRACK = 0.15  # ... to keep following a plate that leaves the frame
+BLUR_FRAC = 0.5  # exposure / frame interval assumed for the template's motion blur
+MIN_VISIBLE_FIT = 0.06  # least fraction of the rim inside the frame to fit at all
+MIN_VISIBLE_TRACK = 0.07  # ... to keep following a plate that leaves the frame
+MIN_INLIERS = 12  # least rim points supporting a tracked fit
 MIN_VISIBLE_ACQUIRE = 0.35  # ... to pick a plate up again after it was lost
 MAX_RATIO = 1.3  # most elongated outline accepted (oblique views)
 BACKWARD_BUDGET_BYTES = 192 * 1024 * 1024
@@ -206,44 +204,6 @@ class _RimFitter:
         right = np.where(below & (J > idx[:, None]), J, m).min(axis=1)
         seg = np.where((J > left[:, None]) & (J < right[:, None]), e, 0.0)
         pos = (rho[0] + step * (seg * J).sum(axis=1) / np.maximum(seg.sum(axis=1), 1e-6)).astype(np.float32)
-        if OUTER_EDGE:
-            # a light bevel/band at the plate's edge makes two edges: dark face -> band ->
-            # background. The outline is the outer one: move to a separate, comparably
-            # strong edge just outside (a dip between the two, so one blurred ramp is not
-            # split).
-            g = np.zeros_like(d)
-            g[:, k:-k] = np.linalg.norm(prof[:, 2 * k:] - prof[:, :-2 * k], axis=2)
-            g = np.where(ok, g, 0.0)
-            ip = np.clip(np.round((pos - rho[0]) / step).astype(int), 0, m - 1)
-            gp = g[rows, ip]
-            wmax = max(3, int(round(0.09 * r_pred / step)))
-            win = (J > ip[:, None] + 2) & (J <= ip[:, None] + wmax)
-            gw = np.where(win, g, -1.0)
-            jo = gw.argmax(axis=1)
-            go = gw[rows, jo]
-            between = (J > ip[:, None]) & (J < jo[:, None])
-            dip = np.where(between, g, np.inf).min(axis=1)
-            move = (go >= 0.5 * gp) & (dip < 0.6 * np.minimum(gp, go)) & (jo > ip + 2)
-            # ... and only when the outer edge is the one into the background: beyond it
-            # the colour is the ray's background (sampled further out), inside it is not
-            jb0 = int(np.searchsorted(rho, 1.22 * r_pred * mhi))
-            jb1 = int(np.searchsorted(rho, 1.4 * r_pred * mhi))
-            if jb1 > jb0 + 1:
-                bg = np.median(prof[:, jb0:jb1], axis=1)
-                ja = np.clip(jo + 4, 0, m - 1)
-                jin = np.clip((ip + jo) // 2, 0, m - 1)
-                d_out = np.linalg.norm(prof[rows, ja] - bg, axis=1)
-                d_band = np.linalg.norm(prof[rows, jin] - bg, axis=1)
-                move &= (d_out < 0.5 * d_band) & (jo + 4 < jb0)
-            else:
-                move[:] = False
-            if np.any(move):
-                jm = np.clip(jo, 1, m - 2)
-                g0, g1, g2 = g[rows, jm - 1], g[rows, jm], g[rows, jm + 1]
-                den = g0 - 2 * g1 + g2
-                off = 0.5 * (g0 - g2) / np.where(np.abs(den) > 1e-6, den, 1.0)
-                off = np.clip(off, -0.5, 0.5)
-                pos = np.where(move, rho[0] + step * (jm + off), pos).astype(np.float32)
         # visibility: is the expected rim point itself inside the image
         j_exp = np.clip(np.searchsorted(rho, r_ray), 0, len(rho) - 1)
         vis = inside[rows, j_exp]
@@ -318,27 +278,6 @@ def _shape_of(points) -> Optional[tuple]:
         return None
     phi = math.radians(ang if d1 >= d2 else ang + 90.0)
     return ratio, phi
-
-
-def _ellipse_of(fit: _Fit):
-    import cv2
-
-    if fit.points is None or len(fit.points) < 24 or fit.inlier_frac < 0.5:
-        return None
-    try:
-        (ex, ey), (d1, d2), ang = cv2.fitEllipseAMS(fit.points.astype(np.float32))
-    except cv2.error:
-        return None
-    a, b = max(d1, d2) / 2, min(d1, d2) / 2
-    if not (np.isfinite([ex, ey, a, b]).all()) or b <= 0:
-        return None
-    if b / a < 0.7 or abs(math.sqrt(a * b) - fit.r) > 0.08 * fit.r:
-        return None
-    if math.hypot(ex - fit.cx, ey - fit.cy) > 0.06 * fit.r:
-        return None
-    if d1 < d2:
-        ang = ang + 90.0
-    return (float(ex), float(ey)), (float(a), float(b)), float(ang % 180.0)
 
 
 # ----------------------------------------------------------------------------------------
@@ -543,8 +482,12 @@ class _Engine:
         for _, fit0, ts in coarse[:2]:
             if any(math.hypot(fit0.cx - a.cx, fit0.cy - a.cy) < 0.05 * r for a in refined):
                 continue
-            fit = self.rim.fit(feat, fit0.cx, fit0.cy, fit0.r, passes=2, first_sigma=False,
-                               r_bounds=rb)
+            rim = self.rim
+            if fit0.visible_frac < 0.3:  # a short arc at the frame edge: sample it densely
+                rim = _RimFitter(self.rim.plate_col, n_rays=3 * N_RAYS)
+                rim.set_shape(self.rim.ratio, self.rim.phi)
+            fit = rim.fit(feat, fit0.cx, fit0.cy, fit0.r, passes=2, first_sigma=False,
+                          r_bounds=rb)
             if fit is None or fit.n_inliers == 0:
                 continue
             refined.append(fit)
@@ -562,7 +505,7 @@ class _Engine:
         need = 0.30 if st.lost == 0 else 0.45
         near = math.hypot(best.cx - px, best.cy - py) < (0.5 if st.lost == 0 else 1.5) * r + speed
         min_vis = MIN_VISIBLE_TRACK if st.lost == 0 else MIN_VISIBLE_ACQUIRE
-        ok = (best.visible_frac >= min_vis and q >= need and best.n_inliers >= 12
+        ok = (best.visible_frac >= min_vis and q >= need and best.n_inliers >= MIN_INLIERS
               and (st.lost == 0 or (abs(best.r / r - 1) < 0.15
                                     and max(abs(best.cx - px), abs(best.cy - py)) <= half_w
                                     and (best_ts > 0.5 or (best_ts > 0.25 and near
