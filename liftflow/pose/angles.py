@@ -13,10 +13,11 @@ Pull events (snatch, clean), after the weightlifting literature's phase definiti
 bend: knees re-bend under the bar; second pull: to maximal hip (and knee) extension):
 
 - ``knee_extension_max_s`` (= ``first_pull_end_s``): first clear peak of the knee angle
-  after lift-off covering at least half the pull's knee extension;
+  after lift-off (covering at least half the pull's knee extension) before the bar's peak
+  upward speed; absent when the knees extend without a visible re-bend;
 - ``knee_rebend_max_s`` (= ``second_pull_start_s``): the smallest knee angle between that
-  maximum and maximal hip extension (the knees' re-bend);
-- ``hip_extension_max_s``: largest hip angle between the knee maximum and the bar's peak;
+  peak and the bar's peak upward speed (the knees' re-bend, "double knee bend");
+- ``hip_extension_max_s``: largest hip angle after the re-bend, up to the bar's first peak;
 - ``catch_s``: smallest knee angle after the bar's peak (bottom of the receiving squat);
 - ``recovery_end_s``: the knee angle back above 160 degrees after the catch.
 """
@@ -128,10 +129,12 @@ def _fill(t: np.ndarray, v: Sequence[Optional[float]]) -> Optional[np.ndarray]:
     return a
 
 
-def bar_pull_window(track_obs: list[dict], min_rise_px: Optional[float] = None) -> Optional[tuple[float, float]]:
-    """(lift-off, first peak) of the bar in seconds from the disc track: the bar starts
-    rising from its floor level and reaches its first height maximum (for a clean and jerk:
-    the clean's, not the jerk's). None when the bar never rises clearly."""
+def bar_pull_window(track_obs: list[dict], min_rise_px: Optional[float] = None
+                    ) -> Optional[tuple[float, float, float]]:
+    """(lift-off, peak upward bar speed, first peak height) of the bar in seconds, from the
+    disc track: the bar starts rising from its floor level, accelerates, and reaches its
+    first height maximum (for a clean and jerk: the clean's, not the jerk's). None when the
+    bar never rises clearly."""
     pts = [(o["t_s"], o["center"][1], o.get("radius") or 0.0) for o in track_obs
            if o.get("state") == "tracked" and o.get("center") is not None]
     if len(pts) < 5:
@@ -149,14 +152,19 @@ def bar_pull_window(track_obs: list[dict], min_rise_px: Optional[float] = None) 
     while i0 > 0 and h[i0 - 1] > start_h + 0.1 * r:
         i0 -= 1
     i0 = max(0, i0 - 1)
-    # first peak: climb while the height keeps rising (small dips of 0.2 r tolerated)
+    # first peak: climb while the height keeps rising (dips under 0.5 r tolerated)
     i_pk, best = i_up, h[i_up]
     for i in range(i_up, len(h)):
         if h[i] > best:
             i_pk, best = i, h[i]
         elif best - h[i] > 0.5 * r:
             break
-    return float(t[i0]), float(t[i_pk])
+    from scipy.ndimage import uniform_filter1d
+
+    hs = uniform_filter1d(h, size=5, mode="nearest") if len(h) >= 5 else h
+    v = np.gradient(hs, t) if len(np.unique(t)) == len(t) else np.gradient(hs)
+    i_v = i0 + int(np.argmax(v[i0:i_pk + 1])) if i_pk > i0 else i_pk
+    return float(t[i0]), float(t[i_v]), float(t[i_pk])
 
 
 def pull_events(time_s: Sequence[float], knee: Sequence[Optional[float]], hip: Sequence[Optional[float]],
@@ -169,35 +177,44 @@ def pull_events(time_s: Sequence[float], knee: Sequence[Optional[float]], hip: S
     kn, hp = _fill(t, knee), _fill(t, hip)
     if kn is None or hp is None:
         return ev
-    t0, t_pk = window
-    pull = np.where((t >= t0) & (t <= t_pk + 0.05))[0]
+    t0, t_vpk, t_pk = window
+    # the first pull and the transition happen before the bar's peak upward speed (the
+    # second pull's end); a knee bend after it is the lifter pulling under the bar
+    pull = np.where((t >= t0) & (t <= t_vpk + 0.04))[0]
     if len(pull) < 4:
         return ev
-    # first knee-extension maximum: the first clear peak of the knee angle after lift-off
-    # that covers at least half of the knees' extension in the pull (keypoint jitter of a
-    # few degrees while the legs hide behind the plate is not a peak)
     from scipy.signal import find_peaks
 
     seg = kn[pull]
     k_start, k_max = float(seg[0]), float(np.max(seg))
-    if k_max - k_start < 15.0:
-        return ev
-    need = k_start + 0.5 * (k_max - k_start)
-    peaks, _ = find_peaks(np.concatenate([seg, [-np.inf]]), prominence=4.0)
-    peaks = [int(p) for p in peaks if p < len(seg) and seg[p] >= need]
-    i_ke = int(pull[peaks[0]]) if peaks else int(pull[int(np.argmax(seg))])
-    ev["knee_extension_max_s"] = round(float(t[i_ke]), 4)
-    ev["first_pull_end_s"] = ev["knee_extension_max_s"]
-    after = pull[pull > i_ke]
-    if len(after) >= 2:
-        i_hx = int(after[np.argmax(hp[after])])
+    if k_max - k_start >= 15.0:
+        # first knee-extension maximum: the first clear peak of the knee angle after
+        # lift-off covering at least half of the knees' extension (keypoint jitter of a few
+        # degrees while the legs hide behind the plate is not a peak), followed by a re-bend
+        need = k_start + 0.5 * (k_max - k_start)
+        peaks, _ = find_peaks(seg, prominence=4.0)
+        peaks = [int(p) for p in peaks if seg[p] >= need]
+        if peaks:
+            i_ke = int(pull[peaks[0]])
+            ev["knee_extension_max_s"] = round(float(t[i_ke]), 4)
+            ev["first_pull_end_s"] = ev["knee_extension_max_s"]
+            i_lo = i_ke
+            mid = pull[pull > i_ke]
+            if len(mid) >= 2:
+                j = int(np.argmin(kn[mid]))
+                i_rb = int(mid[j])
+                # a real re-bend: the knees extend again after it (not the window's end)
+                if j < len(mid) - 1 and kn[i_ke] - kn[i_rb] >= 3.0:
+                    ev["knee_rebend_max_s"] = round(float(t[i_rb]), 4)
+                    ev["second_pull_start_s"] = ev["knee_rebend_max_s"]
+                    i_lo = i_rb
+    # maximal hip extension: after the re-bend (or lift-off), up to the bar's first peak
+    if "knee_extension_max_s" not in ev:
+        i_lo = int(pull[0])
+    ext = np.where((np.arange(len(t)) > i_lo) & (t <= t_pk + 0.04))[0]
+    if len(ext) >= 2:
+        i_hx = int(ext[np.argmax(hp[ext])])
         ev["hip_extension_max_s"] = round(float(t[i_hx]), 4)
-        mid = np.arange(i_ke + 1, i_hx)
-        if len(mid):
-            i_rb = int(mid[np.argmin(kn[mid])])
-            if kn[i_ke] - kn[i_rb] >= 3.0:
-                ev["knee_rebend_max_s"] = round(float(t[i_rb]), 4)
-                ev["second_pull_start_s"] = ev["knee_rebend_max_s"]
     post = np.where((t > t_pk) & (t <= t_pk + 2.0))[0]
     if len(post) >= 3:
         i_c = int(post[np.argmin(kn[post])])

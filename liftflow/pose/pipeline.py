@@ -235,11 +235,11 @@ def estimate_pose(req, video_info: dict, track: dict, settings, progress: Option
     if not want_kps:
         model_info["purpose"] = "person boxes only (pose_backend off)"
     n_proc = len(processed)
-    return {
+    out = {
         "enabled": True,
         "backend": name,
         "person_track": person_track,
-        "joint_angles": angles if want_kps else None,
+        "joint_angles": angles,
         "events": events,
         "stats": {
             "frames_processed": n_proc,
@@ -254,3 +254,7 @@ def estimate_pose(req, video_info: dict, track: dict, settings, progress: Option
         },
         "pose_model": model_info,
     }
+    if not want_kps:  # person boxes only: no keypoints, so no angles and no pose events
+        out.pop("joint_angles")
+        out["events"] = {}
+    return out

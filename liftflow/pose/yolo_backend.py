@@ -24,7 +24,7 @@ DESCRIPTION = ("YOLO-pose (ultralytics) from the models directory: every person 
                "the 17 COCO keypoints")
 
 DEFAULTS = {
-    "imgsz": 640,
+    "imgsz": None,  # None: the checkpoint's training size (640 for the released models)
     "conf": 0.25,  # person box confidence
     "iou": 0.6,
     "cpu_threads": None,
@@ -104,6 +104,9 @@ class YoloPose:
                          getattr(getattr(self.model.model, "yaml", {}), "get", lambda *_: None)("kpt_shape") or [])
         if kpt_shape and kpt_shape[0] != 17:
             raise PoseUnavailable(f"{self.weights} predicts {kpt_shape[0]} keypoints; 17 COCO keypoints are needed")
+        if self.opts["imgsz"] is None:
+            ck = (getattr(self.model, "overrides", None) or {}).get("imgsz")
+            self.opts["imgsz"] = int(ck) if isinstance(ck, (int, float)) and ck > 0 else 640
         names = getattr(self.model, "names", {}) or {}
         self.person_classes = [i for i, n in names.items() if str(n).lower() == "person"] or None
         self.model_info = {
