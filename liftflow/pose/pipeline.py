@@ -4,6 +4,14 @@ Frames are decoded one at a time (``liftflow.video.iter_frames``, downscaled to
 ``max_side`` during colour conversion) and pose runs on every ``pose_stride``-th frame;
 only per-frame keypoints are kept, so memory is bounded by the keypoint arrays (a few KB
 per frame), never by the pixels.
+
+Modes: ``pose_backend`` "mediapipe" | "yolo" gives the person track with keypoints, joint
+angles and (snatch, clean, clean and jerk) pull events, whether or not
+``enable_person_detection`` is set (keypoints ride with the person track). ``pose_backend``
+"off" with ``enable_person_detection``: person boxes only, from the first available of
+mediapipe (no weights needed), yolo. Options ride in ``req.extra``: ``pose_max_side``
+(decode size, default 720 for mediapipe, 960 for yolo) and ``pose_options`` (backend
+options, e.g. ``{"imgsz": 320, "conf": 0.3}`` for yolo).
 """
 
 from __future__ import annotations
