@@ -102,6 +102,7 @@ class MediaPipePose:
         patch_mediapipe()
         self._mp = mp
         self._pose = None
+        self._static = None
         self.model_info = {
             "name": "mediapipe-pose-landmark-full",
             "backend": "mediapipe",
@@ -112,11 +113,10 @@ class MediaPipePose:
         }
         self.reset()
 
-    def reset(self) -> None:
-        self.close()
+    def _build(self, static: bool):
         o = self.opts
-        self._pose = self._mp.solutions.pose.Pose(
-            static_image_mode=False,
+        return self._mp.solutions.pose.Pose(
+            static_image_mode=static,
             model_complexity=1,  # the model shipped in the wheel; 0 and 2 would be downloaded
             smooth_landmarks=bool(o["smooth_landmarks"]),
             enable_segmentation=False,
@@ -124,7 +124,25 @@ class MediaPipePose:
             min_tracking_confidence=float(o["min_tracking_confidence"]),
         )
 
+    def reset(self) -> None:
+        if self._pose is not None:
+            try:
+                self._pose.close()
+            except Exception:
+                pass
+        self._pose = self._build(static=False)
+
     def estimate(self, image: np.ndarray, roi=None) -> list[PersonPose]:
+        return self._run(self._pose, image, roi)
+
+    def estimate_static(self, image: np.ndarray, roi=None) -> list[PersonPose]:
+        """One-off look (no tracking state touched) at a region, e.g. around the bar when the
+        tracked view found nobody."""
+        if self._static is None:
+            self._static = self._build(static=True)
+        return self._run(self._static, image, roi)
+
+    def _run(self, pose, image: np.ndarray, roi=None) -> list[PersonPose]:
         import cv2
 
         h, w = image.shape[:2]
@@ -136,7 +154,7 @@ class MediaPipePose:
                 x1, y1, x2, y2 = 0, 0, w, h
         crop = np.ascontiguousarray(image[y1:y2, x1:x2])
         rgb = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)
-        res = self._pose.process(rgb)
+        res = pose.process(rgb)
         if res.pose_landmarks is None:
             return []
         cw, ch = x2 - x1, y2 - y1
@@ -149,9 +167,11 @@ class MediaPipePose:
         return [PersonPose(kps, box, score)]
 
     def close(self) -> None:
-        if self._pose is not None:
-            try:
-                self._pose.close()
-            except Exception:
-                pass
-            self._pose = None
+        for attr in ("_pose", "_static"):
+            p = getattr(self, attr, None)
+            if p is not None:
+                try:
+                    p.close()
+                except Exception:
+                    pass
+                setattr(self, attr, None)

@@ -61,7 +61,8 @@ def lifter_roi(bars: dict, width: int, height: int, margin_r: float = ROI_MARGIN
 
 
 MAX_RETRIES = 3  # per frame: people hidden one after the other until the lifter shows
-AVOID_S = 2.0  # how long a rejected person's head stays hidden from a single-person backend
+AVOID_S = 2.0
+BAR_CROP_R = (5.0, 9.0)  # second look: +-5 plate radii across, +-9 up and down around the bar  # how long a rejected person's head stays hidden from a single-person backend
 
 
 def _masked(img: np.ndarray, boxes: list, s: float) -> np.ndarray:
@@ -124,6 +125,7 @@ def estimate_pose(req, video_info: dict, track: dict, settings, progress: Option
     avoid: list[tuple[tuple, int]] = []  # (full-res head box, last frame it stays hidden)
     avoid_frames = int(round(AVOID_S * float(video_info.get("fps") or 30.0)))
     retries = 0
+    bar_crop_hits = 0
     kept_seg: list[int] = []
     t_model = 0.0
     report(progress, 0.0, f"pose ({name}) on every {'' if stride == 1 else f'{stride}th '}frame")
@@ -157,6 +159,19 @@ def estimate_pose(req, video_info: dict, track: dict, settings, progress: Option
                 person, how = selector.choose(fr.index, people, bar)
             if person is None and tries:
                 est.reset()  # do not let the tracker lock onto someone else
+            if (person is None and bar is not None and not est.multi_person
+                    and hasattr(est, "estimate_static")):
+                # nobody usable in the whole view: look once more at the bar's surroundings
+                # only (the lifter is large there; people further away are cut off)
+                cx, cy, r = bar
+                crop = (max(0.0, cx - BAR_CROP_R[0] * r), max(0.0, cy - BAR_CROP_R[1] * r),
+                        min(float(W), cx + BAR_CROP_R[0] * r), min(float(H), cy + BAR_CROP_R[1] * r))
+                img = _masked(fr.image, [a[0] for a in avoid], s) if avoid else fr.image
+                cand = [p.scaled(s) for p in est.estimate_static(img, tuple(v * s for v in crop))]
+                person, how = selector.choose(fr.index, cand, bar)
+                if person is not None:
+                    how = how + "_bar_crop"
+                    bar_crop_hits += 1
             if person is None and not bars and people:
                 # no plate tracked anywhere in the clip: nobody can be seen holding the bar;
                 # take the largest person (documented fallback, marked as such)
@@ -170,7 +185,7 @@ def estimate_pose(req, video_info: dict, track: dict, settings, progress: Option
                 frames[str(fr.index)] = _entry(person, want_kps, how)
                 kept_frames.append(fr.index)
                 kept_kps.append(np.asarray(person.keypoints, dtype=float))
-                kept_seg.append(selector.segment if how in ("holds_bar", "continues") else -1)
+                kept_seg.append(selector.segment if how.startswith(("holds_bar", "continues")) else -1)
                 with_person += 1
             if len(processed) % 10 == 0:
                 report(progress, min(0.99, (fr.index + 1) / max(1, n)),
@@ -259,6 +274,7 @@ def estimate_pose(req, video_info: dict, track: dict, settings, progress: Option
             "stride": stride,
             "bystander_retries": retries,
             "segments_rejected": len(rejected),
+            "found_in_bar_crop": bar_crop_hits,
         },
         "pose_model": model_info,
     }
