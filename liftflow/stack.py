@@ -212,8 +212,21 @@ class Stack:
                   f"  logs     {self.log_dir}\n"
                   f"Press Ctrl-C to stop.")
 
+    def _sync_job_folders(self) -> None:
+        from liftflow.orchestration.instance import get_instance
+        from liftflow.orchestration.reconcile import sync_failed_job_folders
+
+        try:
+            sync_failed_job_folders(get_instance(self.s), since=time.time() - 600)
+        except Exception as exc:  # never let bookkeeping take the supervisor down
+            self.echo(f"job folder sync failed: {exc}")
+
     def supervise(self) -> None:
+        next_sync = 0.0
         while not self.stopping:
+            if time.monotonic() >= next_sync:
+                self._sync_job_folders()
+                next_sync = time.monotonic() + 5.0
             for child in self.children:
                 if self.stopping or child.alive():
                     continue

@@ -158,6 +158,13 @@ class JobService:
                         text = f"{data.error.cls_name}: {data.error.message.strip()}"
                 if text:
                     msgs.append(text)
+            if msgs and all("marked as failed from outside" in m for m in msgs):
+                from liftflow.orchestration.reconcile import WORKER_DIED
+
+                job_id = (meta or {}).get("job_id") or "<job_id>"
+                progress = (JobFolder.for_job(self.settings.results_dir, job_id).read_progress()
+                            if meta and meta.get("job_id") else None) or {}
+                return WORKER_DIED.format(step=progress.get("step", "?"), job_id=job_id)
             if msgs:
                 return msgs[0] if len(msgs) == 1 else "; ".join(dict.fromkeys(msgs))
         except Exception:

@@ -415,3 +415,37 @@ def test_failed_pose_step_is_reexecuted_from_failure(stack, synth_clip):
     assert [t["class_name"] for t in res["tracks"]][0] == "frisbee"
     meta = json.loads((stack.data_dir / "api" / "results" / jid / "job_meta.json").read_text())
     assert meta["status"] == "completed" and meta["runs"][-1] == new_run
+
+
+def test_kill9_of_the_run_worker_fails_the_job_with_a_reason(stack, long_clip, synth_clip):
+    """The worker dies mid-step: run monitoring fails the run, the job says why, the queue goes on."""
+    import psutil
+
+    long_path, truth = long_clip
+    path, small = synth_clip
+    with stack.client() as c:
+        with open(long_path, "rb") as f:
+            victim = c.post("/api/v1/videos/upload", files={"file": ("long.mp4", f, "video/mp4")},
+                            data={"disc_center_x": truth.x[0], "disc_center_y": truth.y[0],
+                                  "disc_radius": truth.r[0]}).json()["video_id"]
+        with open(path, "rb") as f:
+            nxt = c.post("/api/v1/videos/upload", files={"file": ("n.mp4", f, "video/mp4")},
+                         data={"disc_center_x": small.x[0], "disc_center_y": small.y[0],
+                               "disc_radius": small.r[0]}).json()["video_id"]
+        deadline = time.monotonic() + 120
+        while c.get(f"/api/v1/videos/{victim}/status").json().get("current_step") != "track_disc":
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+    run = [r for r in stack.instance().get_runs() if r.tags.get("job_id") == victim][0]
+    psutil.Process(int(run.tags["liftflow/worker_pid"])).kill()
+    st = stack.wait_status(victim, timeout=120)
+    assert st["status"] == "failed" and "worker process stopped unexpectedly" in st["message"], st
+    assert stack.wait_status(nxt)["status"] == "completed"
+    deadline = time.monotonic() + 30
+    while True:  # the supervisor copies the reason into the job folder
+        meta = json.loads((stack.data_dir / "api" / "results" / victim / "job_meta.json").read_text())
+        if meta["status"] == "failed":
+            break
+        assert time.monotonic() < deadline, meta
+        time.sleep(1)
+    assert "stopped unexpectedly" in meta["error"]["reason"] and "during step track_disc" in meta["error"]["reason"]

@@ -18,6 +18,46 @@ REASON = ("the analysis worker is gone: the LiftFlow stack stopped (crash, kill 
           "POST /api/v1/videos/{job_id}/retry).")
 
 
+WORKER_DIED = ("the analysis worker process stopped unexpectedly (killed, out of memory or crashed) "
+               "during step {step}; re-execute the job from failure (Dagster UI, or "
+               "POST /api/v1/videos/{job_id}/retry)")
+
+
+def _lift_config(run) -> dict:
+    return ((run.run_config or {}).get("resources", {}).get("lift", {}) or {}).get("config", {})
+
+
+def sync_failed_job_folders(instance, since: float) -> list[str]:
+    """Runs failed from outside their worker (run monitoring, a killed worker) never ran the
+    failure hook: give their job folder the failed status and a readable reason."""
+    from dagster import DagsterRunStatus, RunsFilter
+
+    fixed = []
+    for run in instance.get_runs(filters=RunsFilter(statuses=[DagsterRunStatus.FAILURE],
+                                                     updated_after=_dt(since))):
+        lift, job_id = _lift_config(run), run.tags.get("job_id")
+        if not lift.get("job_dir") or not job_id:
+            continue
+        folder = JobFolder(lift["job_dir"], job_id)
+        meta = folder.read_meta()
+        if not meta or meta.get("status") in ("failed", "completed"):
+            continue
+        if (meta.get("runs") or [run.run_id])[-1] != run.run_id:
+            continue
+        step = (folder.read_progress() or {}).get("step", "?")
+        reason = WORKER_DIED.format(step=step, job_id=job_id)
+        folder.update_meta(status="failed", error={"step": step, "reason": reason, "run_id": run.run_id})
+        folder.log(step, f"job failed: {reason}", "ERROR")
+        fixed.append(run.run_id)
+    return fixed
+
+
+def _dt(ts: float):
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(ts, tz=timezone.utc)
+
+
 def _worker_alive(pid: Optional[str], host: Optional[str]) -> bool:
     import socket
 
@@ -49,7 +89,7 @@ def reconcile_orphaned_runs(instance) -> list[str]:
             instance.report_run_canceled(run, message="cancelled: the worker stopped with the stack")
         else:
             instance.report_run_failed(run, message=reason)
-        lift = ((run.run_config or {}).get("resources", {}).get("lift", {}) or {}).get("config", {})
+        lift = _lift_config(run)
         if lift.get("job_dir") and job_id:
             folder = JobFolder(lift["job_dir"], job_id)
             if folder.exists():
