@@ -11,7 +11,7 @@ from fastapi import HTTPException
 from liftflow.orchestration.launcher import LaunchError
 from liftflow.tracking import BACKENDS
 from liftflow_api import model_config
-from liftflow_api.service import JobService
+from liftflow.jobs import JobService
 
 MAX_TAGS = 50
 MAX_TAG_LEN = 256

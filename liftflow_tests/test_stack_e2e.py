@@ -449,3 +449,47 @@ def test_kill9_of_the_run_worker_fails_the_job_with_a_reason(stack, long_clip, s
         assert time.monotonic() < deadline, meta
         time.sleep(1)
     assert "stopped unexpectedly" in meta["error"]["reason"] and "during step track_disc" in meta["error"]["reason"]
+
+
+def test_bench_run_batch_and_compare_through_the_api(stack, synth_clip):
+    import shutil as _sh
+
+    from liftflow.bench.dataset import write_manifest
+
+    path, truth = synth_clip
+    root = stack.data_dir / "bench_assets"
+    _sh.copy(path, root / "squat_a.mp4")
+    truth.to_csv(root / "squat_a.gt.csv")
+    write_manifest(root, [{"case_id": "squat_a", "asset": "squat_a.mp4", "disc_center_x": truth.x[0],
+                           "disc_center_y": truth.y[0], "disc_radius": truth.r[0], "lift_type": "squat",
+                           "expected_reps": 2, "tags": {"env": "synthetic"}, "gt": "squat_a.gt.csv"}])
+    with stack.client() as c:
+        assert "/api/v1/bench/compare" in c.get("/api/v1/info").json()["bench_endpoints"]
+        for bad in ({}, {"case_ids": ["nope"]}, {"case_ids": ["squat_a"], "all_cases": True},
+                    {"cases": [{"case_id": "x", "asset_path": "../../etc/passwd"}]}):
+            r = c.post("/api/v1/bench/run_batch", json=bad)
+            assert r.status_code == 422, (bad, r.text)
+        r = c.post("/api/v1/bench/run_batch", json={"case_ids": ["squat_a"], "client_run_id": "nightly"})
+        assert r.status_code == 200, r.text
+        jobs = r.json()["jobs"]
+        assert [j["case_id"] for j in jobs] == ["squat_a"]
+        jid = jobs[0]["job_id"]
+        r = c.post("/api/v1/bench/compare", json={"job_id": jid, "case_id": "squat_a"})
+        assert r.status_code in (200, 409)  # 409 while it is still running
+    assert stack.wait_status(jid)["status"] == "completed"
+    with stack.client() as c:
+        r = c.post("/api/v1/bench/compare", json={"job_id": jid, "case_id": "squat_a"})
+        assert r.status_code == 200, r.text
+        s = r.json()["scores"]
+        assert s["case_id"] == "squat_a" and s["lost_keyframes"] == 0 and s["rep_error"] == 0
+        assert s["median_pct"] < 3.0
+        rows = [{"frame": f, "x": x, "y": y, "r": rr} for f, x, y, rr in
+                zip(truth.frames[::5], truth.x[::5], truth.y[::5], truth.r[::5])]
+        r2 = c.post("/api/v1/bench/compare", json={"job_id": jid, "ground_truth": rows})
+        assert r2.status_code == 200 and r2.json()["scores"]["scored"] == len(rows)
+        assert c.post("/api/v1/bench/compare", json={"job_id": "00000000-0000", "case_id": "x"}).status_code == 404
+        assert c.post("/api/v1/bench/compare", json={"job_id": jid}).status_code == 422
+        bad_rows = c.post("/api/v1/bench/compare", json={"job_id": jid, "ground_truth": [{"frame": "a"}]})
+        assert bad_rows.status_code == 422
+    meta = json.loads((stack.data_dir / "api" / "results" / jid / "job_meta.json").read_text())
+    assert meta["benchmark"]["client_run_id"] == "nightly" and meta["benchmark"]["case_id"] == "squat_a"

@@ -75,7 +75,7 @@ def submit_case(settings, launcher, case: Case, *, client_run_id: Optional[str] 
     """Create a job folder and launch one lift_analysis run for ``case``, exactly like
     POST /bench/run_one with local_asset does (JobService.submit). Returns
     {case_id, job_id, run_id, job_dir}. Raises LaunchError when the queue is not reachable."""
-    from liftflow_api.service import JobService
+    from liftflow.jobs import JobService
 
     opts = opts or RunOptions()
     svc = JobService(settings, None, _TaggingLauncher(launcher, {CASE_TAG: case.case_id, **(extra_tags or {})}))

@@ -6,7 +6,13 @@ long-lived code server stays small and each run starts fast.
 
 from __future__ import annotations
 
-from dagster import Definitions, FilesystemIOManager, in_process_executor, job
+import warnings
+
+from dagster import BetaWarning, Definitions, FilesystemIOManager, in_process_executor, job
+
+# Dagster's own sensor decorator passes a beta parameter (owners) internally; the notice
+# is about Dagster's code, not ours, and would otherwise print on every CLI command.
+warnings.filterwarnings("ignore", category=BetaWarning)
 
 from liftflow.orchestration.ops import (
     assemble_contract,

@@ -19,7 +19,6 @@ Only dagster and the standard library are imported here; the rest inside the ops
 
 import json
 import os
-import warnings
 from pathlib import Path
 from typing import Optional
 
@@ -266,20 +265,9 @@ def _sensor_interval() -> int:
         return 15
 
 
-def _quiet_beta(decorator):
-    """Dagster's own sensor decorator trips its BetaWarning about ``owners``; keep the log clean."""
-
-    def wrap(fn):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return decorator(fn)
-
-    return wrap
-
-
-@_quiet_beta(sensor(name="sweep_report_sensor", job=sweep_report, minimum_interval_seconds=_sensor_interval(),
+@sensor(name="sweep_report_sensor", job=sweep_report, minimum_interval_seconds=_sensor_interval(),
         default_status=DefaultSensorStatus.RUNNING,
-        description="Requests the sweep_report run of a benchmark sweep once all its analysis runs are finished"))
+        description="Requests the sweep_report run of a benchmark sweep once all its analysis runs are finished")
 def sweep_report_sensor(context: SensorEvaluationContext):
     instance = context.instance
     done: list[str] = json.loads(context.cursor) if context.cursor else []

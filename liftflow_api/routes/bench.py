@@ -11,13 +11,15 @@ from functools import lru_cache
 from typing import Optional
 
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile
+from pydantic import BaseModel, Field
 
 from liftflow.config import PROJECT_ROOT, SUPPORTED_FORMATS
 from liftflow.contract import API_VERSION, RESULTS_CONTRACT_VERSION
 from liftflow.pose import pose_backends
 from liftflow.tracking import all_backends
 from liftflow_api import deps, model_config
-from liftflow_api.assets import list_assets, resolve_asset
+from liftflow.jobs import JobNotFound
+from liftflow_api.assets import list_assets, require_root, resolve_asset
 from liftflow_api.submit import check_seed, enqueue, parse_tags, resolve_backend
 from liftflow_api.uploads import check_extension, save_upload
 
@@ -56,6 +58,7 @@ def get_info():
         "api_version": API_VERSION,
         "results_contract_version": RESULTS_CONTRACT_VERSION,
         "supports_video_source": ["upload", "local_asset"],
+        "bench_endpoints": ["/api/v1/bench/run_one", "/api/v1/bench/run_batch", "/api/v1/bench/compare"],
         "available_backends": [b.name for b in backends if b.available],
         "current_default_backend": cfg.tracking_backend,
         "active_optional_models": {
@@ -120,7 +123,7 @@ async def bench_run_one(
         try:
             await save_upload(file, dest, svc.settings.max_upload_mb)
         except BaseException:
-            svc._remove_files(folder.job_id)
+            svc.remove_files(folder.job_id)
             raise
         source = {"type": "upload", "original_filename": file.filename, "asset_id": None}
     else:
@@ -150,3 +153,84 @@ def get_assets():
     root = deps.service().settings.datasets_root
     assets = list_assets(root)
     return {"assets_root": str(root), "root_exists": root.is_dir(), "count": len(assets), "assets": assets}
+
+
+class CompareRequest(BaseModel):
+    job_id: str = Field(description="A completed job")
+    ground_truth: Optional[list[dict]] = Field(
+        None, description="Keyframes [{frame, x, y, r[, r_minor][, visibility]}] (visibility: visible|partial|absent)")
+    case_id: Optional[str] = Field(None, description="Or: a case of DATASETS_ROOT/manifest.csv with ground truth")
+    expected_reps: Optional[list[int]] = Field(None, description="[n] or [lo, hi]")
+    velocity_ref: Optional[list[dict]] = Field(None, description="Reference velocities [{time_s, vy_m_s}] or per rep")
+
+
+@router.post("/bench/compare", summary="Score a job against ground truth (centre error, lost frames, reps, velocity)",
+             responses={404: {"description": "Unknown job"}, 409: {"description": "Job not completed"},
+                        422: {"description": "Invalid ground truth or case"},
+                        503: {"description": "DATASETS_ROOT missing (with case_id)"}})
+def bench_compare(body: CompareRequest):
+    from liftflow.bench.dataset import DatasetError
+    from liftflow.bench.runner import compare_with_case
+    from liftflow.bench.scoring import compare
+
+    svc = deps.service()
+    try:
+        view, result = svc.result(body.job_id)
+    except JobNotFound:
+        raise HTTPException(404, detail=f"Video job {body.job_id!r} not found")
+    if result is None:
+        raise HTTPException(409, detail=f"job {body.job_id} is {view.status}; only a completed job can be compared")
+    if (body.ground_truth is None) == (body.case_id is None):
+        raise HTTPException(422, detail="give exactly one of ground_truth (keyframe rows) or case_id")
+    try:
+        if body.case_id is not None:
+            require_root(svc.settings.datasets_root)
+            scores = compare_with_case(result, svc.settings.datasets_root, body.case_id)
+        else:
+            case = {"case_id": (view.meta or {}).get("benchmark", {}).get("case_id"),
+                    "expected_reps": body.expected_reps}
+            scores = compare(result, body.ground_truth, case, velocity_ref=body.velocity_ref)
+    except DatasetError as exc:
+        raise HTTPException(422, detail=str(exc))
+    return {"job_id": body.job_id, "scores": scores}
+
+
+class BatchRequest(BaseModel):
+    case_ids: Optional[list[str]] = Field(None, description="Cases of DATASETS_ROOT/manifest.csv")
+    all_cases: Optional[bool] = Field(None, description="Every case of the manifest")
+    cases: Optional[list[dict]] = Field(
+        None, description="Ad-hoc cases: {case_id, asset_id | asset_path, disc_center_x, disc_center_y, "
+                          "disc_radius, seed_frame, lift_type, expected_reps, tags}")
+    client_run_id: Optional[str] = Field(None, max_length=256)
+    backend: Optional[str] = None
+
+
+@router.post("/bench/run_batch", summary="Submit several benchmark cases at once; one job (one run) per case",
+             responses={422: {"description": "Invalid cases (every problem listed)"},
+                        503: {"description": "DATASETS_ROOT missing, or the queue is not reachable"}})
+def bench_run_batch(body: BatchRequest):
+    from liftflow.bench.dataset import DatasetError
+    from liftflow.bench.runner import BatchError, RunOptions, batch_cases, submit_batch, submit_case
+
+    svc = deps.service()
+    root = require_root(svc.settings.datasets_root)
+    backend = resolve_backend(svc, body.backend)
+    try:
+        cases = batch_cases(body.model_dump(exclude_none=True), root)
+    except DatasetError as exc:
+        raise HTTPException(422, detail=str(exc))
+    opts = RunOptions(backend=backend)
+    try:
+        jobs = submit_batch(cases, lambda c: submit_case(svc.settings, svc.launcher, c,
+                                                         client_run_id=body.client_run_id, opts=opts))
+    except BatchError as exc:
+        raise HTTPException(503, detail={"message": str(exc), "submitted": [
+            {"case_id": j["case_id"], "job_id": j["job_id"]} for j in exc.submitted]})
+    return {
+        "count": len(jobs),
+        "client_run_id": body.client_run_id,
+        "jobs": [{"case_id": j["case_id"], "job_id": j["job_id"], "status": "pending",
+                  "links": {"status": f"/api/v1/videos/{j['job_id']}/status",
+                            "results": f"/api/v1/videos/{j['job_id']}/results",
+                            "delete": f"/api/v1/videos/{j['job_id']}"}} for j in jobs],
+    }

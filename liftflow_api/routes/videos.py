@@ -12,7 +12,7 @@ from liftflow.jobstore import JobFolder, is_valid_job_id
 from liftflow.orchestration.launcher import LaunchError
 from liftflow.render.plots import PLOT_NAMES
 from liftflow_api import deps
-from liftflow_api.service import COMPLETED, FAILED, JobConflict, JobNotFound
+from liftflow.jobs import COMPLETED, FAILED, JobConflict, JobNotFound
 from liftflow_api.submit import check_seed, enqueue, resolve_backend
 from liftflow_api.uploads import check_extension, save_upload
 
@@ -54,7 +54,7 @@ async def upload_video(
     try:
         await save_upload(file, dest, svc.settings.max_upload_mb)
     except BaseException:
-        svc._remove_files(folder.job_id)
+        svc.remove_files(folder.job_id)
         raise
     enqueue(svc, folder, video_path=dest, seed=seed, backend=chosen,
             source={"type": "upload", "original_filename": file.filename, "asset_id": None},

@@ -1,4 +1,4 @@
-"""Jobs as the facade sees them: folders for products, Dagster runs for the truth about state.
+"""Jobs: folders for products, Dagster runs for the truth about state (used by the API, sweeps, housekeeping).
 
 No job state is kept in this process. A job is "all runs tagged job_id=<id>, newest is
 current"; its folder under data/api/results/<id>/ holds job_meta.json and the products.
@@ -113,7 +113,7 @@ class JobService:
         try:
             run_id = self.launcher.submit(run_config_for(lift), tags)
         except LaunchError:
-            self._remove_files(folder.job_id)
+            self.remove_files(folder.job_id)
             raise
         folder.update_meta(runs=[run_id])
         folder.log("api", f"run {run_id} queued")
@@ -280,7 +280,7 @@ class JobService:
                               f"stopping; retry the delete in a few seconds")
         for rec in records:
             self._delete_run(rec.dagster_run.run_id)
-        self._remove_files(job_id)
+        self.remove_files(job_id)
 
     def _delete_run(self, run_id: str) -> None:
         self.instance.delete_run(run_id)
@@ -293,7 +293,7 @@ class JobService:
             elif p.exists():
                 p.unlink(missing_ok=True)
 
-    def _remove_files(self, job_id: str) -> None:
+    def remove_files(self, job_id: str) -> None:
         JobFolder.for_job(self.settings.results_dir, job_id).remove()
         shutil.rmtree(self.settings.uploads_dir / job_id, ignore_errors=True)
 
