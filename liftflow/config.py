@@ -47,6 +47,7 @@ class Settings:
     yolo_pose_weights: str
     cutie_weights: str
     device: str  # "auto" | "cpu" | "cuda"
+    retention_days: float | None = None  # finished jobs older than this are deleted
     api_keys: tuple[str, ...] = ()  # empty: no authentication (local use)
     cors_origins: tuple[str, ...] = ()
 
@@ -103,6 +104,7 @@ def get_settings() -> Settings:
         yolo_pose_weights=os.environ.get("LIFTFLOW_YOLO_POSE_WEIGHTS", "yolo11n-pose.pt"),
         cutie_weights=os.environ.get("LIFTFLOW_CUTIE_WEIGHTS", "cutie-base-mega.pth"),
         device=os.environ.get("LIFTFLOW_DEVICE", "auto"),
+        retention_days=_env_float_or_none("LIFTFLOW_RETENTION_DAYS", None),
         api_keys=_api_keys(),
         cors_origins=tuple(o.strip() for o in os.environ.get("LIFTFLOW_CORS_ORIGINS", "").split(",")
                            if o.strip()),

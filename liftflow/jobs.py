@@ -297,6 +297,21 @@ class JobService:
         JobFolder.for_job(self.settings.results_dir, job_id).remove()
         shutil.rmtree(self.settings.uploads_dir / job_id, ignore_errors=True)
 
+    def purge_finished_before(self, cutoff: datetime) -> list[str]:
+        """Delete completed and failed jobs created before ``cutoff`` (UTC): folder, upload,
+        runs and Dagster's per-run files. Queued and running jobs are never touched."""
+        removed = []
+        for v in self.list():
+            if v.status not in (COMPLETED, FAILED) or not v.created_at:
+                continue
+            if datetime.fromisoformat(v.created_at) < cutoff.replace(tzinfo=None):
+                try:
+                    self.delete(v.video_id, wait_s=0)
+                    removed.append(v.video_id)
+                except (JobNotFound, JobConflict):
+                    continue
+        return removed
+
     def counts(self) -> dict:
         counts = {PENDING: 0, PROCESSING: 0, COMPLETED: 0, FAILED: 0}
         for v in self.list():

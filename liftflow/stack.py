@@ -221,12 +221,32 @@ class Stack:
         except Exception as exc:  # never let bookkeeping take the supervisor down
             self.echo(f"job folder sync failed: {exc}")
 
+    def _purge_expired(self) -> None:
+        """LIFTFLOW_RETENTION_DAYS: delete finished jobs (and everything they made) past it."""
+        from datetime import datetime, timedelta, timezone
+
+        from liftflow.jobs import JobService
+        from liftflow.orchestration.instance import get_instance
+        from liftflow.orchestration.launcher import launcher_from_settings
+
+        try:
+            cutoff = datetime.now(timezone.utc) - timedelta(days=self.s.retention_days)
+            svc = JobService(self.s, get_instance(self.s), launcher_from_settings(self.s))
+            removed = svc.purge_finished_before(cutoff)
+            if removed:
+                self.echo(f"retention: deleted {len(removed)} job(s) older than {self.s.retention_days:g} days")
+        except Exception as exc:
+            self.echo(f"retention clean-up failed: {exc}")
+
     def supervise(self) -> None:
-        next_sync = 0.0
+        next_sync = next_purge = 0.0
         while not self.stopping:
             if time.monotonic() >= next_sync:
                 self._sync_job_folders()
                 next_sync = time.monotonic() + 5.0
+            if self.s.retention_days is not None and time.monotonic() >= next_purge:
+                self._purge_expired()
+                next_purge = time.monotonic() + 3600.0
             for child in self.children:
                 if self.stopping or child.alive():
                     continue
