@@ -7,6 +7,7 @@ current"; its folder under data/api/results/<id>/ holds job_meta.json and the pr
 from __future__ import annotations
 
 import shutil
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -80,6 +81,8 @@ class JobService:
         self.settings = settings
         self.instance = instance
         self.launcher = launcher
+        self._queue_lock = threading.Lock()
+        self._queue_cache = None
 
     # --- creating ------------------------------------------------------------------
     def new_job(self) -> JobFolder:
@@ -120,21 +123,32 @@ class JobService:
         return run_id
 
     # --- reading -------------------------------------------------------------------
-    def _records(self, job_id: Optional[str] = None):
+    def _records(self, job_id: Optional[str] = None, limit: Optional[int] = None):
         from dagster import RunsFilter
 
         f = RunsFilter(job_name=JOB_NAME, tags={JOB_ID_TAG: job_id}) if job_id else RunsFilter(job_name=JOB_NAME)
-        return self.instance.get_run_records(filters=f)  # newest first
+        return self.instance.get_run_records(filters=f, limit=limit)  # newest first
 
-    def _queued_ahead(self, record) -> int:
+    def _queue_snapshot(self) -> tuple[list[float], int]:
+        """Creation times of queued runs and the number running; cached for half a second
+        because every poller of a queued job asks, and the answer only changes per dequeue."""
         from dagster import DagsterRunStatus, RunsFilter
 
-        queued = self.instance.get_run_records(
-            filters=RunsFilter(job_name=JOB_NAME, statuses=[DagsterRunStatus.QUEUED]))
+        now = time.monotonic()
+        with self._queue_lock:
+            if self._queue_cache is not None and now - self._queue_cache[0] < 0.5:
+                return self._queue_cache[1]
+            queued = [_ts(r, "create_timestamp") or 0 for r in self.instance.get_run_records(
+                filters=RunsFilter(job_name=JOB_NAME, statuses=[DagsterRunStatus.QUEUED]))]
+            running = self.instance.get_runs_count(filters=RunsFilter(
+                job_name=JOB_NAME, statuses=[DagsterRunStatus.STARTED, DagsterRunStatus.STARTING]))
+            self._queue_cache = (now, (queued, running))
+            return queued, running
+
+    def _queued_ahead(self, record) -> int:
+        queued, running = self._queue_snapshot()
         mine = _ts(record, "create_timestamp") or 0
-        running = self.instance.get_runs_count(
-            filters=RunsFilter(job_name=JOB_NAME, statuses=[DagsterRunStatus.STARTED, DagsterRunStatus.STARTING]))
-        return running + sum(1 for r in queued if (_ts(r, "create_timestamp") or 0) < mine)
+        return running + sum(1 for t in queued if t < mine)
 
     def _failure_reason(self, run_id: str, meta: dict) -> str:
         err = (meta or {}).get("error") or {}
@@ -178,7 +192,7 @@ class JobService:
         meta = folder.read_meta()
         if meta is None:
             raise JobNotFound(job_id)
-        records = self._records(job_id) if records is None else records
+        records = self._records(job_id, limit=1) if records is None else records
         created = (meta.get("timestamps") or {}).get("created_at")
         if not records:
             status = meta.get("status") or PENDING
