@@ -289,3 +289,32 @@ def test_bad_specs_are_refused(tmp_path):
     for bad in (dict(profile="bench"), dict(width=321), dict(rotation=45), dict(fps=0)):
         with pytest.raises(ValueError):
             generate_clip(tmp_path / "x.mp4", SynthSpec(**bad))
+
+
+def test_plate_looks_like_a_real_bumper(tmp_path):
+    """Real bumper plates are one colour out to the outline (IWF colours or black) with at
+    most a thin lip: no wide light rim ring whose inner edge a tracker would take for the
+    outline (that made tracked radii ~6.5% small). Seeds vary the look."""
+    from liftflow.synth import PLATE_LOOKS, plate_style_for
+    from liftflow.synth import render as R
+
+    looks = {plate_style_for(SynthSpec(seed=s)) for s in range(30)}
+    assert len(looks) >= 5 and "black" in looks and looks <= set(PLATE_LOOKS)
+    assert plate_style_for(SynthSpec(seed=3, plate="green")) == "green"
+    with pytest.raises(ValueError):
+        generate_clip(tmp_path / "x.mp4", SynthSpec(plate="pink"))
+    r = 60.0
+    for look in ("black", "red", "blue", "yellow", "green"):
+        st = R.plate_style(look, np.random.default_rng(0))
+        sp = R.plate_sprite(r, np.random.default_rng(0), body=st["body"], mark=st["mark"], label=st["label"])
+        a = sp.img[..., 3]
+        col = sp.img[..., :3] / np.maximum(a, 1e-6)[..., None] * 255.0
+        th = np.linspace(0, 2 * np.pi, 90, endpoint=False)
+        body = np.array(st["body"], np.float32)
+        for rho in (0.91, 0.93, 0.96):  # the old ring spanned 0.93..1.0 R
+            xs = np.rint(sp.c + rho * r * np.cos(th)).astype(int)
+            ys = np.rint(sp.c + rho * r * np.sin(th)).astype(int)
+            assert np.all(a[ys, xs] > 0.999)
+            assert np.abs(col[ys, xs] - body).max() < 10.0, (look, rho)  # the old ring: ~85
+        # the outline is the truth radius: the coverage integrates to the disc's area
+        assert a.sum() == pytest.approx(np.pi * r * r, rel=1e-4)

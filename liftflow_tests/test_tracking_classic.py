@@ -158,6 +158,18 @@ def test_synthetic_clean_with_blur_and_clutter(tmp_path_factory):
     _assert_acceptance(score_track(obs, kfs), "synthetic clean")
 
 
+@pytest.mark.parametrize("plate", ["black", "yellow"])
+def test_synthetic_radius_is_the_outer_outline(tmp_path_factory, plate):
+    """The tracked radius is the plate's outline (what the seed circle marks): every speed
+    the physics reports scales with it, so 1% of radius is 1% of velocity."""
+    kfs, obs = _synth(tmp_path_factory, f"rad-{plate}", profile="deadlift", reps=1, plate=plate, seed=1)
+    vis = [k for k in kfs if k["visibility"] == "visible"]
+    errs = [obs[k["frame"]].radius / k["r"] - 1 for k in vis if obs[k["frame"]].tracked]
+    assert len(errs) == len(vis)
+    assert abs(float(np.median(errs))) < 0.01 and float(np.max(np.abs(errs))) < 0.02, \
+        (float(np.median(errs)), float(np.max(np.abs(errs))))
+
+
 def test_synthetic_occlusion(tmp_path_factory):
     kfs, obs = _synth(tmp_path_factory, "occl", profile="deadlift", reps=1, occlusion=True, seed=2)
     _assert_acceptance(score_track(obs, kfs), "synthetic deadlift with occlusion")

@@ -43,6 +43,18 @@ from . import render as _render
 
 __all__ = ["SynthSpec", "GroundTruth", "generate_clip", "synth_cli", "PROFILES"]
 
+# plate looks a seed chooses from: IWF bumper colours, black bumpers with white or coloured
+# markings (as in the real clips: green, black, black with coloured marks)
+PLATE_LOOKS = ("black", "red", "blue", "yellow", "green", "black-red", "black-green")
+
+
+def plate_style_for(spec: "SynthSpec") -> str:
+    """The plate look of ``spec``: its ``plate`` field, or for "auto" one chosen by the seed."""
+    if spec.plate != "auto":
+        return spec.plate
+    rng = np.random.default_rng([abs(int(spec.seed)), 0x97A7])
+    return PLATE_LOOKS[int(rng.integers(len(PLATE_LOOKS)))]
+
 
 @dataclass
 class SynthSpec:
@@ -68,10 +80,13 @@ class SynthSpec:
     shutter: float = 0.5  # exposure as a fraction of the nominal frame interval
     blur_samples: int = 16  # most sub-frame renders averaged per frame when blur is on (~1 px apart)
     preset: str = "veryfast"  # libx264 preset
+    plate: str = "auto"  # plate look: auto (chosen by seed) or a PLATE_STYLES name ("black-red": red marks)
 
     def validate(self) -> None:
         if self.profile not in PROFILES:
             raise ValueError(f"unknown profile {self.profile!r}; choose one of {', '.join(PROFILES)}")
+        if plate_style_for(self) not in PLATE_LOOKS:
+            raise ValueError(f"unknown plate {self.plate!r}; choose auto or one of {', '.join(PLATE_LOOKS)}")
         if self.rotation % 360 not in (0, 90, 180, 270):
             raise ValueError("rotation must be 0, 90, 180 or 270")
         if self.width % 2 or self.height % 2 or self.width < 32 or self.height < 32:
@@ -141,6 +156,7 @@ class _Scene:
     """Everything static about a clip, and per-time geometry of the moving parts."""
 
     FAR_K = 0.78  # far plate scale (perspective: farther from the camera)
+    FAR_SHADE = 0.75  # far plate brightness (in the shadow of the bar and the lifter)
 
     def __init__(self, spec: SynthSpec):
         self.spec = spec
@@ -187,8 +203,13 @@ class _Scene:
         # far plate offset (slightly oblique camera) and perspective centre
         self.far_off = np.array([0.7 * r, -0.12 * r])
         self.c0 = np.array([W / 2.0, H / 2.0])
-        self.near = _render.plate_sprite(r, self.rng_scene)
-        self.far = _render.plate_sprite(r * self.FAR_K, self.rng_scene, body=(30, 29, 32), rim=(95, 95, 100)) \
+        # the plates' colours come from their own stream, so the rest of the scene is the same
+        # whatever plate a seed loads; the far plate is the same plate, in the bar's shadow
+        self.plate = plate_style_for(spec)
+        st = _render.plate_style(self.plate, np.random.default_rng([abs(int(spec.seed)), 0x9A7E]))
+        self.near = _render.plate_sprite(r, self.rng_scene, body=st["body"], mark=st["mark"], label=st["label"])
+        self.far = _render.plate_sprite(r * self.FAR_K, self.rng_scene, body=st["body"], mark=st["mark"],
+                                        label=st["label"], shade=self.FAR_SHADE) \
             if spec.clutter else None
         # path bounding box (for keeping the rack away from it)
         ts = np.linspace(0, self.duration, 600)
@@ -479,6 +500,7 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--duration", type=float, default=None, help="clip length in seconds")
     g.add_argument("--reps", type=int, default=None, help="reps (squat, deadlift)")
     p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--plate", default=d.plate, help="plate look: auto (by seed) or " + ", ".join(PLATE_LOOKS))
     p.add_argument("--crf", type=int, default=d.crf)
     p.add_argument("--preset", default=d.preset)
     p.add_argument("--blur", action=argparse.BooleanOptionalAction, default=d.blur)
@@ -505,7 +527,7 @@ def synth_cli(argv: list[str]) -> int:
         profile=a.profile, fps=a.fps, width=a.width, height=a.height, plate_radius_px=a.plate_radius_px,
         blur=a.blur, noise=a.noise, clutter=a.clutter, occlusion=a.occlusion, leave_frame=a.leave_frame,
         vfr=a.vfr, rotation=a.rotation, crf=a.crf, seed=a.seed, lead_in_s=a.lead_in_s, tail_s=a.tail_s,
-        include_unrack=a.include_unrack, duration_s=a.duration, preset=a.preset,
+        include_unrack=a.include_unrack, duration_s=a.duration, preset=a.preset, plate=a.plate,
     )
     if a.reps is not None:
         spec.reps = a.reps

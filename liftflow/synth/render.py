@@ -33,29 +33,71 @@ class Sprite:
     c: float  # sprite pixel coordinate of the centre (same for x and y)
 
 
-def plate_sprite(r: float, rng: np.random.Generator, body=(38, 36, 40), rim=(120, 120, 128),
-                 label: str = "20 KG") -> Sprite:
-    """A bumper plate: dark disc, lighter rim ring, metal hub, sleeve end, raised marks."""
+# Bumper plates as they look on a platform: a moulded disc of one colour out to the outer
+# edge (IWF colours by weight, or black), white or coloured markings, a steel hub. The only
+# rim detail is a thin rounded lip (~1.5% of the radius) a shade off the body, and a faint
+# moulded groove well inside it: real plates show no wide light ring, and their outline is
+# the body-to-background edge (what a user clicks and what the ground truth calls ``r``).
+PLATE_STYLES = {
+    # name: (body BGR, marking BGR, label)
+    "red": ((44, 38, 172), (235, 235, 235), "25 KG"),
+    "blue": ((160, 84, 34), (235, 235, 235), "20 KG"),
+    "yellow": ((38, 172, 212), (40, 40, 40), "15 KG"),
+    "green": ((58, 132, 56), (235, 235, 235), "10 KG"),
+    "black": ((38, 36, 40), (225, 225, 228), "20 KG"),
+}
+LIP_FRAC = 0.015  # width of the rounded lip, fraction of the radius
+
+
+def plate_style(name: str, rng: np.random.Generator) -> dict:
+    """Colours of one plate of style ``name`` (a key of PLATE_STYLES or "black-<colour>" for a
+    black plate with coloured markings), with a little per-clip variation in shade."""
+    base = name.split("-")[0]
+    body, mark, label = PLATE_STYLES[base]
+    if "-" in name:
+        mark = PLATE_STYLES[name.split("-", 1)[1]][0]
+    k = float(rng.uniform(0.9, 1.1))
+    body = tuple(int(np.clip(v * k, 0, 255)) for v in body)
+    return {"body": body, "mark": mark, "label": label}
+
+
+def _shade(colour, k: float, add: float = 0.0) -> tuple:
+    return tuple(int(np.clip(v * k + add, 0, 255)) for v in colour)
+
+
+def plate_sprite(r: float, rng: np.random.Generator, body=(38, 36, 40), rim=None,
+                 label: str = "20 KG", mark=(225, 225, 228), shade: float = 1.0) -> Sprite:
+    """A bumper plate of colour ``body`` out to its outer edge: thin lip (colour ``rim``,
+    default a shade lighter than the body), faint moulded rings, markings, steel hub.
+    ``shade`` darkens the whole plate (the far plate, in the bar's shadow)."""
+    body = _shade(body, shade)
+    mark = _shade(mark, shade)
+    rim = _shade(body, 1.12, 6.0) if rim is None else _shade(rim, shade)
     half = int(math.ceil(r)) + 3
     size = 2 * half + 1
     c = float(half)
     H = size * SS
     hc = (c + 0.5) * SS - 0.5  # centre in the supersampled grid
     col = np.zeros((H, H, 3), np.uint8)
-    alpha = np.zeros((H, H), np.uint8)
     R = r * SS
     ctr = (_fx(hc), _fx(hc))
 
     def disc(rad, colour, thick=-1, img=col):
         cv2.circle(img, ctr, _fx(rad), colour, thick if thick < 0 else max(1, int(round(thick))), cv2.LINE_AA, SHIFT)
 
-    cv2.circle(alpha, ctr, _fx(R), 255, -1, cv2.LINE_AA, SHIFT)
+    # coverage of the outline, exact to ~1e-4 of the area (cv2's anti-aliased disc is ~0.2%
+    # wider in radius than asked): a linear ramp across each supersampled pixel's edge
+    yy, xx = np.mgrid[0:H, 0:H].astype(np.float32)
+    dist = np.sqrt((xx - hc) ** 2 + (yy - hc) ** 2)
+    alpha = np.rint(np.clip(R - dist + 0.5, 0.0, 1.0) * 255.0).astype(np.uint8)
+    del yy, xx, dist
     disc(R, rim)
-    disc(R * 0.93, body)
-    # moulded rings and a faint inner lip
-    disc(R * 0.80, tuple(int(v * 1.25) for v in body), thick=R * 0.02)
-    disc(R * 0.45, tuple(int(v * 1.35) for v in body), thick=R * 0.03)
-    # raised lettering / logo marks: text around the disc, a few bars
+    disc(R * (1.0 - LIP_FRAC), body)
+    # moulded groove inside the lip and faint rings
+    disc(R * 0.88, _shade(body, 0.8), thick=R * 0.012)
+    disc(R * 0.80, _shade(body, 1.1, 4.0), thick=R * 0.02)
+    disc(R * 0.45, _shade(body, 1.15, 6.0), thick=R * 0.03)
+    # markings: text around the disc, a few bars
     fs = R / 95.0
     for ang, txt in ((-35, label), (150, "IWF"), (60, "450")):
         a = math.radians(ang)
@@ -69,25 +111,25 @@ def plate_sprite(r: float, rng: np.random.Generator, body=(38, 36, 40), rim=(120
                 break
             f *= 0.9
         cv2.putText(col, txt, (int(tx - tw / 2), int(ty + th / 2)), cv2.FONT_HERSHEY_SIMPLEX, f,
-                    (150, 150, 155), max(1, int(f * 2)), cv2.LINE_AA)
+                    mark, max(1, int(f * 2)), cv2.LINE_AA)
     for k in range(6):
         a = rng.uniform(0, 2 * math.pi)
         p0 = (hc + R * 0.50 * math.cos(a), hc + R * 0.50 * math.sin(a))
         p1 = (hc + R * 0.58 * math.cos(a), hc + R * 0.58 * math.sin(a))
-        cv2.line(col, (_fx(p0[0]), _fx(p0[1])), (_fx(p1[0]), _fx(p1[1])), (95, 95, 100),
+        cv2.line(col, (_fx(p0[0]), _fx(p0[1])), (_fx(p1[0]), _fx(p1[1])), _shade(body, 0.75),
                  max(1, int(R * 0.02)), cv2.LINE_AA, SHIFT)
     # hub, collar hole and sleeve end
-    disc(R * 0.24, (175, 178, 182))
-    disc(R * 0.24, (110, 110, 115), thick=R * 0.02)
-    disc(R * 0.15, (60, 60, 62))
-    disc(R * 0.125, (205, 208, 212))
-    disc(R * 0.125, (140, 140, 145), thick=R * 0.015)
+    disc(R * 0.24, _shade((175, 178, 182), shade))
+    disc(R * 0.24, _shade((110, 110, 115), shade), thick=R * 0.02)
+    disc(R * 0.15, _shade((60, 60, 62), shade))
+    disc(R * 0.125, _shade((205, 208, 212), shade))
+    disc(R * 0.125, _shade((140, 140, 145), shade), thick=R * 0.015)
     # keep the colour inside the outline only (putText and rings are clipped by alpha)
     small_c = cv2.resize(col, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
     small_a = cv2.resize(alpha, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
     # colour was drawn opaque over a full-coverage disc: premultiply by coverage
     inside = cv2.resize((alpha == 255).astype(np.uint8) * 255, (size, size), interpolation=cv2.INTER_AREA)
-    # at the anti-aliased edge the colour is the rim colour; use it for partial pixels
+    # at the anti-aliased edge the colour is the lip's; use it for partial pixels
     rim_f = np.array(rim, np.float32) / 255.0
     edge = (inside < 255)[..., None]
     small_c = np.where(edge, rim_f, small_c)

@@ -51,6 +51,7 @@ MIN_INLIERS = 12  # least rim points supporting a tracked fit
 MIN_VISIBLE_ACQUIRE = 0.35  # ... to pick a plate up again after it was lost
 MAX_RATIO = 1.3  # most elongated outline accepted (oblique views)
 BACKWARD_BUDGET_BYTES = 192 * 1024 * 1024
+STATIC_NCC = 0.8  # a re-acquired "plate" this similar to the same spot before the loss is another plate
 
 
 def availability(settings=None) -> Optional[str]:
@@ -325,6 +326,8 @@ class _State:
     vy: float = 0.0
     lost: int = 0  # consecutive lost frames
     last_good: tuple = None  # (cx, cy, r)
+    ref: Optional[np.ndarray] = None  # last confidently tracked frame (working resolution BGR)
+    ref_xy: tuple = None  # where the plate was in it
 
 
 class _Engine:
@@ -448,8 +451,36 @@ class _Engine:
             best.cy += y0
             if best.points is not None:
                 best.points = best.points + np.array([x0, y0], np.float32)
+            if st.lost > 0 and self._static_lookalike(img, best):
+                diag["reason"] = "a plate that sat there while the tracked one was elsewhere"
+                return self._lose(), 0.0, diag
             self._accept(best, conf, feat, x0, y0)
+            if conf >= 0.5 and best.visible_frac > 0.95:
+                st.ref, st.ref_xy = img.copy(), (best.cx, best.cy)
         return best, conf, diag
+
+    def _static_lookalike(self, img, fit) -> bool:
+        """Is a plate found after a loss one that stood at the same place, looking the same,
+        in the last confidently tracked frame, while the tracked plate was elsewhere (a
+        stored plate on a rack, a poster)? The lost plate cannot be that one."""
+        st = self.state
+        if st.ref is None or st.ref.shape != img.shape:
+            return False
+        r = fit.r
+        if math.hypot(fit.cx - st.ref_xy[0], fit.cy - st.ref_xy[1]) < 2.0 * max(r, st.r):
+            return False  # the tracked plate itself could have been in that patch
+        H, W = img.shape[:2]
+        half = int(round(0.85 * r))
+        x0, y0 = max(0, int(round(fit.cx)) - half), max(0, int(round(fit.cy)) - half)
+        x1, y1 = min(W, int(round(fit.cx)) + half + 1), min(H, int(round(fit.cy)) + half + 1)
+        if (x1 - x0) * (y1 - y0) < 0.4 * (2 * half + 1) ** 2:
+            return False
+        a = _features(img[y0:y1, x0:x1])
+        b = _features(st.ref[y0:y1, x0:x1])
+        a = a - a.mean(axis=(0, 1))
+        b = b - b.mean(axis=(0, 1))
+        den = math.sqrt(float((a * a).sum()) * float((b * b).sum()))
+        return den > 1e-6 and float((a * b).sum()) / den > STATIC_NCC
 
     def _step_roi(self, feat, px, py, half_w, r, speed, lx, ly):
         st = self.state
