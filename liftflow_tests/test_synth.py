@@ -263,6 +263,9 @@ def test_snatch_clip_and_cli(tmp_path, capsys):
     assert info.frame_count == len(gt.frames) and info.fps == pytest.approx(25.0, abs=0.01)
     assert 1.75 <= gt.peak_vertical_velocity_m_s <= 2.05
     assert gt.spec["profile"] == "snatch" and len(gt.reps) == 1
+    from liftflow.synth import plate_style_for
+
+    assert gt.spec["plate"] == "auto" and gt.spec["plate_look"] == plate_style_for(SynthSpec(seed=2))
     assert all(v == "visible" for v in gt.visibility)  # fits a portrait frame
     assert synth_cli(["--profile", "nope"]) == 2
     assert synth_cli(["--width", "321", "--out", str(tmp_path / "odd.mp4")]) == 2

@@ -23,6 +23,9 @@ Motion blur averages sub-frame renders (about 1 px apart, at most ``blur_samples
 across the exposure (``shutter`` x the nominal frame interval) centred on each frame's
 timestamp; the near plate follows its exact path, the far plate and bar move rigidly
 with it during one exposure, the lifter and the occluding arm are drawn unblurred.
+The plates look like real bumper plates: one colour out to the outline (IWF red, blue,
+yellow, green, or black with white or coloured markings), a thin lip, a steel hub; the seed
+picks the look unless ``plate`` names one, and the outline is exactly the truth radius.
 Everything is seeded: the same spec gives byte-identical files on the same machine.
 """
 from __future__ import annotations
@@ -472,6 +475,7 @@ def generate_clip(path: str | Path, spec: SynthSpec | None = None, progress=None
     dense = np.linspace(0.0, scene.duration, max(2000, int(scene.duration * 2000)))
     spec_d = asdict(spec)
     spec_d["reps_generated"] = len(m.reps)
+    spec_d["plate_look"] = scene.plate  # the look "auto" resolved to
     gt = GroundTruth(
         frames=out["frames"], t_s=out["t_s"], x=out["x"], y=out["y"], r=out["r"],
         visibility=out["visibility"], m_per_px=scene.mpp, vy_m_s=out["vy"], reps=m.reps,
