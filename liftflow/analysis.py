@@ -230,7 +230,14 @@ def render_step(req: AnalysisRequest, result: dict, job_dir: Path,
 
     job_dir = Path(job_dir)
     plots = render_plots(result, job_dir / PLOTS_DIR)
-    ov = render_overlay(req.video_path, result, job_dir / OVERLAY, progress=progress)
+    md = result.get("metadata") or {}
+    portrait = (md.get("height") or 0) > (md.get("width") or 0)
+    # 720 px tall for portrait phone clips (404x720 from 1080x1920: the lines and labels stay
+    # crisp on a phone), 1080 px wide otherwise; ultrafast x264. With the overlay decoder's
+    # cv2 planes resize this pass costs ~6.4 ms CPU/frame on 1080x1920 60 fps instead of
+    # ~11.2 (1080 px, superfast, swscale) - see `liftflow bench speed`.
+    ov = render_overlay(req.video_path, result, job_dir / OVERLAY, progress=progress,
+                        max_side=720 if portrait else 1080, preset="ultrafast")
     out = {"overlay": OVERLAY, "plots": {k: f"{PLOTS_DIR}/{Path(v).name}" for k, v in plots.items()},
            "overlay_fps": ov.get("fps"), "overlay_seconds": ov.get("seconds")}
     if ov.get("poster"):
