@@ -14,6 +14,8 @@ import httpx
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
+# The shared real clips beside the checkout (never copied into the project).
+REAL_DATA_DEFAULT = Path(os.environ.get("LIFTFLOW_REAL_DATA", ROOT.parent / "shared" / "data" / "real"))
 
 
 def free_port() -> int:

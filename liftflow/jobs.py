@@ -9,14 +9,14 @@ from __future__ import annotations
 import shutil
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
 from liftflow.analysis import STEP_TITLES, STEPS, overall_progress
 from liftflow.config import Settings
-from liftflow.jobstore import RESULT, JobFolder, is_valid_job_id, new_job_id, new_meta, read_json
+from liftflow.jobstore import META, RESULT, JobFolder, is_valid_job_id, new_job_id, new_meta, read_json
 from liftflow.orchestration.definitions import JOB_NAME
 from liftflow.orchestration.launcher import LaunchError, RunLauncher, optional_tags
 from liftflow.orchestration.resources import run_config_for
@@ -83,6 +83,7 @@ class JobService:
         self.launcher = launcher
         self._queue_lock = threading.Lock()
         self._queue_cache = None
+        self._views: dict[str, tuple[int, float, JobView]] = {}
 
     # --- creating ------------------------------------------------------------------
     def new_job(self) -> JobFolder:
@@ -186,9 +187,43 @@ class JobService:
         return "the analysis run failed (see pipeline.log)"
 
     def view(self, job_id: str, records=None) -> JobView:
+        """The job's state now. Run storage is the truth; a finished job's view is reused
+        while its job_meta.json is unchanged (a retry or a delete changes it), and a running
+        job's run record for half a second, so hundreds of pollers stay cheap."""
         if not is_valid_job_id(job_id):
             raise JobNotFound(job_id)
         folder = JobFolder.for_job(self.settings.results_dir, job_id)
+        try:
+            mtime = folder.file(META).stat().st_mtime_ns
+        except FileNotFoundError:
+            self._views.pop(job_id, None)
+            raise JobNotFound(job_id)
+        if records is None:
+            hit = self._views.get(job_id)
+            if hit is not None:
+                cached_mtime, at, view = hit
+                if cached_mtime == mtime and (view.status in (COMPLETED, FAILED)
+                                              or time.monotonic() - at < 0.5):
+                    if view.status == PROCESSING:
+                        view = self._with_progress(folder, view)
+                    return view
+        view = self._view(job_id, folder, records)
+        if records is None:
+            if len(self._views) > 10_000:
+                self._views.clear()
+            self._views[job_id] = (mtime, time.monotonic(), view)
+        return view
+
+    def _with_progress(self, folder: JobFolder, view: JobView) -> JobView:
+        prog = folder.read_progress() or {}
+        if prog.get("run_id") != view.run_id or prog.get("step") not in STEPS:
+            return view
+        return replace(view, current_step=prog["step"],
+                       progress=overall_progress(prog["step"], prog.get("fraction", 0.0)),
+                       message=prog.get("message") or STEP_TITLES[prog["step"]],
+                       updated_at=prog.get("updated_at") or view.updated_at)
+
+    def _view(self, job_id: str, folder: JobFolder, records) -> JobView:
         meta = folder.read_meta()
         if meta is None:
             raise JobNotFound(job_id)
