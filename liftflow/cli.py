@@ -134,8 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--quiet", action="store_true", help="no progress bar")
     a.add_argument("--verbose", action="store_true", help="show Dagster's event log")
     sub.add_parser("synth", help="make a synthetic lift clip with exact ground truth", add_help=False)
-    b = sub.add_parser("bench", help="benchmarks: run | sweep | score | tracking | physics | stack | load")
-    b.add_argument("what", choices=["run", "sweep", "score", "tracking", "physics", "stack", "load"])
+    b = sub.add_parser("bench", help="benchmarks: run | sweep | score | tracking | physics | stack | load | speed")
+    b.add_argument("what", choices=["run", "sweep", "score", "tracking", "physics", "stack", "load", "speed"])
     return p
 
 
@@ -154,6 +154,10 @@ def main(argv: Optional[list[str]] = None) -> int:
             from liftflow.bench.cli import bench_cli
 
             return bench_cli(argv[1:])
+        if argv[1] == "speed":
+            from liftflow.bench.speed import speed_bench_cli
+
+            return speed_bench_cli(argv[2:])
         if argv[1] == "load":
             from liftflow.bench.load import load_bench_cli
 

@@ -81,8 +81,8 @@ class JobService:
         self.settings = settings
         self.instance = instance
         self.launcher = launcher
-        self._queue_lock = threading.Lock()
-        self._queue_cache = None
+        self._active_lock = threading.Lock()
+        self._active = None
         self._views: dict[str, tuple[int, float, JobView]] = {}
 
     # --- creating ------------------------------------------------------------------
@@ -130,26 +130,38 @@ class JobService:
         f = RunsFilter(job_name=JOB_NAME, tags={JOB_ID_TAG: job_id}) if job_id else RunsFilter(job_name=JOB_NAME)
         return self.instance.get_run_records(filters=f, limit=limit)  # newest first
 
-    def _queue_snapshot(self) -> tuple[list[float], int]:
-        """Creation times of queued runs and the number running; cached for half a second
-        because every poller of a queued job asks, and the answer only changes per dequeue."""
-        from dagster import DagsterRunStatus, RunsFilter
+    def _active_runs(self) -> dict[str, object]:
+        """Newest unfinished run record per job (queued, starting, running, cancelling), one
+        query shared by every poller for half a second: pollers of unfinished jobs are the
+        hot path, and these records only change when the daemon dequeues or a run ends."""
+        from dagster import DagsterRunStatus as S
+        from dagster import RunsFilter
 
         now = time.monotonic()
-        with self._queue_lock:
-            if self._queue_cache is not None and now - self._queue_cache[0] < 0.5:
-                return self._queue_cache[1]
-            queued = [_ts(r, "create_timestamp") or 0 for r in self.instance.get_run_records(
-                filters=RunsFilter(job_name=JOB_NAME, statuses=[DagsterRunStatus.QUEUED]))]
-            running = self.instance.get_runs_count(filters=RunsFilter(
-                job_name=JOB_NAME, statuses=[DagsterRunStatus.STARTED, DagsterRunStatus.STARTING]))
-            self._queue_cache = (now, (queued, running))
-            return queued, running
+        with self._active_lock:
+            if self._active is not None and now - self._active[0] < 0.5:
+                return self._active[1]
+            by_job: dict[str, object] = {}
+            for rec in self.instance.get_run_records(filters=RunsFilter(
+                    job_name=JOB_NAME, statuses=[S.QUEUED, S.NOT_STARTED, S.STARTING, S.STARTED,
+                                                 S.CANCELING])):
+                jid = rec.dagster_run.tags.get(JOB_ID_TAG)
+                if jid and jid not in by_job:  # newest first
+                    by_job[jid] = rec
+            self._active = (now, by_job)
+            return by_job
 
     def _queued_ahead(self, record) -> int:
-        queued, running = self._queue_snapshot()
+        from dagster import DagsterRunStatus as S
+
         mine = _ts(record, "create_timestamp") or 0
-        return running + sum(1 for t in queued if t < mine)
+        ahead = 0
+        for rec in self._active_runs().values():
+            st = rec.dagster_run.status
+            if st in (S.STARTING, S.STARTED) or (
+                    st == S.QUEUED and (_ts(rec, "create_timestamp") or 0) < mine):
+                ahead += 1
+        return ahead
 
     def _failure_reason(self, run_id: str, meta: dict) -> str:
         err = (meta or {}).get("error") or {}
@@ -227,7 +239,9 @@ class JobService:
         meta = folder.read_meta()
         if meta is None:
             raise JobNotFound(job_id)
-        records = self._records(job_id, limit=1) if records is None else records
+        if records is None:
+            active = self._active_runs().get(job_id)
+            records = [active] if active is not None else self._records(job_id, limit=1)
         created = (meta.get("timestamps") or {}).get("created_at")
         if not records:
             status = meta.get("status") or PENDING

@@ -11,6 +11,7 @@ from fastapi import HTTPException
 from liftflow.orchestration.launcher import LaunchError
 from liftflow.tracking import BACKENDS
 from liftflow_api import model_config
+from liftflow_api.model_config import POSE_BACKENDS
 from liftflow.jobs import JobService
 
 MAX_TAGS = 50
@@ -52,6 +53,13 @@ def check_seed(x: Optional[float], y: Optional[float], r: Optional[float], seed_
     return {"disc_center_x": x, "disc_center_y": y, "disc_radius": r, "seed_frame": seed_frame or 0}
 
 
+def check_pose(pose: Optional[str], stride: Optional[int]) -> None:
+    if pose is not None and pose not in ("off", *POSE_BACKENDS):
+        raise HTTPException(422, detail=f"unknown pose backend {pose!r}; use off, {', '.join(POSE_BACKENDS)}")
+    if stride is not None and not 1 <= stride <= 60:
+        raise HTTPException(422, detail=f"pose_stride must be between 1 and 60 (got {stride})")
+
+
 def resolve_backend(svc: JobService, backend: Optional[str]) -> str:
     if backend in (None, ""):
         return model_config.load(svc.settings).tracking_backend
@@ -61,12 +69,16 @@ def resolve_backend(svc: JobService, backend: Optional[str]) -> str:
 
 
 def enqueue(svc: JobService, folder, *, video_path: Path, seed: dict, backend: str, source: dict,
-            benchmark: dict, lift_type: Optional[str] = None, render: bool = True) -> str:
+            benchmark: dict, lift_type: Optional[str] = None, render: bool = True,
+            pose: Optional[str] = None, pose_stride: Optional[int] = None) -> str:
+    """Queue one job. ``pose`` overrides the saved model config for this job only."""
     cfg = model_config.load(svc.settings)
+    pose_backend = pose if pose is not None else (cfg.pose_backend if cfg.enable_pose_estimation else "off")
     request = {
         **seed,
         "backend": backend,
-        "pose_backend": cfg.pose_backend if cfg.enable_pose_estimation else "off",
+        "pose_backend": pose_backend,
+        "pose_stride": pose_stride or 1,
         "enable_person_detection": cfg.enable_person_detection,
         "lift_type": lift_type,
         "render": bool(render),
@@ -74,7 +86,7 @@ def enqueue(svc: JobService, folder, *, video_path: Path, seed: dict, backend: s
     model = {
         "tracking_backend": backend,
         "enable_person_detection": cfg.enable_person_detection,
-        "enable_pose_estimation": cfg.enable_pose_estimation,
+        "enable_pose_estimation": pose_backend != "off",
     }
     try:
         return svc.submit(folder, video_path=video_path, request=request, source=source,

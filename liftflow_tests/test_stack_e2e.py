@@ -218,6 +218,21 @@ def test_bad_requests_get_clear_4xx(stack, tmp_path, synth_clip):
             assert r.status_code in (400, 404), (evil, r.status_code)
             r = c.post("/api/v1/bench/run_one", data={"video_source_type": "local_asset", "asset_id": evil})
             assert r.status_code == 404, evil
+        outside = tmp_path / "outside.mp4"
+        outside.write_bytes(b"secret")
+        (stack.data_dir / "bench_assets" / "linked.mp4").symlink_to(outside)
+        r = c.post("/api/v1/bench/run_one", data={"video_source_type": "local_asset", "asset_id": "linked"})
+        assert r.status_code == 404, "a symlink pointing out of DATASETS_ROOT must not resolve"
+        assert "linked" not in [a["asset_id"] for a in c.get("/api/v1/assets").json()["assets"]]
+        r = c.post("/api/v1/bench/run_one", data={"video_source_type": "local_asset", "asset_path": "a\x00b.mp4"})
+        assert r.status_code in (400, 404, 422)
+        with open(path, "rb") as f:
+            r = c.post("/api/v1/videos/upload", files={"file": ("a.mp4", f, "video/mp4")},
+                       data={"pose": "telepathy"})
+        assert r.status_code == 422 and "pose" in r.json()["detail"]
+        r = c.post("/api/v1/videos/upload", files={"file": ("a.mp4", b"00", "video/mp4")},
+                   data={"case_note": "x" * 2_000_000})
+        assert r.status_code < 500
         r = c.post("/api/v1/bench/run_one", data={"video_source_type": "upload"})
         assert r.status_code == 422
         with open(path, "rb") as f:

@@ -10,6 +10,7 @@ import contextlib
 import os
 import resource
 import socket
+import sys
 import time
 
 import yaml
@@ -195,6 +196,11 @@ def assemble_contract(context: OpExecutionContext, lift: LiftRequest, video_info
             ts["duration_s"] = round(
                 (datetime.fromisoformat(finished) - datetime.fromisoformat(ts["started_at"])).total_seconds(), 3)
         usage = resource.getrusage(resource.RUSAGE_SELF)
+        torch = sys.modules.get("torch")  # only if a step used it; never imported here
+        gpu = None
+        if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized():
+            gpu = {"name": torch.cuda.get_device_name(0),
+                   "peak_memory_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1)}
         folder.update_meta(
             status="completed",
             timestamps=ts,
@@ -202,6 +208,7 @@ def assemble_contract(context: OpExecutionContext, lift: LiftRequest, video_info
             results_contract_version=result["results_contract_version"],
             runtime={"worker_peak_rss_mb": round(usage.ru_maxrss / 1024.0, 1),
                      "worker_cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
+                     "gpu": gpu,
                      "run_id": context.run_id},
         )
     context.add_output_metadata({"result_json": MetadataValue.path(str(folder.file(RESULT))),

@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import Optional
 
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from liftflow.config import PROJECT_ROOT, SUPPORTED_FORMATS
@@ -20,7 +21,7 @@ from liftflow.tracking import all_backends
 from liftflow_api import deps, model_config
 from liftflow.jobs import JobNotFound
 from liftflow_api.assets import list_assets, require_root, resolve_asset
-from liftflow_api.submit import check_seed, enqueue, parse_tags, resolve_backend
+from liftflow_api.submit import check_pose, check_seed, enqueue, parse_tags, resolve_backend
 from liftflow_api.uploads import check_extension, save_upload
 
 router = APIRouter(prefix="/api/v1", tags=["benchmark"])
@@ -106,6 +107,8 @@ async def bench_run_one(
     backend: Optional[str] = Form(None),
     lift_type: Optional[str] = Form(None),
     render: bool = Form(True),
+    pose: Optional[str] = Form(None, description="off | mediapipe | yolo (this job only; default: saved config)"),
+    pose_stride: Optional[int] = Form(None, description="Run pose on every Nth frame (default 1)"),
 ):
     svc = deps.service()
     if video_source_type not in ("upload", "local_asset"):
@@ -113,6 +116,7 @@ async def bench_run_one(
     tag_dict = parse_tags(tags)
     seed = check_seed(disc_center_x, disc_center_y, disc_radius, seed_frame)
     chosen = resolve_backend(svc, backend)
+    check_pose(pose, pose_stride)
     benchmark = {"case_id": case_id, "client_run_id": client_run_id, "tags": tag_dict}
     if video_source_type == "upload":
         if file is None or not file.filename:
@@ -130,8 +134,9 @@ async def bench_run_one(
         dest = resolve_asset(svc.settings.datasets_root, asset_id, asset_path)
         folder = svc.new_job()
         source = {"type": "local_asset", "original_filename": dest.name, "asset_id": asset_id or dest.stem}
-    enqueue(svc, folder, video_path=dest, seed=seed, backend=chosen, source=source,
-            benchmark=benchmark, lift_type=lift_type, render=render)
+    # Launching is a blocking GraphQL call: keep it off the event loop so pollers are served.
+    await run_in_threadpool(enqueue, svc, folder, video_path=dest, seed=seed, backend=chosen, source=source,
+            benchmark=benchmark, lift_type=lift_type, render=render, pose=pose, pose_stride=pose_stride)
     jid = folder.job_id
     return {
         "job_id": jid,

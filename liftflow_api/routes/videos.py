@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 
 from liftflow.analysis import OVERLAY, PLOTS_DIR, POSTER
@@ -13,7 +14,7 @@ from liftflow.orchestration.launcher import LaunchError
 from liftflow.render.plots import PLOT_NAMES
 from liftflow_api import deps
 from liftflow.jobs import COMPLETED, FAILED, JobConflict, JobNotFound
-from liftflow_api.submit import check_seed, enqueue, resolve_backend
+from liftflow_api.submit import check_pose, check_seed, enqueue, resolve_backend
 from liftflow_api.uploads import check_extension, save_upload
 
 router = APIRouter(prefix="/api/v1/videos", tags=["videos"])
@@ -44,11 +45,14 @@ async def upload_video(
     backend: Optional[str] = Form(None, description="Override the tracking backend for this job"),
     lift_type: Optional[str] = Form(None, description="squat, snatch, clean, clean_and_jerk, deadlift"),
     render: bool = Form(True, description="Render the overlay video and plots"),
+    pose: Optional[str] = Form(None, description="off | mediapipe | yolo (this job only; default: saved config)"),
+    pose_stride: Optional[int] = Form(None, description="Run pose on every Nth frame (default 1)"),
 ):
     svc = deps.service()
     suffix = check_extension(file.filename)
     seed = check_seed(disc_center_x, disc_center_y, disc_radius, seed_frame)
     chosen = resolve_backend(svc, backend)
+    check_pose(pose, pose_stride)
     folder = svc.new_job()
     dest = svc.upload_path(folder.job_id, suffix)
     try:
@@ -56,10 +60,11 @@ async def upload_video(
     except BaseException:
         svc.remove_files(folder.job_id)
         raise
-    enqueue(svc, folder, video_path=dest, seed=seed, backend=chosen,
+    # Launching is a blocking GraphQL call: keep it off the event loop so pollers are served.
+    await run_in_threadpool(enqueue, svc, folder, video_path=dest, seed=seed, backend=chosen,
             source={"type": "upload", "original_filename": file.filename, "asset_id": None},
             benchmark={"case_id": None, "client_run_id": None, "tags": {}}, lift_type=lift_type,
-            render=render)
+            render=render, pose=pose, pose_stride=pose_stride)
     return {"video_id": folder.job_id, "status": "pending",
             "message": "Video uploaded; analysis queued"}
 
