@@ -109,3 +109,23 @@ def get_settings() -> Settings:
         cors_origins=tuple(o.strip() for o in os.environ.get("LIFTFLOW_CORS_ORIGINS", "").split(",")
                            if o.strip()),
     )
+
+
+def model_file(settings: Settings, name: str) -> Path:
+    """A weights file: absolute as given, else inside the models directory."""
+    p = Path(name).expanduser()
+    return (p if p.is_absolute() else Path(settings.models_dir) / p).resolve()
+
+
+def missing_requirement(packages: tuple[tuple[str, str], ...], weights: Path, env_var: str,
+                        what: str = "the file") -> str | None:
+    """Why a learned backend cannot run (a package or its weights file), or None. Cheap:
+    looks packages up without importing them. ``packages`` are (module, distribution)."""
+    import importlib.util
+
+    for module, dist in packages:
+        if importlib.util.find_spec(module) is None:
+            return f"python package {dist!r} is not installed (module {module!r} not importable)"
+    if not weights.is_file():
+        return f"weights file not found: {weights} (set LIFTFLOW_MODELS_DIR or {env_var}, or place {what} there)"
+    return None

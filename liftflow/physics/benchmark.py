@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import re
 import sys
 import tempfile
 import time
@@ -150,29 +149,12 @@ def run_synth(workdir: Path, truth_track: bool, noise_px: float, seeds: list[int
 
 
 def parse_lift(text: str) -> tuple[Optional[str], Optional[set[int]]]:
-    """'back squat, 3 reps' -> ('squat', {3}); 'back squat, 3-4 reps' -> ('squat', {3, 4})."""
-    t = text.strip().lower()
-    if "jerk" in t:
-        lt = "clean_and_jerk"
-    elif "snatch" in t:
-        lt = "snatch"
-    elif "clean" in t:
-        lt = "clean"
-    elif "squat" in t:
-        lt = "squat"
-    elif "deadlift" in t:
-        lt = "deadlift"
-    elif "bench" in t:
-        lt = "bench"
-    else:
-        lt = None
-    m = re.search(r"(\d+)\s*(?:-|–|to)\s*(\d+)\s*rep", t)
-    if m:
-        return lt, set(range(int(m.group(1)), int(m.group(2)) + 1))
-    m = re.search(r"(\d+)\s*rep", t)
-    if m:
-        return lt, {int(m.group(1))}
-    return lt, {1} if lt in ("snatch", "clean", "clean_and_jerk") else None
+    """'back squat, 3 reps' -> ('squat', {3}); 'back squat, 3-4 reps' -> ('squat', {3, 4}).
+    The manifest's wording is parsed in one place: liftflow.bench.dataset.parse_lift_text."""
+    from liftflow.bench.dataset import parse_lift_text
+
+    lt, reps = parse_lift_text(text)
+    return lt, (set(range(reps[0], reps[-1] + 1)) if reps else None)
 
 
 def run_real(real_dir: Path, verbose: bool = True, only: Optional[list[str]] = None) -> tuple[bool, list[dict]]:

@@ -9,14 +9,13 @@ disabled; predictions are never plotted (plotting would fetch a font).
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
-from liftflow.config import Settings
+from liftflow.config import Settings, missing_requirement, model_file
 from liftflow.pose.base import PersonPose, PoseUnavailable
 from liftflow.pose.keypoints import COCO_KEYPOINTS
 
@@ -32,19 +31,12 @@ DEFAULTS = {
 
 
 def weights_path(settings: Settings) -> Path:
-    p = Path(settings.yolo_pose_weights).expanduser()
-    return (p if p.is_absolute() else Path(settings.models_dir) / p).resolve()
+    return model_file(settings, settings.yolo_pose_weights)
 
 
 def availability(settings: Settings) -> Optional[str]:
-    for pkg, dist in (("ultralytics", "ultralytics"), ("torch", "torch"), ("cv2", "opencv-python")):
-        if importlib.util.find_spec(pkg) is None:
-            return f"python package {dist!r} is not installed (module {pkg!r} not importable)"
-    p = weights_path(settings)
-    if not p.is_file():
-        return (f"weights file not found: {p} (set LIFTFLOW_MODELS_DIR or "
-                f"LIFTFLOW_YOLO_POSE_WEIGHTS, or place a YOLO pose checkpoint there)")
-    return None
+    """None when the backend can run; otherwise the exact reason (cheap: no heavy import)."""
+    return missing_requirement((("ultralytics", "ultralytics"), ("torch", "torch"), ("cv2", "opencv-python")), weights_path(settings), "LIFTFLOW_YOLO_POSE_WEIGHTS", "a YOLO pose checkpoint")
 
 
 def create(settings: Settings, **options) -> "YoloPose":

@@ -31,7 +31,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from liftflow.config import Settings
+from liftflow.config import Settings, missing_requirement, model_file
 from liftflow.progress import ProgressFn, report
 from liftflow.tracking.base import (
     LOST,
@@ -80,22 +80,12 @@ _RESNET_LOCK = threading.Lock()
 
 
 def weights_path(settings: Settings) -> Path:
-    p = Path(settings.cutie_weights).expanduser()
-    return (p if p.is_absolute() else Path(settings.models_dir) / p).resolve()
+    return model_file(settings, settings.cutie_weights)
 
 
 def availability(settings: Settings) -> Optional[str]:
-    """None when the backend can run; otherwise the exact reason. Cheap: no torch import."""
-    for pkg, dist in (("cutie", "rf-cutie"), ("omegaconf", "omegaconf"), ("torch", "torch")):
-        if importlib.util.find_spec(pkg) is None:
-            return f"python package {dist!r} is not installed (module {pkg!r} not importable)"
-    p = weights_path(settings)
-    if not p.is_file():
-        return (
-            f"weights file not found: {p} (set LIFTFLOW_MODELS_DIR or LIFTFLOW_CUTIE_WEIGHTS, "
-            f"or place the file there)"
-        )
-    return None
+    """None when the backend can run; otherwise the exact reason (cheap: no heavy import)."""
+    return missing_requirement((("cutie", "rf-cutie"), ("omegaconf", "omegaconf"), ("torch", "torch")), weights_path(settings), "LIFTFLOW_CUTIE_WEIGHTS", "the file")
 
 
 def create(settings: Settings, **options) -> "CutieTracker":

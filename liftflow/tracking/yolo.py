@@ -19,7 +19,6 @@ and its telemetry is switched off.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import os
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from liftflow.config import Settings
+from liftflow.config import Settings, missing_requirement, model_file
 from liftflow.progress import ProgressFn, report
 from liftflow.tracking.base import (
     LOST,
@@ -77,22 +76,12 @@ DEFAULTS: dict[str, Any] = {
 
 
 def weights_path(settings: Settings) -> Path:
-    p = Path(settings.yolo_disc_weights).expanduser()
-    return (p if p.is_absolute() else Path(settings.models_dir) / p).resolve()
+    return model_file(settings, settings.yolo_disc_weights)
 
 
 def availability(settings: Settings) -> Optional[str]:
-    """None when the backend can run; otherwise the exact reason. Cheap: no heavy import."""
-    for pkg, dist in (("ultralytics", "ultralytics"), ("scipy", "scipy"), ("cv2", "opencv-python")):
-        if importlib.util.find_spec(pkg) is None:
-            return f"python package {dist!r} is not installed (module {pkg!r} not importable)"
-    p = weights_path(settings)
-    if not p.is_file():
-        return (
-            f"weights file not found: {p} (set LIFTFLOW_MODELS_DIR or "
-            f"LIFTFLOW_YOLO_DISC_WEIGHTS, or place the file there)"
-        )
-    return None
+    """None when the backend can run; otherwise the exact reason (cheap: no heavy import)."""
+    return missing_requirement((("ultralytics", "ultralytics"), ("scipy", "scipy"), ("cv2", "opencv-python")), weights_path(settings), "LIFTFLOW_YOLO_DISC_WEIGHTS", "the file")
 
 
 def create(settings: Settings, **options) -> "YoloTracker":
