@@ -46,3 +46,17 @@ async def save_upload(upload: UploadFile, dest: Path, max_mb: int) -> int:
         dest.unlink(missing_ok=True)
         raise HTTPException(status_code=400, detail="The uploaded file is empty (0 bytes)")
     return size
+
+
+async def receive_into_new_job(svc, upload: UploadFile):
+    """A new job folder with the upload stored under a generated name; nothing is left
+    behind when the upload is refused (413, empty) or the client goes away."""
+    suffix = check_extension(upload.filename)
+    folder = svc.new_job()
+    dest = svc.upload_path(folder.job_id, suffix)
+    try:
+        await save_upload(upload, dest, svc.settings.max_upload_mb)
+    except BaseException:
+        svc.remove_files(folder.job_id)
+        raise
+    return folder, dest

@@ -22,7 +22,7 @@ from liftflow_api import deps, model_config
 from liftflow.jobs import JobNotFound
 from liftflow_api.assets import list_assets, require_root, resolve_asset
 from liftflow_api.submit import check_pose, check_seed, enqueue, parse_tags, resolve_backend
-from liftflow_api.uploads import check_extension, save_upload
+from liftflow_api.uploads import receive_into_new_job
 
 router = APIRouter(prefix="/api/v1", tags=["benchmark"])
 
@@ -121,14 +121,7 @@ async def bench_run_one(
     if video_source_type == "upload":
         if file is None or not file.filename:
             raise HTTPException(422, detail="video_source_type=upload needs a file")
-        suffix = check_extension(file.filename)
-        folder = svc.new_job()
-        dest = svc.upload_path(folder.job_id, suffix)
-        try:
-            await save_upload(file, dest, svc.settings.max_upload_mb)
-        except BaseException:
-            svc.remove_files(folder.job_id)
-            raise
+        folder, dest = await receive_into_new_job(svc, file)
         source = {"type": "upload", "original_filename": file.filename, "asset_id": None}
     else:
         dest = resolve_asset(svc.settings.datasets_root, asset_id, asset_path)

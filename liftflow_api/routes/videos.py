@@ -15,7 +15,7 @@ from liftflow.render.plots import PLOT_NAMES
 from liftflow_api import deps
 from liftflow.jobs import COMPLETED, FAILED, JobConflict, JobNotFound
 from liftflow_api.submit import check_pose, check_seed, enqueue, resolve_backend
-from liftflow_api.uploads import check_extension, save_upload
+from liftflow_api.uploads import check_extension, receive_into_new_job
 
 router = APIRouter(prefix="/api/v1/videos", tags=["videos"])
 
@@ -49,17 +49,11 @@ async def upload_video(
     pose_stride: Optional[int] = Form(None, description="Run pose on every Nth frame (default 1)"),
 ):
     svc = deps.service()
-    suffix = check_extension(file.filename)
+    check_extension(file.filename)
     seed = check_seed(disc_center_x, disc_center_y, disc_radius, seed_frame)
     chosen = resolve_backend(svc, backend)
     check_pose(pose, pose_stride)
-    folder = svc.new_job()
-    dest = svc.upload_path(folder.job_id, suffix)
-    try:
-        await save_upload(file, dest, svc.settings.max_upload_mb)
-    except BaseException:
-        svc.remove_files(folder.job_id)
-        raise
+    folder, dest = await receive_into_new_job(svc, file)
     # Launching is a blocking GraphQL call: keep it off the event loop so pollers are served.
     await run_in_threadpool(enqueue, svc, folder, video_path=dest, seed=seed, backend=chosen,
             source={"type": "upload", "original_filename": file.filename, "asset_id": None},
