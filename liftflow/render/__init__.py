@@ -69,9 +69,10 @@ veryfast 15.5 ms (37-48). The overlay pass is one more decode plus an x264 encod
 length. Debian's chromium 156 plays the H.264 MP4 (canPlayType "probably", plays).
 """
 
-from liftflow.render.overlay import CODECS, render_overlay
+from liftflow.render.overlay import render_overlay
 from liftflow.render.page import results_page_html
 from liftflow.render.plots import PLOT_NAMES, plots_markdown, render_plots
+from liftflow.video.encode import CODECS
 
 __all__ = ["render_overlay", "render_plots", "results_page_html", "plots_markdown", "PLOT_NAMES",
            "CODECS"]

@@ -19,10 +19,7 @@ from __future__ import annotations
 
 import math
 import os
-import queue
-import threading
 import time
-from fractions import Fraction
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -37,6 +34,7 @@ from liftflow.render.common import (
     vy_rgb,
     vy_scale,
 )
+from liftflow.video.encode import VideoWriter
 
 ProgressFn = Callable[[float, str], None]
 
@@ -57,127 +55,20 @@ SHIFT = 4  # cv2 sub-pixel bits
 ONE = 1 << SHIFT
 GAP_FRAMES = 3  # the path is broken where more frames than this are missing
 
-CODECS = {
-    # name: (encoder, container format, default options)
-    "h264": ("libx264", "mp4", {}),
-    "vp9": ("libvpx-vp9", "webm", {"deadline": "realtime", "cpu-used": "8", "row-mt": "1",
-                                  "b:v": "0", "crf": "36"}),
-}
 
 
 def _fx(v: float) -> int:
     return int(round(v * ONE))
 
 
-class _Encoder:
-    """Streams BGR frames to H.264 (or VP9) with each frame's real presentation time.
-
-    The encoder is fed constant-rate frame numbers (x264's rate control reads them) and
-    the packets get the decoded frames' own timestamps when muxed, so variable frame rate
-    timing survives exactly. Encoding runs in a worker thread (PyAV releases the GIL)
-    while the caller decodes and draws the next frame.
-    """
-
-    TB = Fraction(1, 90000)
-
-    def __init__(self, path: Path, width: int, height: int, fps: float, codec: str = "h264",
-                 preset: str = "veryfast", crf: int = 23, threaded: bool = True):
-        import av
-        import cv2
-
-        self._cv2 = cv2
-        if codec not in CODECS:
-            raise ValueError(f"unknown overlay codec {codec!r}; choose one of {', '.join(CODECS)}")
-        enc, fmt, defaults = CODECS[codec]
-        self.av = av
-        copts = {"movflags": "+faststart"} if fmt == "mp4" else {}
-        self.container = av.open(str(path), "w", format=fmt, options=copts)
-        rate = Fraction(fps if fps and fps > 0 else 30.0).limit_denominator(1001)
-        st = self.container.add_stream(enc, rate=rate)
-        st.width, st.height = width, height
-        st.pix_fmt = "yuv420p"
-        st.time_base = self.TB
-        st.codec_context.time_base = 1 / rate
-        opts = dict(defaults)
-        if codec == "h264":
-            # keyframe every ~1 s so scrubbing in the browser is quick
-            k = max(1, int(round(float(rate))))
-            opts.update({"preset": preset, "crf": str(int(crf)),
-                         "x264-params": f"keyint={k}:min-keyint={min(k, 25)}"})
-        st.options = opts
-        st.codec_context.thread_count = 0
-        self.stream = st
-        self.codec_tb = 1 / rate
-        self.tick = float(1 / rate / self.TB)
-        self.real: list[int] = []
-        self._error: Optional[BaseException] = None
-        self._thread = None
-        if threaded:
-            self._q: queue.Queue = queue.Queue(maxsize=2)
-            self._thread = threading.Thread(target=self._work, name="overlay-encode", daemon=True)
-            self._thread.start()
-
-    def _real(self, k: int) -> int:
-        if 0 <= k < len(self.real):
-            return self.real[k]
-        if k < 0:
-            return self.real[0] + int(round(k * self.tick))
-        return self.real[-1] + int(round((k - len(self.real) + 1) * self.tick))
-
-    def _mux(self, packets) -> None:
-        for pkt in packets:
-            if pkt.pts is not None:
-                pkt.pts = self._real(int(pkt.pts))
-            if pkt.dts is not None:
-                pkt.dts = self._real(int(pkt.dts))
-            pkt.duration = 0
-            pkt.time_base = self.TB
-            self.container.mux(pkt)
-
-    def _encode(self, bgr: np.ndarray, k: int) -> None:
-        # cv2's BGR->I420 is ~3x faster than the swscale conversion PyAV would do
-        yuv = self._cv2.cvtColor(bgr, self._cv2.COLOR_BGR2YUV_I420)
-        frame = self.av.VideoFrame.from_ndarray(yuv, format="yuv420p")
-        frame.pts = k
-        frame.time_base = self.codec_tb
-        self._mux(self.stream.encode(frame))
-
-    def _work(self) -> None:
-        while True:
-            item = self._q.get()
-            if item is None:
-                return
-            if self._error is None:
-                try:
-                    self._encode(*item)
-                except BaseException as exc:  # re-raised in the caller's thread
-                    self._error = exc
-
-    def write(self, bgr: np.ndarray, t_s: float) -> None:
-        """Queue one frame shown at ``t_s``; the array must not be modified afterwards."""
-        if self._error is not None:
-            raise self._error
-        pts = int(round(t_s / float(self.TB)))
-        if self.real and pts <= self.real[-1]:
-            pts = self.real[-1] + 1  # never let rounding make time stand still
-        self.real.append(pts)
-        k = len(self.real) - 1
-        if self._thread is None:
-            self._encode(bgr, k)
-        else:
-            self._q.put((bgr, k))
-
-    def close(self, ok: bool = True) -> None:
-        try:
-            if self._thread is not None:
-                self._q.put(None)
-                self._thread.join()
-            if self._error is not None and ok:
-                raise self._error
-            if ok:
-                self._mux(self.stream.encode())
-        finally:
-            self.container.close()
+def _overlay_writer(path: Path, width: int, height: int, fps: float, codec: str = "h264",
+             preset: str = "veryfast", crf: int = 23, threaded: bool = True) -> VideoWriter:
+    """The overlay's encoder: faststart MP4 (or WebM), a keyframe about every second so
+    scrubbing in the browser is quick, OpenCV's fast BGR->I420."""
+    k = max(1, int(round(fps if fps and fps > 0 else 30.0)))
+    return VideoWriter(path, width, height, fps, codec=codec, preset=preset, crf=crf,
+                       x264_params=f"keyint={k}:min-keyint={min(k, 25)}", faststart=True,
+                       threaded=threaded, fast_yuv=True)
 
 
 def _shrink(cv2, src: np.ndarray, dst: np.ndarray) -> None:
@@ -532,7 +423,7 @@ def render_overlay(
     if threaded is None:
         threaded = (os.cpu_count() or 1) >= 2
     t0 = time.perf_counter()
-    enc: Optional[_Encoder] = None
+    enc: Optional[VideoWriter] = None
     scene: Optional[_Scene] = None
     n = 0
     w = h = 0
@@ -547,12 +438,12 @@ def render_overlay(
                 h -= h % 2
                 if w < 2 or h < 2:
                     raise ValueError(f"frame too small to encode: {img.shape[1]}x{img.shape[0]}")
-                enc = _Encoder(tmp, w, h, fps, codec=codec, preset=preset, crf=crf, threaded=threaded)
+                enc = _overlay_writer(tmp, w, h, fps, codec=codec, preset=preset, crf=crf, threaded=threaded)
                 scene = _Scene(result, f_scale, w, h, pose)
             if img.shape[0] != h or img.shape[1] != w:
                 img = np.ascontiguousarray(img[:h, :w])
             scene.draw(img, f_index, f_t)
-            enc.write(img, f_t)
+            enc.write_at(img, f_t)
             last = img
             n += 1
             if progress is not None and n % every == 0:

@@ -301,7 +301,7 @@ class _Scene:
 
     # timestamps
     def timestamps(self) -> list[int]:
-        tb = _render.Encoder.TB
+        tb = _render.VideoWriter.TB
         fps = self.spec.fps
         pts = []
         if not self.spec.vfr:
@@ -446,7 +446,7 @@ def generate_clip(path: str | Path, spec: SynthSpec | None = None, progress=None
     scene = _Scene(spec)
     rot = spec.rotation % 360
     pts = scene.timestamps()
-    tb = float(_render.Encoder.TB)
+    tb = float(_render.VideoWriter.TB)
     sw, sh = (spec.height, spec.width) if rot in (90, 270) else (spec.width, spec.height)
     enc = _render.Encoder(path, sw, sh, spec.fps, spec.crf, rot, spec.preset)
     m = scene.motion

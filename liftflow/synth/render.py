@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from liftflow.video.encode import VideoWriter
 
 SS = 4  # supersampling factor for sprites
 SHIFT = 4  # cv2 fractional bits
@@ -285,111 +286,17 @@ def draw_lifter(img: np.ndarray, bar_xy: tuple[float, float], foot_x: float, y_f
 
 # ---------------------------------------------------------------- encoder
 
-class Encoder:
-    """libx264 yuv420p through PyAV with exact per-frame pts on a fine time base.
+def Encoder(path: Path, width: int, height: int, fps: float, crf: int, rotation: int,
+            preset: str = "veryfast", threaded: bool | None = None) -> VideoWriter:
+    """The synthetic clips' encoder: libx264 yuv420p, exact per-frame pts, rotation metadata.
+    mb-tree rate control makes libx264 output vary from run to run: off, so a seed gives
+    the same bytes every time. Threaded encoding only pays where x264 leaves cores idle."""
+    if threaded is None:
+        import os
 
-    x264 is fed constant-rate frame numbers (its rate control reads timestamps, and with
-    jittered ones its output is not reproducible); the real (possibly jittered) pts are
-    put on the packets when muxing, so the container carries them exactly.
-    """
-
-    TB = Fraction(1, 90000)
-
-    def __init__(self, path: Path, width: int, height: int, fps: float, crf: int, rotation: int,
-                 preset: str = "veryfast", threaded: bool | None = None):
-        import av
-
-        self.av = av
-        self.container = av.open(str(path), "w")
-        rate = Fraction(fps).limit_denominator(1001)
-        self.rate = rate
-        st = self.container.add_stream("libx264", rate=rate)
-        st.width, st.height = width, height
-        st.pix_fmt = "yuv420p"
-        st.time_base = self.TB
-        st.codec_context.time_base = 1 / rate
-        # mb-tree rate control makes libx264 output vary from run to run here: off, so a
-        # seed gives the same bytes every time
-        st.options = {"crf": str(int(crf)), "preset": preset, "x264-params": "no-mbtree=1"}
-        st.codec_context.thread_count = 0
-        if rotation:
-            st.set_display_rotation(-int(rotation))  # CCW degrees; decoders rotate clockwise back
-        self.stream = st
-        self.codec_tb = 1 / rate
-        self.tick = float(1 / rate / self.TB)  # one nominal frame in TB units
-        self.real: list[int] = []
-        # encode in a worker thread (PyAV releases the GIL) while the next frame is drawn
-        self._error: BaseException | None = None
-        self._thread = None
-        if threaded is None:  # overlapping only pays where x264 leaves cores idle
-            import os
-
-            threaded = (os.cpu_count() or 1) > 4
-        if threaded:
-            import queue
-            import threading
-
-            self._q: queue.Queue = queue.Queue(maxsize=3)
-            self._thread = threading.Thread(target=self._work, name="synth-encode", daemon=True)
-            self._thread.start()
-
-    def _real(self, k: int) -> int:
-        if 0 <= k < len(self.real):
-            return self.real[k]
-        if k < 0:
-            return self.real[0] + int(round(k * self.tick))
-        return self.real[-1] + int(round((k - len(self.real) + 1) * self.tick))
-
-    def _mux(self, packets) -> None:
-        for pkt in packets:
-            if pkt.pts is not None:
-                pkt.pts = self._real(int(pkt.pts))
-            if pkt.dts is not None:
-                pkt.dts = self._real(int(pkt.dts))
-            pkt.duration = 0
-            pkt.time_base = self.TB
-            self.container.mux(pkt)
-
-    def _encode(self, bgr: np.ndarray, k: int) -> None:
-        frame = self.av.VideoFrame.from_ndarray(bgr, format="bgr24")
-        frame.pts = k
-        frame.time_base = self.codec_tb
-        self._mux(self.stream.encode(frame))
-
-    def _work(self) -> None:
-        while True:
-            item = self._q.get()
-            if item is None:
-                return
-            if self._error is None:
-                try:
-                    self._encode(*item)
-                except BaseException as exc:  # reported by write/close in the caller's thread
-                    self._error = exc
-
-    def write(self, bgr: np.ndarray, pts: int) -> None:
-        """Queue one upright-or-stored BGR frame (the array must not be modified afterwards)."""
-        if self._error is not None:
-            raise self._error
-        if self.real and pts <= self.real[-1]:
-            raise ValueError("timestamps must increase")
-        self.real.append(int(pts))
-        k = len(self.real) - 1
-        if self._thread is None:
-            self._encode(bgr, k)
-        else:
-            self._q.put((bgr, k))
-
-    def close(self) -> None:
-        try:
-            if self._thread is not None:
-                self._q.put(None)
-                self._thread.join()
-            if self._error is not None:
-                raise self._error
-            self._mux(self.stream.encode())
-        finally:
-            self.container.close()
+        threaded = (os.cpu_count() or 1) > 4
+    return VideoWriter(path, width, height, fps, crf=crf, preset=preset, x264_params="no-mbtree=1",
+                       rotation=rotation, threaded=threaded)
 
 
 def store_rotated(img: np.ndarray, rotation: int) -> np.ndarray:
