@@ -78,6 +78,16 @@ class StackProcess:
         except psutil.NoSuchProcess:
             return []
 
+    def rss_mb(self) -> float:
+        """Resident memory of every process of the stack (run workers included), in MiB."""
+        total = 0
+        for p in self.tree():
+            try:
+                total += p.memory_info().rss
+            except psutil.Error:
+                pass
+        return total / 2**20
+
     def kill9_everything(self) -> None:
         """Crash the whole stack: SIGKILL every process of it at once (run worker included)."""
         procs = self.tree()

@@ -58,13 +58,7 @@ def run_load(stack, video: Path, seed: dict, uploads: int = 50, pollers: int = 2
 
     def sample_memory():
         while not stop_mem.is_set():
-            total = 0
-            for p in stack.tree():
-                try:
-                    total += p.memory_info().rss
-                except Exception:
-                    pass
-            peak["mb"] = max(peak["mb"], total / 2**20)
+            peak["mb"] = max(peak["mb"], stack.rss_mb())
             time.sleep(0.25)
 
     mem_thread = threading.Thread(target=sample_memory, daemon=True)

@@ -16,16 +16,6 @@ from datetime import datetime
 from pathlib import Path
 
 
-def _tree_rss_mb(stack) -> float:
-    total = 0
-    for p in stack.tree():
-        try:
-            total += p.memory_info().rss
-        except Exception:
-            pass
-    return total / (1024 * 1024)
-
-
 def run(jobs: int = 3) -> dict:
     from liftflow.devstack import StackProcess
     from liftflow.jobstore import read_json
@@ -41,7 +31,7 @@ def run(jobs: int = 3) -> dict:
         stack.start()
         startup_s = time.monotonic() - t0
         time.sleep(5)
-        idle_mb = _tree_rss_mb(stack)
+        idle_mb = stack.rss_mb()
         latencies, overheads, walls, busy_mb = [], [], [], []
         try:
             with stack.client() as c:
@@ -54,7 +44,7 @@ def run(jobs: int = 3) -> dict:
                     jid = r.json()["video_id"]
                     peak = 0.0
                     while c.get(f"/api/v1/videos/{jid}/status").json()["status"] not in ("completed", "failed"):
-                        peak = max(peak, _tree_rss_mb(stack))
+                        peak = max(peak, stack.rss_mb())
                         time.sleep(0.2)
                     busy_mb.append(peak)
                     meta = read_json(stack.data_dir / "api" / "results" / jid / "job_meta.json")
