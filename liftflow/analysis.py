@@ -119,9 +119,14 @@ def track_step(
     video_info: dict,
     settings: Optional[Settings] = None,
     progress: Optional[ProgressFn] = None,
+    job_dir: Optional[Path] = None,
 ) -> dict:
+    """Track the plate. With ``job_dir`` and rendering on, the same decode also keeps small
+    overlay frames there (``liftflow.render.spool``), so the overlay needs no second decode."""
+    from functools import partial
+
     from liftflow.tracking import BackendUnavailable, SeedCircle, TrackingError, create_tracker
-    from liftflow.video import VideoInfo
+    from liftflow.video import VideoInfo, iter_frames
 
     settings = settings or get_settings()
     info = VideoInfo(**video_info)
@@ -143,10 +148,21 @@ def track_step(
             seed = detect_seed(req.video_path, info)
         except TrackingError as exc:
             raise AnalysisError(str(exc)) from exc
+    spool = None
+    if req.render and job_dir is not None:
+        from liftflow.render.spool import SPOOL_NAME, FrameSpool
+
+        spool = FrameSpool(Path(job_dir) / SPOOL_NAME, info.frame_count,
+                           overlay_max_side(info.width, info.height))
     try:
-        observations = tracker.track(req.video_path, info, seed, progress=progress)
+        source = partial(iter_frames, req.video_path, tap=spool.tap if spool else None)
+        observations = tracker.track(req.video_path, info, seed, progress=progress,
+                                     frame_source=source)
     except TrackingError as exc:
         raise AnalysisError(str(exc)) from exc
+    finally:
+        if spool is not None:
+            spool.close()
     elapsed = time.perf_counter() - t0
     n_tracked = sum(1 for o in observations if o.tracked)
     if n_tracked == 0:
@@ -219,6 +235,13 @@ def assemble_step(job_id: str, video_info: dict, track: dict, pose: Optional[dic
 
 
 OVERLAY = "overlay.mp4"
+
+
+def overlay_max_side(width: int, height: int) -> int:
+    """The overlay's longer side: 720 px for portrait phone clips (404x720 from 1080x1920:
+    lines and labels stay crisp on a phone), 1080 px otherwise."""
+    return 720 if height > width else 1080
+
 POSTER = "overlay_poster.jpg"
 PLOTS_DIR = "plots"
 
@@ -231,15 +254,20 @@ def render_step(req: AnalysisRequest, result: dict, job_dir: Path,
     job_dir = Path(job_dir)
     plots = render_plots(result, job_dir / PLOTS_DIR)
     md = result.get("metadata") or {}
-    portrait = (md.get("height") or 0) > (md.get("width") or 0)
-    # 720 px tall for portrait phone clips (404x720 from 1080x1920: the lines and labels stay
-    # crisp on a phone), 1080 px wide otherwise; ultrafast x264. With the overlay decoder's
-    # cv2 planes resize this pass costs ~6.4 ms CPU/frame on 1080x1920 60 fps instead of
-    # ~11.2 (1080 px, superfast, swscale) - see `liftflow bench speed`.
-    ov = render_overlay(req.video_path, result, job_dir / OVERLAY, progress=progress,
-                        max_side=720 if portrait else 1080, preset="ultrafast")
+    from liftflow.render.spool import SPOOL_NAME, FrameSpool
+
+    max_side = overlay_max_side(md.get("width") or 0, md.get("height") or 0)
+    spool_path = job_dir / SPOOL_NAME
+    spool = FrameSpool.load(spool_path, max_side)
+    try:
+        # ultrafast x264: ~1.2 ms CPU/frame at 404x720, a third of superfast's
+        ov = render_overlay(req.video_path, result, job_dir / OVERLAY, progress=progress,
+                            max_side=max_side, preset="ultrafast", spool=spool)
+    finally:
+        FrameSpool.remove(spool_path)
     out = {"overlay": OVERLAY, "plots": {k: f"{PLOTS_DIR}/{Path(v).name}" for k, v in plots.items()},
-           "overlay_fps": ov.get("fps"), "overlay_seconds": ov.get("seconds")}
+           "overlay_fps": ov.get("fps"), "overlay_seconds": ov.get("seconds"),
+           "overlay_source": "tracking's decode" if spool is not None else "second decode"}
     if ov.get("poster"):
         out["poster"] = Path(ov["poster"]).name
     return out

@@ -27,6 +27,9 @@ LOG = "pipeline.log"
 CONFIG = "pipeline_config.yaml"
 METRICS = "metrics_calculator_output.json"
 PROGRESS = "progress.json"
+# scratch: small overlay frames kept by tracking's decode for the overlay pass (large;
+# removed once rendered, or when the job fails)
+FRAME_SPOOL = ".overlay-frames.i420"
 META_SCHEMA_VERSION = "1.0"
 
 
@@ -127,6 +130,14 @@ class JobFolder:
         self.path.mkdir(parents=True, exist_ok=True)
         with open(self.file(LOG), "a", encoding="utf-8") as f:
             f.write(f"{now_iso()} {level:<7} [{step}] {message}\n")
+
+    def drop_scratch(self) -> None:
+        """Remove the overlay frame spool (hundreds of MB) if a step left one behind."""
+        for name in (FRAME_SPOOL, FRAME_SPOOL + ".json"):
+            try:
+                (self.path / name).unlink()
+            except (FileNotFoundError, NotADirectoryError):
+                pass
 
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)

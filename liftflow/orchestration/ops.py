@@ -124,7 +124,8 @@ def decode(context: OpExecutionContext, lift: LiftRequest) -> dict:
 def track_disc(context: OpExecutionContext, lift: LiftRequest, video_info: dict) -> dict:
     with _step(context, lift, "track_disc") as progress:
         req = lift.analysis_request()
-        track = analysis.track_step(req, video_info, get_settings(), progress)
+        track = analysis.track_step(req, video_info, get_settings(), progress,
+                                     job_dir=lift.folder().path)
         s = track["stats"]
         seed = track["seed"]
         lift.folder().log("track_disc", f"backend {track['backend']}: {s['tracked_frames']}/{s['frames']} "
@@ -227,6 +228,7 @@ def mark_job_failed(context: HookContext) -> None:
     meta = folder.read_meta() or {}
     ts = dict(meta.get("timestamps") or {})
     ts["finished_at"] = now_iso()
+    folder.drop_scratch()  # a re-execution decodes the video again for the overlay
     folder.update_meta(status="failed", timestamps=ts,
                        error={"step": context.op.name, "reason": reason, "run_id": context.run_id})
     folder.log(context.op.name, f"job failed: {reason}", level="ERROR")

@@ -46,6 +46,7 @@ def sync_failed_job_folders(instance, since: float) -> list[str]:
             continue
         step = (folder.read_progress() or {}).get("step", "?")
         reason = WORKER_DIED.format(step=step, job_id=job_id)
+        folder.drop_scratch()
         folder.update_meta(status="failed", error={"step": step, "reason": reason, "run_id": run.run_id})
         folder.log(step, f"job failed: {reason}", "ERROR")
         fixed.append(run.run_id)
@@ -93,6 +94,7 @@ def reconcile_orphaned_runs(instance) -> list[str]:
         if lift.get("job_dir") and job_id:
             folder = JobFolder(lift["job_dir"], job_id)
             if folder.exists():
+                folder.drop_scratch()
                 folder.update_meta(status="failed", error={"step": "run", "reason": reason,
                                                            "run_id": run.run_id})
                 folder.log("reconcile", f"run {run.run_id} failed at start-up: {reason}", "ERROR")

@@ -2,17 +2,14 @@
 phase labels, a live velocity readout and (when present) the pose skeleton, drawn with
 cv2 on each decoded frame and encoded as a browser-ready H.264 MP4 in one streaming pass.
 
-Speed notes (measured on small-squat.mp4, 1080x1920 60 fps, see the package docstring):
-the frames are downscaled (``max_side``) before the colour conversion (yuv420p planes
-resized with cv2, then converted to BGR at the output size; ``_overlay_frames``), the
-path is kept in a persistent layer so each frame costs one ROI copy however long the
-lift, colours are precomputed per frame, and x264 runs in a worker thread while the next
-frame is decoded and drawn. On the `liftflow bench speed` clip (1080x1920 60 fps, 2
-shared cores) the pass costs 6.4 ms CPU/frame at 404x720 ultrafast (the analysis's
-setting for portrait clips), 9.0 ms at 608x1080 superfast, against 11.2 ms before the
-planes resize; decoding alone is ~2.5 ms of it. A second decode is unavoidable here: the
-path colours, the velocity readout and the rep labels need the whole clip's filtered
-metrics, which exist only after tracking has seen every frame.
+Speed: the frames come at the output size, either from the small copies tracking kept
+while it decoded the video (``liftflow.render.spool``: no second decode) or, when there
+are none (a re-executed step), from a decode downscaled on the yuv planes; the path is
+kept in a persistent layer so each frame costs one ROI copy however long the lift,
+colours are precomputed per frame, and x264 runs in a worker thread while the next frame
+is drawn. The drawing waits for the whole clip's filtered metrics (path colours,
+velocity readout, rep labels), which exist only after tracking has seen every frame.
+Figures: ``liftflow bench speed``.
 """
 
 from __future__ import annotations
@@ -71,91 +68,21 @@ def _overlay_writer(path: Path, width: int, height: int, fps: float, codec: str 
                        threaded=threaded, fast_yuv=True)
 
 
-def _shrink(cv2, src: np.ndarray, dst: np.ndarray) -> None:
-    """Resize one plane into ``dst`` (in place): bilinear, after exact 2x box halvings while
-    the ratio is over 2 (plain bilinear would alias fine texture; INTER_AREA at a
-    non-integer ratio is 20x slower)."""
-    h, w = dst.shape
-    while src.shape[0] >= 2 * h and src.shape[1] >= 2 * w and src.shape[0] >= 4 and src.shape[1] >= 4:
-        src = cv2.resize(src, (src.shape[1] // 2, src.shape[0] // 2), interpolation=cv2.INTER_AREA)
-    cv2.resize(src, (w, h), dst=dst, interpolation=cv2.INTER_LINEAR)
+def _video_frames(video_path, max_side: Optional[int]):
+    """(index, t_s, writable BGR image, scale) straight from the video, downscaled on the
+    yuv planes (``liftflow.video.iter_frames``)."""
+    from liftflow.video import iter_frames
+
+    for fr in iter_frames(video_path, max_side=max_side):
+        img = fr.image
+        yield fr.index, fr.t_s, (img if img.flags.writeable else img.copy()), fr.scale
 
 
-def _overlay_frames(video_path, max_side: Optional[int]):
-    """Frames for the overlay: like ``iter_frames(path, max_side=...)`` but cheaper.
-
-    For plain 4:2:0 video (yuv420p, limited range: what phones and x264 write) the decoded
-    planes are resized with cv2 (bilinear) and converted to BGR at the output size: ~1.2
-    ms/frame less CPU than swscale's combined scale + convert on 1080x1920 input, with a
-    visually identical picture (the overlay is a preview; the tracker's own frames are
-    untouched). Other pixel formats, odd sizes and no downscale go through ``iter_frames``.
-    Yields ``(index, t_s, image, scale)``; ``image`` is a fresh writable array.
-    """
-    import cv2
-
-    from liftflow.video import decode as vd
-
-    container = vd._open(video_path)
-    try:
-        stream = container.streams.video[0]
-        cc = stream.codec_context
-        fmt = getattr(getattr(cc, "format", None), "name", None) if cc is not None else None
-        w, h = int(stream.width or 0), int(stream.height or 0)
-    finally:
-        container.close()
-    fast = (fmt == "yuv420p" and max_side is not None and w >= 2 and h >= 2
-            and w % 2 == 0 and h % 2 == 0 and max(w, h) > max_side)
-    if not fast:
-        for fr in vd.iter_frames(video_path, max_side=max_side):
-            img = fr.image
-            yield fr.index, fr.t_s, (img if img.flags.writeable else img.copy()), fr.scale
-        return
-    container = vd._open(video_path)
-    index = -1
-    try:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        tb = float(stream.time_base)
-        first_pts = None
-        rotation = 0
-        s = 1.0
-        W = H = 0
-        buf = None
-        for av_frame in container.decode(stream):
-            if av_frame.pts is None:
-                continue
-            if first_pts is None:
-                first_pts = av_frame.pts
-                rotation = vd._rotation_of(stream, av_frame)
-                fw, fh = av_frame.width, av_frame.height
-                s = max_side / max(fw, fh)  # rotation does not change the longer side
-                W = max(2, int(round(fw * s)) // 2 * 2)
-                H = max(2, int(round(fh * s)) // 2 * 2)
-            if av_frame.pts < first_pts:
-                continue  # before the presentation start (edit list)
-            index += 1
-            if av_frame.format.name != "yuv420p" or av_frame.width != fw or av_frame.height != fh:
-                img = av_frame.reformat(width=W, height=H, format="bgr24").to_ndarray()
-            else:
-                yuv = av_frame.to_ndarray()  # (fh * 3/2, fw): Y, then U and V quarter planes
-                if buf is None:
-                    buf = np.empty((H * 3 // 2, W), np.uint8)
-                q, cw, ch = (H // 2) * (W // 2), fw // 2, fh // 2
-                flat = buf.reshape(-1)
-                _shrink(cv2, yuv[:fh], buf[:H])
-                chroma = yuv[fh:].reshape(-1)
-                for k in range(2):
-                    src = chroma[k * cw * ch:(k + 1) * cw * ch].reshape(ch, cw)
-                    _shrink(cv2, src, flat[W * H + k * q:W * H + (k + 1) * q].reshape(H // 2, W // 2))
-                img = cv2.cvtColor(buf, cv2.COLOR_YUV2BGR_I420)
-            img = vd._rotate(img, rotation)
-            yield index, (av_frame.pts - first_pts) * tb, img, s
-    except vd.VideoError:
-        raise
-    except Exception as exc:
-        raise vd.VideoError(f"{Path(video_path).name}: decoding failed at frame {index + 1}: {exc}") from exc
-    finally:
-        container.close()
+def _spool_frames(spool, width: int):
+    """The same from a ``FrameSpool`` kept during tracking (no second decode)."""
+    s = spool.width / max(1, width)
+    for i, t, img in spool.frames():
+        yield i, t, img, s
 
 
 class _Scene:
@@ -396,6 +323,7 @@ def render_overlay(
     pose: bool = True,
     threaded: Optional[bool] = None,
     poster: bool = True,
+    spool=None,
 ) -> dict:
     """Draw the analysis over the video and encode it for browsers; one streaming pass.
 
@@ -410,6 +338,8 @@ def render_overlay(
     ``out_path`` only when complete (written to a temporary name, then renamed).
     ``poster`` also writes the last overlay frame (the whole bar path drawn on the plate)
     as ``<stem>_poster.jpg`` beside it, for the page's <video poster>.
+    ``spool``: a ``liftflow.render.spool.SpoolReader`` with every frame already at the
+    output size (kept during tracking's decode); the video is then not decoded again.
 
     Returns {"path", "frames", "seconds", "width", "height", "fps", "codec", "poster"}
     ("poster" is None when not written).
@@ -431,7 +361,9 @@ def render_overlay(
     ok = False
     last = None
     try:
-        for f_index, f_t, img, f_scale in _overlay_frames(video_path, max_side):
+        frames = (_spool_frames(spool, int(md.get("width") or spool.width)) if spool is not None
+              else _video_frames(video_path, max_side))
+        for f_index, f_t, img, f_scale in frames:
             if enc is None:
                 h, w = img.shape[:2]
                 w -= w % 2  # yuv420p needs even dimensions

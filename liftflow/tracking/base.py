@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Optional, Protocol
+from typing import Callable, Iterator, Optional, Protocol
 
 from liftflow.progress import ProgressFn
-from liftflow.video import VideoInfo
+from liftflow.video import Frame, VideoInfo
+
+# iter_frames(path, ...) with the path bound: (start=0, stop=None, max_side=None, scale=None)
+FrameSource = Callable[..., Iterator[Frame]]
 
 # Observation states
 TRACKED = "tracked"  # plate found in this frame
@@ -75,7 +78,9 @@ class DiscObservation:
 class DiscTracker(Protocol):
     """Seed circle + video in, one observation per presentable frame out.
 
-    Implementations stream frames from ``video_path`` (never hold the whole video), cover
+    Implementations stream frames from ``video_path`` (never hold the whole video) through
+    ``frame_source`` when given (``liftflow.video.iter_frames``' signature without the path;
+    the analysis passes one that also keeps small overlay frames from the same decode), cover
     every frame index ``0 .. info.frame_count-1`` (frames before ``seed.frame`` are tracked
     backwards from the seed), and report lost frames as LOST rather than inventing positions.
     """
@@ -88,4 +93,5 @@ class DiscTracker(Protocol):
         info: VideoInfo,
         seed: SeedCircle,
         progress: Optional[ProgressFn] = None,
+        frame_source: Optional[FrameSource] = None,
     ) -> list[DiscObservation]: ...

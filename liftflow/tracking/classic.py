@@ -30,7 +30,8 @@ from typing import Iterable, Iterator, Optional
 import numpy as np
 
 from liftflow.progress import ProgressFn, report
-from liftflow.tracking.base import LOST, TRACKED, DiscObservation, SeedCircle, TrackingError
+from liftflow.tracking.base import (LOST, TRACKED, DiscObservation, FrameSource, SeedCircle,
+                                    TrackingError)
 
 DESCRIPTION = (
     "Classic OpenCV tracker (no weights): appearance matching around a constant-velocity "
@@ -730,8 +731,13 @@ class ClassicTracker:
         s = self.work_radius / max(seed.r, 1.0)
         return float(min(1.0, max(s, 0.05)))
 
-    def track(self, video_path, info, seed: SeedCircle, progress: Optional[ProgressFn] = None):
+    def track(self, video_path, info, seed: SeedCircle, progress: Optional[ProgressFn] = None,
+              frame_source: Optional[FrameSource] = None):
+        from functools import partial
+
         from liftflow.video.decode import iter_frames
+
+        frames = frame_source or partial(iter_frames, video_path)
 
         n = int(info.frame_count)
         if n <= 0:
@@ -757,7 +763,7 @@ class ClassicTracker:
                 report(progress, done[0] / n, f"tracking frame {done[0]}/{n}")
 
         # forward from the seed
-        fwd = _prefetch(iter_frames(video_path, start=seed.frame, scale=s if s < 1 else None))
+        fwd = _prefetch(frames(start=seed.frame, scale=s if s < 1 else None))
         engine = None
         for fr in fwd:
             if fr.index >= n:
@@ -799,7 +805,7 @@ class ClassicTracker:
             while end > 0:
                 begin = max(0, end - chunk)
                 frames = [(f.index, f.t_s, f.image) for f in
-                          iter_frames(video_path, start=begin, stop=end, scale=s if s < 1 else None)]
+                          frames(start=begin, stop=end, scale=s if s < 1 else None)]
                 for idx, t_s, img in reversed(frames):
                     sx, sy = mapper(img)
                     if bengine is None:

@@ -38,6 +38,7 @@ from liftflow.tracking.base import (
     TRACKED,
     BackendUnavailable,
     DiscObservation,
+    FrameSource,
     SeedCircle,
     TrackingError,
 )
@@ -439,12 +440,16 @@ class CutieTracker:
         info: VideoInfo,
         seed: SeedCircle,
         progress: Optional[ProgressFn] = None,
+        frame_source: Optional[FrameSource] = None,
     ) -> list[DiscObservation]:
         import torch
         from cutie.inference.inference_core import InferenceCore
 
+        from functools import partial
+
         from liftflow.video.decode import iter_frames
 
+        frames = frame_source or partial(iter_frames, video_path)
         n = int(info.frame_count)
         if n <= 0:
             raise TrackingError("the video has no frames")
@@ -495,7 +500,7 @@ class CutieTracker:
             warnings.simplefilter("ignore", FutureWarning)
             # forward: seed.frame .. n-1
             core = InferenceCore(self.network, self.cfg)
-            for fr in iter_frames(video_path, start=seed.frame, scale=s):
+            for fr in frames(start=seed.frame, scale=s):
                 if fr.index >= n:
                     break
                 img = fr.image
@@ -530,8 +535,8 @@ class CutieTracker:
                 stop = seed.frame
                 while stop > 0:
                     start = max(0, stop - chunk)
-                    frames = list(iter_frames(video_path, start=start, stop=stop, scale=s))
-                    for fr in reversed(frames):
+                    chunk_frames = list(frames(start=start, stop=stop, scale=s))
+                    for fr in reversed(chunk_frames):
                         prob = step(core, fr.image, end=fr.index == 0)
                         obs[fr.index] = self._observation(
                             fr.index, t_of(fr.index, fr.t_s), prob, geom["sx"], geom["sy"],
@@ -539,7 +544,7 @@ class CutieTracker:
                         )
                         done += 1
                         report(progress, done / n, f"cutie: frame {done}/{n} (backwards)")
-                    del frames
+                    del chunk_frames
                     stop = start
                 del core
 

@@ -34,6 +34,7 @@ from liftflow.tracking.base import (
     TRACKED,
     BackendUnavailable,
     DiscObservation,
+    FrameSource,
     SeedCircle,
     TrackingError,
 )
@@ -452,8 +453,13 @@ class YoloTracker:
             out.append(dets)
         return out
 
-    def detect_all(self, video_path: str, info: VideoInfo, progress=None) -> list[list[Detection]]:
+    def detect_all(self, video_path: str, info: VideoInfo, progress=None,
+                   frame_source: Optional[FrameSource] = None) -> list[list[Detection]]:
+        from functools import partial
+
         from liftflow.video.decode import iter_frames
+
+        frames = frame_source or partial(iter_frames, video_path)
 
         n = int(info.frame_count)
         dets: list[list[Detection]] = [[] for _ in range(n)]
@@ -470,7 +476,7 @@ class YoloTracker:
                 batch.clear()
                 idxs.clear()
 
-        for fr in iter_frames(video_path, max_side=self.opts["max_side"]):
+        for fr in frames(max_side=self.opts["max_side"]):
             if fr.index >= n:
                 break
             batch.append(fr.image)
@@ -487,6 +493,7 @@ class YoloTracker:
         info: VideoInfo,
         seed: SeedCircle,
         progress: Optional[ProgressFn] = None,
+        frame_source: Optional[FrameSource] = None,
     ) -> list[DiscObservation]:
         n = int(info.frame_count)
         if n <= 0:
@@ -499,7 +506,7 @@ class YoloTracker:
         from liftflow.tracking.cutie import _cpu_threads
 
         with _cpu_threads(self.opts["cpu_threads"] if self.device == "cpu" else None):
-            dets = self.detect_all(video_path, info, progress)
+            dets = self.detect_all(video_path, info, progress, frame_source)
         ts = list(info.timestamps_s)
         assoc = associate(dets, seed, ts if len(ts) == n else None, **self._assoc_opts())
         obs = self.observations(assoc, dets, seed, info)

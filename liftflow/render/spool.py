@@ -1,0 +1,145 @@
+"""Small copies of the frames, kept while tracking decodes the video, for the overlay pass.
+
+The overlay's colours, readout and rep labels need the whole clip's filtered metrics, so
+it is drawn after tracking. Decoding the full-size video a second time for it would cost
+as much as the first decode; instead, tracking's decode hands each picture to
+``FrameSpool.tap``, which shrinks its yuv planes to the overlay size (cv2, no colour
+conversion) and writes them as raw I420 records into a file (fixed size per frame,
+written at ``index * record`` so frames may arrive in any order, as the backward pass
+from a later seed frame delivers them). Memory: one small frame, whatever the length;
+disk: width * height * 1.5 bytes per frame (404x720: 436 KB, 785 MB for 30 s at 60 fps),
+deleted once the overlay is rendered.
+
+``FrameSpool.load(path)`` reads it back when every frame is there; otherwise the overlay
+decodes the video itself (a re-executed step, a tracker that decodes on its own).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Iterator, Optional
+
+import numpy as np
+
+from liftflow.jobstore import FRAME_SPOOL
+from liftflow.video.decode import PlaneScaler
+
+SPOOL_NAME = FRAME_SPOOL  # in the job folder
+
+
+def _rotate_i420(buf: np.ndarray, W: int, H: int, rotation: int) -> np.ndarray:
+    """Rotate an I420 image (H*3/2, W) clockwise by ``rotation`` degrees, plane by plane."""
+    import cv2
+
+    if rotation == 0:
+        return buf
+    code = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180,
+            270: cv2.ROTATE_90_COUNTERCLOCKWISE}[rotation]
+    flat = buf.reshape(-1)
+    q = (H // 2) * (W // 2)
+    y = cv2.rotate(buf[:H], code)
+    u = cv2.rotate(flat[W * H:W * H + q].reshape(H // 2, W // 2), code)
+    v = cv2.rotate(flat[W * H + q:].reshape(H // 2, W // 2), code)
+    return np.concatenate([y.reshape(-1), u.reshape(-1), v.reshape(-1)])
+
+
+class FrameSpool:
+    """Writer: pass ``tap`` to ``iter_frames`` (or a tracker's frame source); ``close()``."""
+
+    def __init__(self, path: Path, frame_count: int, max_side: Optional[int]):
+        self.path = Path(path)
+        self.info_path = self.path.with_name(self.path.name + ".json")
+        self.frame_count = int(frame_count)
+        self.max_side = max_side
+        self.scaler: Optional[PlaneScaler] = None
+        self.size: Optional[tuple[int, int]] = None  # (width, height) upright
+        self.record = 0
+        self.times: dict[int, float] = {}
+        self.problem: Optional[str] = None  # why the spool cannot be used
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.info_path.unlink(missing_ok=True)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+
+    def tap(self, index: int, t_s: float, av_frame, rotation: int) -> None:
+        if self.problem is not None or self._fd < 0 or not 0 <= index < self.frame_count:
+            return
+        if self.scaler is None:
+            w, h = av_frame.width, av_frame.height
+            s = 1.0
+            if self.max_side is not None and max(w, h) > self.max_side:
+                s = self.max_side / max(w, h)
+            self.scaler = PlaneScaler(w, h, s, rotation)
+            self.size = self.scaler.out_size
+            self.record = self.scaler.W * self.scaler.H * 3 // 2
+        if not self.scaler.applies(av_frame):
+            # not plain 4:2:0 at the first frame's size: the overlay decodes the video itself
+            self.problem = f"frame {index} is {av_frame.format.name} {av_frame.width}x{av_frame.height}"
+            return
+        buf = _rotate_i420(self.scaler.i420(av_frame), self.scaler.W, self.scaler.H,
+                           self.scaler.rotation)
+        os.pwrite(self._fd, memoryview(np.ascontiguousarray(buf)).cast("B"), index * self.record)
+        self.times[index] = float(t_s)
+
+    def close(self) -> dict:
+        """Finish the file and write its description beside it; returns that description."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+        info = {
+            "width": self.size[0] if self.size else None,
+            "height": self.size[1] if self.size else None,
+            "max_side": self.max_side,
+            "frame_count": self.frame_count,
+            "frames_written": len(self.times),
+            "problem": self.problem,
+            "t_s": [self.times.get(i) for i in range(self.frame_count)],
+        }
+        self.info_path.write_text(json.dumps(info))
+        return info
+
+    @staticmethod
+    def remove(path: Path) -> None:
+        path = Path(path)
+        path.unlink(missing_ok=True)
+        path.with_name(path.name + ".json").unlink(missing_ok=True)
+
+    @staticmethod
+    def load(path: Path, max_side: Optional[int]) -> Optional["SpoolReader"]:
+        """A reader when the spool is complete and was made for ``max_side``, else None."""
+        path = Path(path)
+        try:
+            info = json.loads(path.with_name(path.name + ".json").read_text())
+        except (OSError, ValueError):
+            return None
+        n = int(info.get("frame_count") or 0)
+        if (info.get("problem") or not info.get("width") or n <= 0
+                or info.get("frames_written") != n or info.get("max_side") != max_side
+                or any(t is None for t in info.get("t_s") or [None])):
+            return None
+        w, h = int(info["width"]), int(info["height"])
+        if not path.is_file() or path.stat().st_size != n * w * h * 3 // 2:
+            return None
+        return SpoolReader(path, w, h, info["t_s"])
+
+
+class SpoolReader:
+    def __init__(self, path: Path, width: int, height: int, times: list[float]):
+        self.path, self.width, self.height, self.times = Path(path), width, height, times
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def frames(self) -> Iterator[tuple[int, float, np.ndarray]]:
+        """(index, t_s, BGR image) in order; one frame in memory at a time."""
+        import cv2
+
+        W, H = self.width, self.height
+        rec = W * H * 3 // 2
+        buf = np.empty((H * 3 // 2, W), np.uint8)
+        with open(self.path, "rb", buffering=0) as f:
+            for i, t in enumerate(self.times):
+                if f.readinto(memoryview(buf).cast("B")) != rec:
+                    raise ValueError(f"overlay frame spool {self.path.name} is truncated at frame {i}")
+                yield i, t, cv2.cvtColor(buf, cv2.COLOR_YUV2BGR_I420)
