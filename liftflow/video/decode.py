@@ -4,6 +4,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
+import threading
+
 import numpy as np
 
 
@@ -149,18 +151,6 @@ def probe(path: str | Path) -> VideoInfo:
     )
 
 
-def shrink_plane(src: np.ndarray, dst: np.ndarray) -> None:
-    """Resize one 8-bit plane into ``dst`` (in place): exact 2x box halvings while the ratio
-    is over 2 (plain bilinear would alias fine texture; INTER_AREA at a non-integer ratio
-    is ~20x slower), then bilinear to the exact size."""
-    import cv2
-
-    h, w = dst.shape
-    while src.shape[0] >= 2 * h and src.shape[1] >= 2 * w and src.shape[0] >= 4 and src.shape[1] >= 4:
-        src = cv2.resize(src, (src.shape[1] // 2, src.shape[0] // 2), interpolation=cv2.INTER_AREA)
-    cv2.resize(src, (w, h), dst=dst, interpolation=cv2.INTER_LINEAR)
-
-
 def _plane(av_frame, k: int, w: int, h: int) -> np.ndarray:
     """Plane ``k`` of a decoded frame as a (h, w) uint8 view (no copy; valid while the
     frame lives)."""
@@ -168,14 +158,42 @@ def _plane(av_frame, k: int, w: int, h: int) -> np.ndarray:
     return np.frombuffer(p, np.uint8).reshape(-1, p.line_size)[:h, :w]
 
 
+class _Halvings(threading.local):
+    """The current frame's yuv planes and their exact 2x box halvings, computed once per
+    frame and shared by every ``PlaneScaler`` working on it (the tracker's frames and the
+    overlay's spool are both cut from the same decoded picture). One frame per thread."""
+
+    frame = None
+    levels: list = []
+
+    def get(self, av_frame, level: int, w: int, h: int) -> list[np.ndarray]:
+        import cv2
+
+        if self.frame is not av_frame:
+            self.frame = av_frame  # holds the frame: its planes back the level-0 views
+            self.levels = [[_plane(av_frame, 0, w, h), _plane(av_frame, 1, w // 2, h // 2),
+                            _plane(av_frame, 2, w // 2, h // 2)]]
+        while len(self.levels) <= level:
+            prev = self.levels[-1]
+            self.levels.append([cv2.resize(p, (p.shape[1] // 2, p.shape[0] // 2),
+                                           interpolation=cv2.INTER_AREA) for p in prev])
+        return self.levels[level]
+
+
+_halvings = _Halvings()
+
+
 class PlaneScaler:
     """A decoded yuv420p frame to a smaller I420 or BGR image, with cv2 on the planes.
 
     About 3x cheaper than swscale's combined scale + colour conversion on 1080x1920
-    input (the pipeline's biggest per-frame cost after decoding itself). Colours: BT.601
-    limited range, as swscale's default. Output sizes are rounded to even numbers (4:2:0).
-    ``applies(av_frame)`` says whether a frame can take this path (yuv420p, even size,
-    the size it was made for); other frames go through ``av_frame.reformat``.
+    input (the pipeline's biggest per-frame cost after decoding itself): exact 2x box
+    halvings while the ratio is over 2 (plain bilinear would alias fine texture;
+    INTER_AREA at a non-integer ratio is ~20x slower), shared between scalers of the same
+    frame, then bilinear to the exact size. Colours: BT.601 limited range, as swscale's
+    default. Output sizes are rounded to even numbers (4:2:0). ``applies(av_frame)`` says
+    whether a frame can take this path (yuv420p, even size, the size it was made for);
+    other frames go through ``av_frame.reformat``.
     """
 
     def __init__(self, src_w: int, src_h: int, scale: float, rotation: int = 0):
@@ -184,6 +202,11 @@ class PlaneScaler:
         self.H = max(2, int(round(src_h * scale)) // 2 * 2)
         self.rotation = int(rotation)
         self._buf = np.empty((self.H * 3 // 2, self.W), np.uint8)
+        # halvings that keep the chroma planes at least the output's chroma size
+        lv, w, h = 0, self.src_w // 2, self.src_h // 2
+        while w >= self.W and h >= self.H and w >= 4 and h >= 4 and w % 2 == 0 and h % 2 == 0:
+            lv, w, h = lv + 1, w // 2, h // 2
+        self.level = lv
 
     @property
     def out_size(self) -> tuple[int, int]:
@@ -196,14 +219,20 @@ class PlaneScaler:
 
     def i420(self, av_frame, out: Optional[np.ndarray] = None) -> np.ndarray:
         """The frame as I420 (H*3/2, W) at the output size, stored orientation (not rotated)."""
+        import cv2
+
         buf = self._buf if out is None else out
-        W, H, fw, fh = self.W, self.H, self.src_w, self.src_h
+        W, H = self.W, self.H
         q = (H // 2) * (W // 2)
         flat = buf.reshape(-1)
-        shrink_plane(_plane(av_frame, 0, fw, fh), buf[:H])
-        for k in (1, 2):
-            dst = flat[W * H + (k - 1) * q:W * H + k * q].reshape(H // 2, W // 2)
-            shrink_plane(_plane(av_frame, k, fw // 2, fh // 2), dst)
+        planes = _halvings.get(av_frame, self.level, self.src_w, self.src_h)
+        dsts = (buf[:H], flat[W * H:W * H + q].reshape(H // 2, W // 2),
+                flat[W * H + q:].reshape(H // 2, W // 2))
+        for src, dst in zip(planes, dsts):
+            if src.shape == dst.shape:
+                dst[...] = src
+            else:
+                cv2.resize(src, (dst.shape[1], dst.shape[0]), dst=dst, interpolation=cv2.INTER_LINEAR)
         return buf
 
     def bgr(self, av_frame) -> np.ndarray:

@@ -1,0 +1,114 @@
+"""One decode for tracking and the overlay (liftflow.render.spool, video.decode.PlaneScaler).
+
+Tracking's decode hands every picture to ``FrameSpool.tap``; the overlay pass reads those
+small frames back instead of decoding the video again. These tests check that the spooled
+frames are the frames a second decode would give (rotation included), that an incomplete
+or mismatched spool is refused (the overlay then decodes), and that the analysis uses and
+removes it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from liftflow.render.spool import FrameSpool
+from liftflow.video import iter_frames, probe
+
+
+def _spool(path: Path, clip: Path, max_side, **iter_kw) -> Path:
+    info = probe(clip)
+    sp = FrameSpool(path, info.frame_count, max_side)
+    for _ in iter_frames(clip, tap=sp.tap, **iter_kw):
+        pass
+    sp.close()
+    return path
+
+
+def _rot_clip(tmp_path, rotation: int) -> Path:
+    from liftflow.synth import SynthSpec, generate_clip
+
+    clip = tmp_path / f"rot{rotation}.mp4"
+    generate_clip(clip, SynthSpec(profile="squat", reps=1, width=240, height=320,
+                                  plate_radius_px=30, fps=30, rotation=rotation, seed=4,
+                                  duration_s=1.5))
+    return clip
+
+
+@pytest.mark.parametrize("rotation", [0, 90])
+def test_spooled_frames_are_the_decoded_frames(tmp_path, rotation):
+    clip = _rot_clip(tmp_path, rotation)
+    info = probe(clip)
+    max_side = 200
+    # the tracker decodes at its own scale; the spool taps the same pictures
+    sp = _spool(tmp_path / "s.i420", clip, max_side, scale=0.5)
+    reader = FrameSpool.load(sp, max_side)
+    assert reader is not None and len(reader) == info.frame_count
+    direct = list(iter_frames(clip, max_side=max_side))
+    assert (reader.width, reader.height) == (direct[0].image.shape[1], direct[0].image.shape[0])
+    assert reader.height > reader.width  # upright portrait, whatever the stored rotation
+    for (i, t, img), fr in zip(reader.frames(), direct):
+        assert i == fr.index and t == pytest.approx(fr.t_s, abs=1e-6)
+        assert np.abs(img.astype(int) - fr.image.astype(int)).mean() < 1.0
+
+
+def test_incomplete_or_mismatched_spool_is_refused(tmp_path, synth_clip):
+    clip, _ = synth_clip
+    n = probe(clip).frame_count
+    sp = _spool(tmp_path / "part.i420", clip, 1080, stop=n - 3)
+    assert FrameSpool.load(sp, 1080) is None  # frames missing: the overlay decodes instead
+    full = _spool(tmp_path / "full.i420", clip, 1080)
+    assert FrameSpool.load(full, 1080) is not None
+    assert FrameSpool.load(full, 720) is None  # made for another output size
+    with open(full, "r+b") as f:
+        f.truncate(full.stat().st_size - 10)
+    assert FrameSpool.load(full, 1080) is None
+    FrameSpool.remove(full)
+    assert not full.exists() and not full.with_name(full.name + ".json").exists()
+
+
+def test_analysis_renders_from_tracking_decode_and_removes_spool(tmp_path, synth_clip):
+    from liftflow.analysis import (AnalysisRequest, assemble_step, decode_step, metrics_step,
+                                   pose_step, render_step, track_step)
+    from liftflow.jobstore import FRAME_SPOOL
+
+    clip, truth = synth_clip
+    k = 5  # a later seed frame: frames before it come from the backward pass, out of order
+    req = AnalysisRequest(video_path=str(clip), disc_center_x=truth.x[k], disc_center_y=truth.y[k],
+                          disc_radius=truth.r[k], seed_frame=k, lift_type="squat")
+    info = decode_step(req)
+    job = tmp_path / "job"
+    track = track_step(req, info, job_dir=job)
+    assert (job / FRAME_SPOOL).is_file()
+    pose = pose_step(req, info, track)
+    result = assemble_step("j", info, track, pose, metrics_step(req, info, track, pose))
+    art = render_step(req, result, job)
+    assert art["overlay_source"] == "tracking's decode"
+    assert not (job / FRAME_SPOOL).exists() and not (job / (FRAME_SPOOL + ".json")).exists()
+    # the same overlay as one rendered from a second decode
+    again = render_step(req, result, tmp_path / "job2")
+    assert again["overlay_source"] == "second decode"
+    a = list(iter_frames(job / art["overlay"]))
+    b = list(iter_frames(tmp_path / "job2" / again["overlay"]))
+    assert len(a) == len(b) == info["frame_count"]
+    for fa, fb in zip(a[::7], b[::7]):
+        assert np.abs(fa.image.astype(int) - fb.image.astype(int)).mean() < 2.0
+
+
+def test_no_spool_without_rendering_and_failed_job_drops_it(tmp_path, synth_clip):
+    from liftflow.analysis import AnalysisRequest, decode_step, track_step
+    from liftflow.jobstore import FRAME_SPOOL, JobFolder
+
+    clip, truth = synth_clip
+    req = AnalysisRequest(video_path=str(clip), disc_center_x=truth.x[0], disc_center_y=truth.y[0],
+                          disc_radius=truth.r[0], render=False)
+    info = decode_step(req)
+    track_step(req, info, job_dir=tmp_path)
+    assert not (tmp_path / FRAME_SPOOL).exists()
+    req.render = True
+    track_step(req, info, job_dir=tmp_path)
+    assert (tmp_path / FRAME_SPOOL).exists()
+    JobFolder(tmp_path, "x").drop_scratch()
+    assert not (tmp_path / FRAME_SPOOL).exists()
