@@ -27,6 +27,9 @@ def test_speed_bench_on_a_tiny_clip(tmp_path, capsys):
     assert an["seconds"] > 0 and an["peak_rss_mb"] > 0 and an["rss_samples"] > 0
     assert set(STEP_NAMES) <= set(an["steps"]) and all(v is not None for v in an["steps"].values())
     assert an["overlay"] and an["plots"] and an["frames"] == 60 and an["tracked_frames"] > 0
+    assert row["decode_only"]["frames"] == 60 and row["ratio_decode_only"] > 0
+    # tracking's decode fed the overlay: the video was decoded once, not twice
+    assert an["overlay_source"] == "tracking's decode"
     assert row["ratio"] > 0 and isinstance(row["meets_ratio"], bool) and isinstance(row["meets_memory"], bool)
     # the cached clip is reused: no second generation
     res2 = run([2], cache_dir=tmp_path / "cache", width=320, height=240, fps=30, log=lambda m: None)
