@@ -65,7 +65,8 @@ def _overlay_writer(path: Path, width: int, height: int, fps: float, codec: str 
     k = max(1, int(round(fps if fps and fps > 0 else 30.0)))
     return VideoWriter(path, width, height, fps, codec=codec, preset=preset, crf=crf,
                        x264_params=f"keyint={k}:min-keyint={min(k, 25)}", faststart=True,
-                       threaded=threaded, fast_yuv=True)
+                       threaded=threaded, fast_yuv=True,
+                       codec_threads=1 if max(width, height) <= 1280 else 0)
 
 
 def _video_frames(video_path, max_side: Optional[int]):

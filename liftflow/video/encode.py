@@ -31,9 +31,11 @@ class VideoWriter:
     def __init__(self, path: Path, width: int, height: int, fps: float, *, codec: str = "h264",
                  preset: str = "veryfast", crf: int = 23, x264_params: Optional[str] = None,
                  faststart: bool = False, rotation: int = 0, threaded: bool = False,
-                 fast_yuv: bool = False):
+                 fast_yuv: bool = False, codec_threads: int = 0):
         """``rotation``: display rotation written to the container (decoders rotate back);
-        ``fast_yuv``: convert BGR to I420 with OpenCV (about 3x faster than swscale)."""
+        ``fast_yuv``: convert BGR to I420 with OpenCV (about 3x faster than swscale);
+        ``codec_threads``: the encoder's own threads (0 = its choice; 1 costs least CPU
+        for small frames, where x264's threads add overhead without running in parallel)."""
         import av
 
         if codec not in CODECS:
@@ -60,7 +62,7 @@ class VideoWriter:
             if x264_params:
                 options["x264-params"] = x264_params
         st.options = options
-        st.codec_context.thread_count = 0
+        st.codec_context.thread_count = int(codec_threads)
         if rotation:
             st.set_display_rotation(-int(rotation))  # CCW degrees; decoders rotate clockwise back
         self.stream = st
