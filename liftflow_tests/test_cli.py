@@ -1,4 +1,4 @@
-"""`liftflow analyze` runs the Dagster job in process and writes the job files."""
+"""`liftflow analyze` runs the five steps in process (no Dagster) and writes the job files."""
 
 import json
 import subprocess
@@ -40,3 +40,30 @@ def test_analyze_bad_input_exits_nonzero_with_one_line_reason(tmp_path):
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
     r = _run("analyze", str(junk), "--disc-center-x", "1", "--out", str(tmp_path / "o3"))
     assert r.returncode == 2 and "together" in r.stderr
+
+
+def test_analyze_runs_without_dagster_and_fails_like_the_job(tmp_path, synth_clip, monkeypatch):
+    """analyze runs the steps in process (liftflow.jobrun): dagster is never imported; a step
+    that fails leaves the job folder as the Dagster failure hook does (status, error, no spool)."""
+    path, truth = synth_clip
+    code = (
+        "import sys; from liftflow.cli import main\n"
+        f"rc = main(['analyze', {str(path)!r}, '--disc-center-x', '{truth.x[0]:.1f}', "
+        f"'--disc-center-y', '{truth.y[0]:.1f}', '--disc-radius', '{truth.r[0]:.1f}', "
+        f"'--backend', 'cutie', '--out', {str(tmp_path / 'o')!r}, '--quiet'])\n"
+        "assert not any(m == 'dagster' or m.startswith('dagster.') for m in sys.modules), 'dagster imported'\n"
+        "sys.exit(rc)\n"
+    )
+    env = {"LIFTFLOW_MODELS_DIR": str(tmp_path / "no-models")}
+    import os
+
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                       timeout=300, env={**os.environ, **env})
+    assert r.returncode == 1, r.stderr
+    assert r.stderr.startswith("liftflow analyze: failed at track_disc: ") and len(r.stderr.strip().splitlines()) == 1
+    meta = json.loads((tmp_path / "o" / "job_meta.json").read_text())
+    assert meta["status"] == "failed" and meta["error"]["step"] == "track_disc"
+    assert str(tmp_path / "no-models" / "cutie-base-mega.pth") in meta["error"]["reason"]
+    assert meta["error"]["run_id"] in meta["runs"] and set(meta["steps"]) == {"decode"}
+    assert not any(p.name.startswith(".overlay-frames") for p in (tmp_path / "o").iterdir())
+    assert "job failed" in (tmp_path / "o" / "pipeline.log").read_text()

@@ -84,3 +84,39 @@ def test_unavailable_backend_fails_at_once_and_never_substitutes(tmp_path, insta
     err = folder.read_meta()["error"]
     assert err["step"] == "track_disc"
     assert str(tmp_path / "no-models" / "cutie-base-mega.pth") in err["reason"]
+
+
+def test_cli_runner_writes_the_same_job_folder_as_the_job(tmp_path, instance, synth_clip):
+    """liftflow.jobrun.run_job (what `liftflow analyze` runs, no Dagster) and the Dagster job
+    share the step bookkeeping: same files, same job_meta.json keys, same result."""
+    from liftflow import jobrun
+    from liftflow.analysis import AnalysisRequest
+
+    path, truth = synth_clip
+    seed = dict(disc_center_x=truth.x[0], disc_center_y=truth.y[0], disc_radius=truth.r[0],
+                lift_type="squat")
+    a = _job_folder(tmp_path / "dagster-job")
+    res = defs.resolve_job_def("lift_analysis").execute_in_process(
+        run_config=run_config_for(_request(a, path, **seed)), instance=instance)
+    assert res.success
+    b = _job_folder(tmp_path / "cli")
+    out = jobrun.run_job(b, "cli-run", AnalysisRequest(video_path=str(path), **seed))
+    assert out == b.file("result.json")
+
+    def listing(folder):
+        return sorted(str(p.relative_to(folder.path)) for p in folder.path.rglob("*"))
+
+    assert listing(a) == listing(b)
+    ma, mb = a.read_meta(), b.read_meta()
+    assert set(ma) == set(mb) and ma["status"] == mb["status"] == "completed"
+    assert set(ma["steps"]) == set(mb["steps"]) == set(STEPS) and mb["runs"] == ["cli-run"]
+    assert set(ma["runtime"]) == set(mb["runtime"]) and mb["runtime"]["run_id"] == "cli-run"
+    assert ma["artefacts"].keys() == mb["artefacts"].keys()
+    ra, rb = (json.loads(f.file("result.json").read_text()) for f in (a, b))
+    for r in (ra, rb):
+        r.pop("processed_at")
+        r["tracking"].pop("seconds"), r["tracking"].pop("fps")  # timings
+    assert ra == rb
+    assert a.file("progress.json").is_file() and b.read_progress()["fraction"] == 1.0
+    log = b.file("pipeline.log").read_text()
+    assert all(f"[{s}] done in" in log for s in STEPS)
