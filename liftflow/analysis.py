@@ -172,7 +172,8 @@ def track_step(
         spool = FrameSpool(Path(job_dir) / SPOOL_NAME, info.frame_count,
                            overlay_max_side(info.width, info.height))
     try:
-        source = partial(iter_frames, req.video_path, tap=spool.tap if spool else None)
+        source = partial(iter_frames, req.video_path, tap=spool.tap if spool else None,
+                         skip_loop_filter=settings.fast_decode)
         with single_threaded_cv2():
             observations = tracker.track(req.video_path, info, seed, progress=progress,
                                          frame_source=source)
