@@ -166,14 +166,15 @@ def track_step(
         except TrackingError as exc:
             raise AnalysisError(str(exc)) from exc
     spool = None
+    max_side = overlay_max_side(info.width, info.height)
     if req.render and job_dir is not None:
         from liftflow.render.spool import SPOOL_NAME, FrameSpool
 
-        spool = FrameSpool(Path(job_dir) / SPOOL_NAME, info.frame_count,
-                           overlay_max_side(info.width, info.height))
+        spool = FrameSpool(Path(job_dir) / SPOOL_NAME, info.frame_count, max_side)
+    fast = skip_deblocking(settings, info.width, info.height)
     try:
         source = partial(iter_frames, req.video_path, tap=spool.tap if spool else None,
-                         skip_loop_filter=settings.fast_decode)
+                         skip_loop_filter=fast)
         with single_threaded_cv2():
             observations = tracker.track(req.video_path, info, seed, progress=progress,
                                          frame_source=source)
@@ -254,6 +255,13 @@ def assemble_step(job_id: str, video_info: dict, track: dict, pose: Optional[dic
 
 
 OVERLAY = "overlay.mp4"
+
+
+def skip_deblocking(settings: Settings, width: int, height: int) -> bool:
+    """Decode without H.264's deblocking filter (LIFTFLOW_FAST_DECODE) only where the
+    overlay shrinks the picture at least 2x: block edges then vanish; at full size they
+    would show in the overlay."""
+    return settings.fast_decode and overlay_max_side(width, height) <= 0.5 * max(width, height)
 
 
 def overlay_max_side(width: int, height: int) -> int:

@@ -112,3 +112,17 @@ def test_no_spool_without_rendering_and_failed_job_drops_it(tmp_path, synth_clip
     assert (tmp_path / FRAME_SPOOL).exists()
     JobFolder(tmp_path, "x").drop_scratch()
     assert not (tmp_path / FRAME_SPOOL).exists()
+
+
+def test_deblocking_is_skipped_only_where_the_overlay_shrinks_2x():
+    from dataclasses import replace
+
+    from liftflow.analysis import skip_deblocking
+    from liftflow.config import get_settings
+
+    st = get_settings()
+    assert skip_deblocking(replace(st, fast_decode=True), 1080, 1920)  # phone portrait
+    assert skip_deblocking(replace(st, fast_decode=True), 3840, 2160)
+    assert not skip_deblocking(replace(st, fast_decode=True), 1280, 720)  # overlay ~ full size
+    assert not skip_deblocking(replace(st, fast_decode=True), 320, 240)
+    assert not skip_deblocking(replace(st, fast_decode=False), 1080, 1920)
