@@ -3,9 +3,10 @@
 Three pure functions, no global state, heavy imports (cv2, av, matplotlib) inside them:
 
 ``render_overlay(video_path, result, out_path, progress=None, max_side=1080, *, codec="h264",
-preset="superfast", crf=23, pose=True, threaded=None, poster=True) -> dict``
-    One streaming pass over the video (``liftflow.video.iter_frames``, PyAV, threaded,
-    frames decoded already downscaled to ``max_side``): draws the tracked plate outline
+preset="superfast", crf=23, pose=True, threaded=None, poster=True, spool=None) -> dict``
+    One streaming pass over small frames: those tracking's decode kept (``spool``, see
+    ``liftflow.render.spool``) or, without them, a decode downscaled on the yuv planes to
+    ``max_side`` (``liftflow.video.iter_frames``). Draws the tracked plate outline
     (green), the bar path so far coloured by vertical velocity (blue down, grey still,
     orange/red up; a legend top right), a readout (vertical velocity, time, height), the
     rep ("Rep 2/5 UP"/"down") and phase labels, the last rep's mean concentric velocity,
@@ -37,36 +38,14 @@ preset="superfast", crf=23, pose=True, threaded=None, poster=True) -> dict``
     rep), phases, warnings, the plots. All user text is escaped; only relative/http(s)
     URLs are used.
 
-Wiring (for the integrator):
+Wiring: ``liftflow.analysis.render_step`` (called by the assemble_contract op, on by
+default per job) writes overlay.mp4, overlay_poster.jpg and plots/*.png into the job
+folder and lists them in job_meta.json; the API serves them (``liftflow_api.routes``:
+``/videos/{id}/overlay`` with Range support, ``/poster``, ``/plots/{name}``) and the
+page at ``/jobs/{id}``.
 
-* Dagster op after ``assemble_contract`` (optional per job, on by default), in the job
-  folder ``data/api/results/<job_id>/``::
-
-      from liftflow.render import render_overlay, render_plots
-      ov = render_overlay(req.video_path, result, folder / "overlay.mp4", progress=progress)
-      plots = render_plots(result, folder / "plots")   # {"bar_path": Path, ...}
-      context.add_output_metadata({
-          "overlay": MetadataValue.path(str(ov["path"])),
-          "overlay_fps": ov["fps"],
-          "plots": MetadataValue.md(plots_markdown(plots, ("bar_path", "velocity"))),
-      })
-
-  A failure here should not fail the analysis: the result is already valid.
-* FastAPI: ``GET /api/v1/videos/{id}/overlay`` -> ``FileResponse(folder/"overlay.mp4",
-  media_type="video/mp4")`` (Starlette's FileResponse answers Range requests, which
-  Safari/iOS need to play video); ``.../plots/{name}`` -> ``image/png`` for a name in
-  ``PLOT_NAMES``; ``.../poster`` -> ``image/jpeg``. ``GET /jobs/{id}`` ->
-  ``HTMLResponse(results_page_html(id, result_or_None, status_dict | job_meta_bits,
-  {"overlay": ".../overlay", "poster": ".../poster", "result": ".../results",
-  "plot:bar_path": ".../plots/bar_path", ...}))`` listing only artefacts that exist.
-
-Measured (small-squat.mp4, 1080x1920 H.264 60 fps, 263 frames; 2 shared cores at load
-average 8-14, so CPU time per frame is the figure to trust, wall fps varies 2x run to run):
-decode alone (iter_frames, BGR) 7-8 ms CPU/frame (81-165 frames/s wall); render_overlay to
-608x1080 with preset superfast 13.1 ms/frame (68-79 frames/s), ultrafast 11.4 ms (65-109),
-veryfast 15.5 ms (37-48). The overlay pass is one more decode plus an x264 encode (drawing
-< 1 ms/frame), so about 1.7x decode-alone on its own; peak RSS 120-190 MB whatever the
-length. Debian's chromium 156 plays the H.264 MP4 (canPlayType "probably", plays).
+Measured: see ``liftflow bench speed`` (the whole analysis against decode-alone on a
+1080x1920 60 fps clip). Debian's chromium plays the H.264 MP4 (canPlayType "probably").
 """
 
 from liftflow.render.overlay import render_overlay
