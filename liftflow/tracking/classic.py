@@ -71,13 +71,18 @@ def _features(img_bgr: np.ndarray) -> np.ndarray:
     """Chroma-weighted Lab, float32, lightly smoothed."""
     import cv2
 
-    lab = cv2.cvtColor(img_bgr, cv2.COLOR_BGR2Lab).astype(np.float32)
-    # 8-bit Lab: L in 0..255 (= L*2.55), a, b offset by 128
-    lab[..., 0] *= 100.0 / 255.0
-    lab[..., 1] -= 128.0
-    lab[..., 2] -= 128.0
-    lab[..., 1:] *= CHROMA_WEIGHT
-    return cv2.GaussianBlur(lab, (3, 3), 0.8)
+    lab = cv2.cvtColor(img_bgr, cv2.COLOR_BGR2Lab)
+    # 8-bit Lab: L in 0..255 (= L*2.55), a, b offset by 128. The per-channel affine map
+    # commutes with the (normalised, linear) blur: blur the raw values, then map them in
+    # one pass.
+    blur = cv2.GaussianBlur(lab.astype(np.float32), (3, 3), 0.8)
+    return cv2.transform(blur, _LAB_AFFINE)
+
+
+# 8-bit Lab -> (L*, CHROMA_WEIGHT * a*, CHROMA_WEIGHT * b*)
+_LAB_AFFINE = np.array([[100.0 / 255.0, 0.0, 0.0, 0.0],
+                        [0.0, CHROMA_WEIGHT, 0.0, -128.0 * CHROMA_WEIGHT],
+                        [0.0, 0.0, CHROMA_WEIGHT, -128.0 * CHROMA_WEIGHT]], np.float64)
 
 
 @dataclass
@@ -100,6 +105,10 @@ class _Rays:
         self.theta = np.linspace(0.0, 2 * np.pi, n, endpoint=False).astype(np.float32)
         self.cos = np.cos(self.theta)
         self.sin = np.sin(self.theta)
+        self.rows = np.arange(n)
+        self.wbase = self.rows[:, None]  # row index, for flat indices
+        self.wcols = np.arange(512)  # window columns
+        self.woff = (np.arange(2 * _RAMP_W + 1) - _RAMP_W).astype(np.float32)  # offsets in a window
 
 
 def _sample_rays(feat, rays: _Rays, cx, cy, rho):
@@ -113,39 +122,90 @@ def _sample_rays(feat, rays: _Rays, cx, cy, rho):
     return prof, inside
 
 
+_ONES13 = np.ones((1, 3), np.float32)
+
+
+def _median(a: np.ndarray) -> float:
+    """np.median of a 1-d array, without its overhead."""
+    n = len(a)
+    k = n // 2
+    if n % 2:
+        return float(np.partition(a, k)[k])
+    p = np.partition(a, (k - 1, k))
+    return float((p[k - 1] + p[k]) * 0.5)
+
+
 def _fit_circle(x, y, wts, cx, cy, r, iters=6, fix_r=False):
     """Robust geometric circle fit (Gauss-Newton with Tukey weights); radius held if fix_r."""
+    x = np.asarray(x, np.float64)
+    y = np.asarray(y, np.float64)
+    wts = np.asarray(wts, np.float64)
+    cx, cy, r = float(cx), float(cy), float(r)
     scale = max(1.0, 0.04 * r)
     wr = wts
+    pos_w = wts > 0
+    any_w = bool(pos_w.any())
     for _ in range(iters):
         dx = x - cx
         dy = y - cy
-        d = np.sqrt(dx * dx + dy * dy) + 1e-9
+        d = np.sqrt(dx * dx + dy * dy)
+        d += 1e-9
         res = d - r
-        mad = np.median(np.abs(res[wts > 0])) if np.any(wts > 0) else 1.0
+        mad = _median(np.abs(res[pos_w])) if any_w else 1.0
         scale = max(0.6, 1.4826 * mad * 2.5, 0.015 * r)
-        u = res / (scale * 2.0)
-        tuk = np.where(np.abs(u) < 1, (1 - u * u) ** 2, 0.0)
+        u = res * (1.0 / (scale * 2.0))
+        tuk = 1.0 - u * u
+        tuk *= tuk
+        tuk[np.abs(u) >= 1] = 0.0
         wr = wts * tuk
-        if wr.sum() < 1e-6:
+        sw = float(wr.sum())
+        if sw < 1e-6:
             break
+        # J rows: (-dx/d, -dy/d[, -1]); A = J^T W J, b = -J^T W res
+        ux = dx / d
+        uy = dy / d
+        wux = wr * ux
+        wuy = wr * uy
+        wres = wr * res
+        a11 = float(wux @ ux) + 1e-6
+        a12 = float(wux @ uy)
+        a22 = float(wuy @ uy) + 1e-6
+        b1 = float(wux @ res)
+        b2 = float(wuy @ res)
         if fix_r:
-            J = np.stack([-dx / d, -dy / d], axis=1)
+            det = a11 * a22 - a12 * a12
+            if det == 0.0 or not math.isfinite(det):
+                break
+            s0 = (b1 * a22 - a12 * b2) / det
+            s1 = (a11 * b2 - a12 * b1) / det
+            s2 = 0.0
         else:
-            J = np.stack([-dx / d, -dy / d, -np.ones_like(d)], axis=1)
-        A = J.T @ (J * wr[:, None])
-        b = -J.T @ (wr * res)
-        try:
-            step = np.linalg.solve(A + np.eye(J.shape[1]) * 1e-6, b)
-        except np.linalg.LinAlgError:
-            break
-        cx += step[0]
-        cy += step[1]
-        if not fix_r:
-            r += step[2]
-        if abs(step).max() < 0.01:
+            a13 = float(wux.sum())
+            a23 = float(wuy.sum())
+            a33 = sw + 1e-6
+            b3 = float(wres.sum())
+            c11 = a22 * a33 - a23 * a23
+            c12 = a13 * a23 - a12 * a33
+            c13 = a12 * a23 - a13 * a22
+            det = a11 * c11 + a12 * c12 + a13 * c13
+            if det == 0.0 or not math.isfinite(det):
+                break
+            c22 = a11 * a33 - a13 * a13
+            c23 = a12 * a13 - a11 * a23
+            c33 = a11 * a22 - a12 * a12
+            s0 = (c11 * b1 + c12 * b2 + c13 * b3) / det
+            s1 = (c12 * b1 + c22 * b2 + c23 * b3) / det
+            s2 = (c13 * b1 + c23 * b2 + c33 * b3) / det
+        cx += s0
+        cy += s1
+        r += s2
+        if max(abs(s0), abs(s1), abs(s2)) < 0.01:
             break
     return cx, cy, r, wr, scale
+
+
+_EDGE_K = 3  # edge = outward increase of the distance to plate colour over +-_EDGE_K samples
+_RAMP_W = 12  # samples either side of a ray's peak searched for its edge ramp
 
 
 class _RimFitter:
@@ -154,6 +214,16 @@ class _RimFitter:
         self.plate_col = plate_col.astype(np.float32)
         self.set_shape(1.0, 0.0)
 
+    @property
+    def plate_col(self):
+        return self._plate_col
+
+    @plate_col.setter
+    def plate_col(self, col):
+        self._plate_col = col
+        c = np.asarray(col, np.float64).ravel()
+        self._col_scalar = (float(c[0]), float(c[1]), float(c[2]), 0.0)
+
     def set_shape(self, ratio: float, phi: float):
         """Expected outline: an ellipse of axis ratio ``ratio`` (major/minor) at ``phi``."""
         self.ratio = float(ratio)
@@ -161,6 +231,7 @@ class _RimFitter:
         psi = self.rays.theta - self.phi
         self.mult = (1.0 / np.sqrt(np.cos(psi) ** 2 / self.ratio
                                    + np.sin(psi) ** 2 * self.ratio)).astype(np.float32)
+        self.mlo, self.mhi = float(self.mult.min()), float(self.mult.max())
 
     def _to_norm(self, x, y):
         c, s_ = math.cos(self.phi), math.sin(self.phi)
@@ -174,42 +245,85 @@ class _RimFitter:
         return xr * c - yr * s_, xr * s_ + yr * c
 
     def edges(self, feat, cx, cy, r_pred, sigma, lo=0.55, hi=1.5):
+        import cv2
+
         step = 0.5
-        mlo, mhi = float(self.mult.min()), float(self.mult.max())
-        rho = np.arange(lo * r_pred * mlo, hi * r_pred * mhi + step, step, dtype=np.float32)
-        prof, inside = _sample_rays(feat, self.rays, cx, cy, rho)
-        d = np.linalg.norm(prof - self.plate_col[None, None, :], axis=2)
-        # outward increase of the distance to plate colour, over +-1.5 px
-        k = 3
-        e = np.zeros_like(d)
-        e[:, k:-k] = d[:, 2 * k:] - d[:, :-2 * k]
-        e = np.maximum(e, 0.0)
-        # an edge is only usable if the ray is inside the image around it
-        ok = inside.copy()
-        ok[:, k:-k] &= inside[:, 2 * k:] & inside[:, :-2 * k]
-        ok[:, :k] = False
-        ok[:, -k:] = False
-        e = np.where(ok, e, 0.0)
+        cx, cy, r_pred, sigma = float(cx), float(cy), float(r_pred), float(sigma)
+        rho = np.arange(lo * r_pred * self.mlo, hi * r_pred * self.mhi + step, step, dtype=np.float32)
+        rays = self.rays
+        n, m, k, P = len(rays.theta), len(rho), _EDGE_K, _RAMP_W
+        mx = np.multiply.outer(rays.cos, rho)
+        mx += np.float32(cx)
+        my = np.multiply.outer(rays.sin, rho)
+        my += np.float32(cy)
+        prof = cv2.remap(feat, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        h, w = feat.shape[:2]
+        rmax = float(rho[-1]) + 0.01
+        all_in = (cx - rmax >= 0.5 and cx + rmax <= w - 1.5
+                  and cy - rmax >= 0.5 and cy + rmax <= h - 1.5)
+        # distance to plate colour
+        dd = cv2.subtract(prof, self._col_scalar)
+        dd = cv2.multiply(dd, dd)
+        d = cv2.sqrt(cv2.transform(dd, _ONES13))
+        # outward increase of the distance to plate colour, over +-1.5 px; stored with P
+        # zero samples either side (for the ramp windows below)
+        ep = np.zeros((n, m + 2 * P), np.float32)
+        e = ep[:, P:P + m]
+        np.subtract(d[:, 2 * k:], d[:, :-2 * k], out=e[:, k:m - k])
+        np.maximum(e, 0.0, out=e)
+        rows = rays.rows
         r_ray = r_pred * self.mult  # expected rim distance on each ray
-        prior = np.exp(-0.5 * ((rho[None, :] - r_ray[:, None]) / sigma) ** 2)
-        score = e * prior
-        idx = np.argmax(score, axis=1)
-        n = len(self.rays.theta)
-        rows = np.arange(n)
+        if not all_in:
+            # an edge is only usable if the ray is inside the image around it
+            inside = (mx >= 0.5) & (mx <= w - 1.5) & (my >= 0.5) & (my <= h - 1.5)
+            ok = inside.copy()
+            ok[:, k:-k] &= inside[:, 2 * k:] & inside[:, :-2 * k]
+            ok[:, :k] = False
+            ok[:, -k:] = False
+            e[~ok] = 0.0
+        z = np.subtract.outer(r_ray, rho)
+        z /= np.float32(sigma)
+        z *= z
+        z *= np.float32(-0.5)
+        prior = np.exp(z, out=z)
+        prior *= e
+        idx = np.argmax(prior, axis=1)
         peak = e[rows, idx]
-        # sub-pixel: centroid of the ramp where e > half the peak, contiguous around idx
+        # sub-pixel: centroid of the ramp where e > half the peak, contiguous around idx;
+        # searched in a window of P samples either side of idx (the zero padding stands for
+        # the row's ends), the few rows whose ramp is longer are done over the whole row
         half = 0.5 * peak
-        m = e.shape[1]
-        J = np.arange(m)[None, :]
-        below = e <= half[:, None]
-        left = np.where(below & (J < idx[:, None]), J, -1).max(axis=1)
-        right = np.where(below & (J > idx[:, None]), J, m).min(axis=1)
-        seg = np.where((J > left[:, None]) & (J < right[:, None]), e, 0.0)
-        pos = (rho[0] + step * (seg * J).sum(axis=1) / np.maximum(seg.sum(axis=1), 1e-6)).astype(np.float32)
-        # visibility: is the expected rim point itself inside the image
-        j_exp = np.clip(np.searchsorted(rho, r_ray), 0, len(rho) - 1)
-        vis = inside[rows, j_exp]
-        valid = ok[rows, idx] & (peak > 0) & vis
+        W = 2 * P + 1
+        win = ep.ravel().take(rays.wbase[:, :W] * (m + 2 * P) + rays.wcols[:W] + idx[:, None])
+        below = win <= half[:, None]
+        li = P - 1 - np.argmax(below[:, P - 1::-1], axis=1)  # window column of the left end
+        ri = P + 1 + np.argmax(below[:, P + 1:], axis=1)  # ... of the right end
+        wc = rays.wcols[:W]
+        seg = win * ((wc > li[:, None]) & (wc < ri[:, None]))
+        den = seg.sum(axis=1)
+        num = seg @ rays.woff[:W]
+        num += idx * den
+        bflat = below.ravel()
+        far = ~(bflat.take(rows * W + li) & bflat.take(rows * W + ri))
+        if far.any():
+            fr = np.flatnonzero(far)
+            ef, idf = e[fr], idx[fr]
+            J = rays.wcols[None, :m] if m <= len(rays.wcols) else np.arange(m)[None, :]
+            bf = ef <= half[fr, None]
+            left = np.where(bf & (J < idf[:, None]), J, -1).max(axis=1)
+            right = np.where(bf & (J > idf[:, None]), J, m).min(axis=1)
+            sf = np.where((J > left[:, None]) & (J < right[:, None]), ef, np.float32(0.0))
+            num[fr] = sf @ np.arange(m, dtype=np.float32)
+            den[fr] = sf.sum(axis=1)
+        pos = (rho[0] + step * num / np.maximum(den, 1e-6)).astype(np.float32)
+        if all_in:
+            vis = np.ones(n, bool)
+            valid = (idx >= k) & (idx < m - k) & (peak > 0)
+        else:
+            # visibility: is the expected rim point itself inside the image
+            j_exp = np.clip(np.searchsorted(rho, r_ray), 0, len(rho) - 1)
+            vis = inside[rows, j_exp]
+            valid = ok[rows, idx] & (peak > 0) & vis
         return pos, peak, valid, vis
 
     def fit(self, feat, cx, cy, r_pred, sigma_frac=0.12, passes=3, min_contrast=1.0,
@@ -222,10 +336,10 @@ class _RimFitter:
         fit = None
         for p in range(passes):
             pos, peak, valid, vis = self.edges(feat, cx, cy, r, sig)
-            nvis = int(vis.sum())
+            nvis = int(np.count_nonzero(vis))
             if nvis < MIN_VISIBLE_FIT * len(vis):
                 return _Fit(cx, cy, r, 0.0, nvis / len(vis), 0.0, 99.0, 0)
-            w = np.where(valid & (peak > min_contrast), peak, 0.0)
+            w = np.where(valid & (peak > min_contrast), peak, np.float32(0.0))
             if np.count_nonzero(w) < 8:
                 return _Fit(cx, cy, r, 0.0, nvis / len(vis), 0.0, 99.0, 0)
             x = cx + self.rays.cos * pos
@@ -239,21 +353,25 @@ class _RimFitter:
             cu, cv_ = self._to_norm(cx, cy)
             ncu, ncv, nr, wr, scale = _fit_circle(xu, yu, w, cu, cv_, r_known if fix_r else r,
                                                   fix_r=fix_r)
-            if not np.isfinite([ncu, ncv, nr]).all() or nr <= 2:
+            if not (math.isfinite(ncu) and math.isfinite(ncv) and math.isfinite(nr)) or nr <= 2:
                 return None
             ncx, ncy = self._from_norm(ncu, ncv)
             if r_bounds is not None:
-                nr = float(np.clip(nr, r_bounds[0], r_bounds[1]))
-            res = np.sqrt((xu - ncu) ** 2 + (yu - ncv) ** 2) - nr
+                nr = float(min(max(nr, r_bounds[0]), r_bounds[1]))
+            dxu = xu - ncu
+            dyu = yu - ncv
+            res = np.sqrt(dxu * dxu + dyu * dyu)
+            res -= nr
             tol = max(1.2, 0.035 * nr)
             inl = valid & (w > 0) & (np.abs(res) < tol)
-            ninl = int(inl.sum())
+            ninl = int(np.count_nonzero(inl))
+            res_in = res[inl]
             fit = _Fit(
                 float(ncx), float(ncy), float(nr),
                 inlier_frac=ninl / max(nvis, 1),
                 visible_frac=nvis / len(vis),
-                contrast=float(np.median(peak[inl])) if ninl else 0.0,
-                rms=float(np.sqrt(np.mean(res[inl] ** 2))) if ninl else 99.0,
+                contrast=_median(peak[inl]) if ninl else 0.0,
+                rms=math.sqrt(float(res_in @ res_in) / ninl) if ninl else 99.0,
                 n_inliers=ninl,
                 points=np.stack([x[inl], y[inl]], axis=1) if ninl else None,
                 shape=(self.ratio, self.phi),
@@ -383,18 +501,31 @@ class _Engine:
         self.t_recent_r = r
 
     # -- helpers
-    def _templ_for(self, t, tr, r):
+    def _templ_for(self, t, tr, r, stats=False):
+        """Template ``t`` (cut at radius ``tr``) resized to radius ``r`` and blurred as the
+        plate moves in this frame; cached for the frame (with its zero-mean version and
+        energy for ``_overlap_ncc`` when ``stats``)."""
         import cv2
 
         if t is None:
             return None
+        n = 0
         if abs(r / tr - 1) >= 0.04:
-            s = r / tr
-            n = int(round(t.shape[0] * s)) | 1
+            n = int(round(t.shape[0] * (r / tr))) | 1
             if n < 9:
                 return None
-            t = cv2.resize(t, (n, n), interpolation=cv2.INTER_AREA)
-        return _motion_blur(t, *getattr(self, "blur_vec", (0.0, 0.0)))
+        cache = self.__dict__.setdefault("_tcache", {})
+        key = (id(t), n, getattr(self, "blur_vec", (0.0, 0.0)))
+        hit = cache.get(key)
+        if hit is None:
+            tt = t if not n else cv2.resize(t, (n, n), interpolation=cv2.INTER_AREA)
+            hit = [_motion_blur(tt, *key[2]), None]
+            cache[key] = hit
+        if not stats:
+            return hit[0]
+        if hit[1] is None:
+            hit[1] = _centred(hit[0])
+        return hit
 
     def _match(self, feat, px, py, half_w, r):
         """Template candidates (centre x, y, score) in a window around (px, py)."""
@@ -427,6 +558,8 @@ class _Engine:
         H, W = img.shape[:2]
         r = st.r
         speed = math.hypot(st.vx, st.vy)
+        self._tcache = {}  # templates as they look in this frame
+        self._nccache = {}  # template scores at integer positions in this frame's features
         # expected motion blur over an exposure of about half the frame interval
         self.blur_vec = (BLUR_FRAC * st.vx, BLUR_FRAC * st.vy) if st.lost == 0 else (0.0, 0.0)
         if st.lost == 0:
@@ -608,12 +741,19 @@ class _Engine:
         import cv2
 
         best = 0.0
+        ix, iy = int(round(cx)), int(round(cy))
+        cache = self.__dict__.setdefault("_nccache", {})
         for tmpl, tr in ((self.t_seed, self.t_seed_r), (self.t_recent, self.t_recent_r)):
-            t = self._templ_for(tmpl, tr, r)
-            if t is None:
+            hit = self._templ_for(tmpl, tr, r, stats=True)
+            if hit is None:
                 continue
-            th = t.shape[0] // 2
-            best = max(best, _overlap_ncc(feat, t, int(round(cx)) - th, int(round(cy)) - th))
+            t = hit[0]
+            key = (id(t), ix, iy)
+            v = cache.get(key)
+            if v is None:
+                th = t.shape[0] // 2
+                v = cache[key] = _overlap_ncc(feat, t, ix - th, iy - th, hit[1])
+            best = max(best, v)
             if tmpl is self.t_recent and self.t_recent is self.t_seed:
                 break
         return best
@@ -636,21 +776,42 @@ def _motion_blur(t, vx, vy):
     return cv2.filter2D(t, -1, k, borderType=cv2.BORDER_REPLICATE)
 
 
-def _overlap_ncc(feat, t, x0, y0) -> float:
+def _centred(b):
+    """(b minus its per-channel mean, the sum of its squares) for ``_overlap_ncc``."""
+    import cv2
+
+    m = cv2.mean(b)
+    bc = cv2.subtract(b, m)
+    return bc, float(cv2.norm(bc, cv2.NORM_L2SQR))
+
+
+def _overlap_ncc(feat, t, x0, y0, t_centred=None) -> float:
     """Normalised correlation of template ``t`` placed at (x0, y0) over the part inside
     the image (a plate at the frame edge); 0 when less than 40% of it is inside."""
+    import cv2
+
     h, w = feat.shape[:2]
     th, tw = t.shape[:2]
     ax0, ay0 = max(0, x0), max(0, y0)
     ax1, ay1 = min(w, x0 + tw), min(h, y0 + th)
     if ax1 <= ax0 or ay1 <= ay0 or (ax1 - ax0) * (ay1 - ay0) < 0.4 * tw * th:
         return 0.0
-    a = feat[ay0:ay1, ax0:ax1].astype(np.float32)
-    b = t[ay0 - y0:ay1 - y0, ax0 - x0:ax1 - x0].astype(np.float32)
-    a = a - a.mean(axis=(0, 1))
-    b = b - b.mean(axis=(0, 1))
-    den = math.sqrt(float((a * a).sum()) * float((b * b).sum()))
-    return float((a * b).sum() / den) if den > 1e-6 else 0.0
+    a = feat[ay0:ay1, ax0:ax1]
+    if a.dtype != np.float32:
+        a = a.astype(np.float32)
+    if t_centred is not None and (ax0, ay0, ax1, ay1) == (x0, y0, x0 + tw, y0 + th):
+        bc, sbb = t_centred
+    else:
+        b = t[ay0 - y0:ay1 - y0, ax0 - x0:ax1 - x0]
+        if b.dtype != np.float32:
+            b = b.astype(np.float32)
+        bc, sbb = _centred(b)
+    # sum (a - mean a)(b - mean b) = sum a (b - mean b); sum (a - mean a)^2 = n sum var
+    num = sum(cv2.sumElems(cv2.multiply(a, bc))[:3])
+    _, sd = cv2.meanStdDev(a)
+    saa = float((sd * sd).sum()) * a.shape[0] * a.shape[1]
+    den = math.sqrt(saa * sbb)
+    return float(num / den) if den > 1e-6 else 0.0
 
 
 def _plate_colour(feat, cx, cy, r):
