@@ -166,11 +166,18 @@ def track_step(
         except TrackingError as exc:
             raise AnalysisError(str(exc)) from exc
     spool = None
+    why_not = "rendering is off" if not req.render else (
+        "no job folder to keep frames in" if job_dir is None else None)
     max_side = overlay_max_side(info.width, info.height)
     if req.render and job_dir is not None:
-        from liftflow.render.spool import SPOOL_NAME, FrameSpool
+        from liftflow.render.spool import SPOOL_NAME, FrameSpool, spool_refusal
 
-        spool = FrameSpool(Path(job_dir) / SPOOL_NAME, info.frame_count, max_side)
+        Path(job_dir).mkdir(parents=True, exist_ok=True)
+        why_not = spool_refusal(Path(job_dir), info.width, info.height, info.frame_count, max_side)
+        if why_not:
+            report(progress, 0.0, why_not)
+        else:
+            spool = FrameSpool(Path(job_dir) / SPOOL_NAME, info.frame_count, max_side)
     fast = skip_deblocking(settings, info.width, info.height)
     try:
         source = partial(iter_frames, req.video_path, tap=spool.tap if spool else None,
@@ -178,11 +185,15 @@ def track_step(
         with single_threaded_cv2():
             observations = tracker.track(req.video_path, info, seed, progress=progress,
                                          frame_source=source)
-    except TrackingError as exc:
-        raise AnalysisError(str(exc)) from exc
-    finally:
         if spool is not None:
             spool.close()
+    except BaseException as exc:
+        if spool is not None:
+            spool.close()
+            FrameSpool.remove(spool.path)
+        if isinstance(exc, TrackingError):
+            raise AnalysisError(str(exc)) from exc
+        raise
     elapsed = time.perf_counter() - t0
     n_tracked = sum(1 for o in observations if o.tracked)
     if n_tracked == 0:
@@ -190,6 +201,8 @@ def track_step(
     return {
         "backend": req.backend,
         "seed": seed.to_dict(),
+        # why the overlay will decode the video again (None: it reuses tracking's decode)
+        "overlay_spool_refused": why_not if spool is None else spool.problem,
         "observations": [o.to_dict() for o in observations],
         "stats": {
             "frames": len(observations),

@@ -126,3 +126,21 @@ def test_deblocking_is_skipped_only_where_the_overlay_shrinks_2x():
     assert not skip_deblocking(replace(st, fast_decode=True), 1280, 720)  # overlay ~ full size
     assert not skip_deblocking(replace(st, fast_decode=True), 320, 240)
     assert not skip_deblocking(replace(st, fast_decode=False), 1080, 1920)
+
+
+def test_spool_refused_when_the_disk_is_short(tmp_path, monkeypatch, synth_clip):
+    import shutil
+
+    from liftflow.analysis import AnalysisRequest, decode_step, track_step
+    from liftflow.jobstore import FRAME_SPOOL
+    from liftflow.render import spool as spool_mod
+
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: usage._replace(free=1000))
+    clip, truth = synth_clip
+    req = AnalysisRequest(video_path=str(clip), disc_center_x=truth.x[0], disc_center_y=truth.y[0],
+                          disc_radius=truth.r[0])
+    track = track_step(req, decode_step(req), job_dir=tmp_path)
+    assert "the overlay decodes the video again" in track["overlay_spool_refused"]
+    assert not (tmp_path / FRAME_SPOOL).exists()
+    assert spool_mod.spool_bytes(1080, 1920, 1800, 720) == 1800 * 404 * 720 * 3 // 2

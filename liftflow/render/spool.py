@@ -27,6 +27,35 @@ from liftflow.jobstore import FRAME_SPOOL
 from liftflow.video.decode import PlaneScaler
 
 SPOOL_NAME = FRAME_SPOOL  # in the job folder
+MAX_BYTES = 8 * 2**30  # never more than this on disk (about 5 min of 1080x1920 60 fps)
+FREE_SHARE = 0.5  # nor more than this share of the free disk space
+
+
+def spool_bytes(width: int, height: int, frame_count: int, max_side: Optional[int]) -> int:
+    """Disk space a spool of this video takes (upright size, as the overlay's)."""
+    s = 1.0
+    if max_side is not None and max(width, height) > max_side:
+        s = max_side / max(width, height)
+    w = max(2, int(round(width * s)) // 2 * 2)
+    h = max(2, int(round(height * s)) // 2 * 2)
+    return int(frame_count) * w * h * 3 // 2
+
+
+def spool_refusal(folder: Path, width: int, height: int, frame_count: int,
+                  max_side: Optional[int]) -> Optional[str]:
+    """Why a spool should not be kept (too large for the disk), or None."""
+    import shutil
+
+    need = spool_bytes(width, height, frame_count, max_side)
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError as exc:
+        return f"cannot check free disk space ({exc})"
+    if need > MAX_BYTES or need > FREE_SHARE * free:
+        return (f"small overlay frames would take {need / 2**30:.1f} GB "
+                f"({free / 2**30:.1f} GB free, limit {MAX_BYTES / 2**30:.0f} GB): "
+                "the overlay decodes the video again instead")
+    return None
 
 
 def _rotate_i420(buf: np.ndarray, W: int, H: int, rotation: int) -> np.ndarray:
