@@ -15,6 +15,7 @@ Nothing here imports dagster.
 from __future__ import annotations
 
 import contextlib
+import gc
 import resource
 import sys
 import time
@@ -100,6 +101,19 @@ def mark_failed(folder: JobFolder, step_name: str, reason: str, run_id: str) -> 
     folder.log(step_name, f"job failed: {reason}", level="ERROR")
 
 
+@contextlib.contextmanager
+def _gc_frozen():
+    """Keep the cyclic garbage collector off the objects that exist already (the per-frame
+    observations: ~100 000 containers for 1800 frames) while a step allocates many more:
+    every collection would walk them again. Building the contract took 0.22 s of CPU with
+    them walked, 0.10 s frozen. Refcounting still frees everything; unfrozen afterwards."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 # --- the steps' job-folder writes ------------------------------------------------------
 def decode_step(folder: JobFolder, run_id: str, req: AnalysisRequest,
                 settings: Optional[Settings] = None) -> tuple[dict, dict]:
@@ -164,8 +178,9 @@ def pose_step(folder: JobFolder, req: AnalysisRequest, video_info: dict, track: 
 
 def metrics_step(folder: JobFolder, req: AnalysisRequest, video_info: dict, track: dict,
                  pose: Optional[dict]) -> tuple[dict, dict]:
-    physics = analysis.metrics_step(req, video_info, track, pose)
-    atomic_write_json(folder.file(METRICS), physics)
+    with _gc_frozen():
+        physics = analysis.metrics_step(req, video_info, track, pose)
+        atomic_write_json(folder.file(METRICS), physics, compact=True)
     summary = physics.get("summary", {})
     folder.log("compute_metrics", f"summary {summary}")
     md = {k: v for k, v in summary.items() if isinstance(v, (int, float)) and v is not None}
@@ -180,9 +195,10 @@ def assemble_step(folder: JobFolder, run_id: str, req: AnalysisRequest, video_in
 
     Returns (path of result.json, metadata); metadata holds ``result_json`` and ``job_dir``
     and, when rendered, ``plots`` ({name: path}) and ``overlay`` (path)."""
-    result = analysis.assemble_step(folder.job_id, video_info, track, pose, physics)
-    contract_version = result["results_contract_version"]
-    write_result_json(folder.file(RESULT), result)
+    with _gc_frozen():
+        result = analysis.assemble_step(folder.job_id, video_info, track, pose, physics)
+        contract_version = result["results_contract_version"]
+        write_result_json(folder.file(RESULT), result)
     md: dict = {}
     artefacts: dict = {}
     if req.render:

@@ -51,3 +51,55 @@ def test_model_rejects_a_broken_contract():
     res["tracks"][0]["frames"]["0"]["confidence"] = 1.5
     with pytest.raises(ValidationError):
         ResultsContract.model_validate(res)
+
+
+def test_disc_track_rounds_per_array_exactly_like_python_round():
+    """The vectorised disc_track gives the very same entries as one round() per value
+    (ties, outlines with and without points, ellipses, clamped confidence, lost frames)."""
+    import random
+
+    from liftflow.contract.assemble import _disc_track_slow, disc_track
+
+    rnd = random.Random(7)
+    obs = []
+    for i in range(300):
+        if i % 37 == 5:
+            obs.append(_obs(i, tracked=False))
+            continue
+        cx, cy, r = rnd.uniform(0, 1080), rnd.uniform(0, 1920), rnd.uniform(20, 200)
+        n = 0 if i % 29 == 3 else rnd.choice([8, 48])
+        # coordinates on a 0.05 grid: many exact-looking ties at one decimal
+        poly = [[round(cx + rnd.uniform(-r, r), 2), round(cy + rnd.uniform(-r, r), 2)] for _ in range(n)]
+        obs.append({"frame": i, "t_s": i / 60, "state": "tracked", "confidence": rnd.uniform(-0.2, 1.2),
+                    "center": [cx, cy], "radius": r, "polygon": poly or None,
+                    "ellipse": [r * 1.1, r * 0.9, rnd.uniform(-90, 90)] if i % 3 else None})
+    assert disc_track(obs) == _disc_track_slow(obs)
+    assert disc_track([_obs(1, tracked=False)]) == _disc_track_slow([])
+
+
+def test_round_array_equals_python_round():
+    import numpy as np
+
+    from liftflow.physics.numeric import round_array, round_list
+
+    rng = np.random.default_rng(3)
+    for a in (rng.normal(0, 50, 20000), np.arange(-2000, 2000) / 200.0,
+              np.array([0.285, 2.675, 1.005, 0.125, -0.125, 2.5, -2.5, -0.04, 0.0, 1e17])):
+        for k in range(7):
+            assert round_array(a, k).tolist() == [round(float(v), k) for v in a]
+    assert round_list([1.23456, float("nan"), float("inf")], 2) == [1.23, None, None]
+
+
+def test_result_json_is_streamed_compact_with_the_same_content(tmp_path):
+    import json
+
+    from liftflow.jobstore import read_json, write_result_json
+
+    res = build_result("abc12345-def6", INFO, [_obs(i) for i in range(100)], physics=None)
+    write_result_json(tmp_path / "result.json", res)
+    text = (tmp_path / "result.json").read_text()
+    assert text == json.dumps(res, separators=(",", ":")) + "\n"
+    assert read_json(tmp_path / "result.json") == res
+    with pytest.raises(ValueError):
+        write_result_json(tmp_path / "bad.json", {"a": [{"b": float("nan")}] * 100})
+    assert not (tmp_path / "bad.json").exists()

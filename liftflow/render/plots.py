@@ -101,13 +101,12 @@ def _bar_path(fig, x, h, vy) -> None:
     cmap = LinearSegmentedColormap.from_list(
         "vy", [((p + 1) / 2, tuple(c / 255 for c in rgb)) for p, rgb in VY_STOPS])
     # segments between consecutive valid samples (gaps stay gaps)
-    segs, cols = [], []
     idx = np.flatnonzero(ok)
-    for a, b in zip(idx[:-1], idx[1:]):
-        if b - a > 3:
-            continue
-        segs.append([(x[a], h[a]), (x[b], h[b])])
-        cols.append(vy_rgb(np.array([vy[b]]), vmax)[0] / 255.0)
+    a, b = idx[:-1], idx[1:]
+    near = b - a <= 3
+    a, b = a[near], b[near]
+    segs = np.stack([np.column_stack([x[a], h[a]]), np.column_stack([x[b], h[b]])], axis=1)
+    cols = vy_rgb(vy[b], vmax) / 255.0  # one call for all segments, same colours
     ax.add_collection(LineCollection(segs, colors=cols, linewidths=2.5))
     ax.plot(x[idx[0]], h[idx[0]], "o", color="#2a9d3a", ms=7, label="start")
     ax.plot(x[idx[-1]], h[idx[-1]], "s", color="#222", ms=6, label="end")
