@@ -52,7 +52,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import signal
+
+from liftflow.physics.numeric import butter2_lowpass, filtfilt_odd
 
 MAX_DT_GAP_S = 0.25  # a timestamp jump longer than this splits a segment even without LOST
 MIN_SEGMENT_SAMPLES = 5  # fewer tracked frames in a row: not analysed (no derivative possible)
@@ -121,11 +122,13 @@ def _resample(t_from: np.ndarray, z: np.ndarray, t_to: np.ndarray) -> np.ndarray
 
 
 def _butter_filtfilt(z: np.ndarray, fs: float, fc: float) -> np.ndarray:
+    # = scipy.signal.filtfilt(*butter(2, wn), z, padtype="odd", padlen=padlen), in numpy
+    # (liftflow.physics.numeric): importing scipy.signal cost more than the whole step
     wn = min(fc / DOUBLE_PASS_CORRECTION / (fs / 2.0), 0.95)
-    b, a = signal.butter(BUTTER_ORDER, wn)
+    b, a = butter2_lowpass(wn)
     n = len(z)
     padlen = int(min(n - 1, max(PAD_MIN_SAMPLES, round(3.0 * fs / fc))))
-    return signal.filtfilt(b, a, z, padtype="odd", padlen=padlen)
+    return filtfilt_odd(b, a, z, padlen)
 
 
 def _savgol(z: np.ndarray, fs: float, fc: float) -> np.ndarray:
@@ -134,6 +137,8 @@ def _savgol(z: np.ndarray, fs: float, fc: float) -> np.ndarray:
     w = max(5, min(w, n if n % 2 == 1 else n - 1))
     if w > n:
         return z.copy()
+    from scipy import signal  # only runs shorter than MIN_BUTTER_SAMPLES get here
+
     return signal.savgol_filter(z, w, polyorder=2, mode="interp")
 
 

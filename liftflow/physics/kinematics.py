@@ -21,6 +21,7 @@ import numpy as np
 
 from liftflow.physics import filtering as flt
 from liftflow.physics.calibration import Calibration, calibrate
+from liftflow.physics.numeric import round_list
 from liftflow.physics.params import CONCENTRIC_FIRST, OLYMPIC, PhysicsParams
 
 CONTRACT_METRIC_KEYS = (
@@ -36,7 +37,8 @@ TIMING_FC_MIN_HZ = 4.0  # measured on the synthetic pulls: 3 Hz smeared lift-off
 
 
 def _round_list(a: np.ndarray, k: int) -> list:
-    return [round(float(v), k) if math.isfinite(v) else None for v in a]
+    """``[round(float(v), k) if finite else None]``, per array (``numeric.round_list``)."""
+    return round_list(a, k)
 
 
 def _reject_outliers(frames, t, cx, cy, r_med) -> tuple[np.ndarray, int]:

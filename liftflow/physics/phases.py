@@ -28,7 +28,6 @@ the toward-the-lifter direction.
 from __future__ import annotations
 
 import numpy as np
-from scipy import signal
 
 from liftflow.physics.params import PhysicsParams
 
@@ -61,6 +60,8 @@ def detect_phases(sm: dict, segs, reps: list[dict], params: PhysicsParams, pose_
     i_fp, i_tr = None, None
     if i_vpk - i0 >= 4:
         seg_v = vy[i0:i_vpk + 1]
+        from scipy import signal  # snatch/clean phases only
+
         pk, _ = signal.find_peaks(seg_v, prominence=0.02)
         if len(pk):
             i_fp = i0 + int(pk[-1]) if len(pk) == 1 else i0 + int(pk[np.argmax(seg_v[pk])])
