@@ -194,9 +194,13 @@ def assemble_step(folder: JobFolder, run_id: str, req: AnalysisRequest, video_in
     """result.json, then (``req.render``) overlay and plots, then the final job_meta.json.
 
     Returns (path of result.json, metadata); metadata holds ``result_json`` and ``job_dir``
-    and, when rendered, ``plots`` ({name: path}) and ``overlay`` (path)."""
+    and, when rendered, ``plots`` ({name: path}) and ``overlay`` (path). ``track``,
+    ``pose`` and ``physics`` are released once the contract is built: a caller that hands
+    over its only references (``run_job``) frees the per-frame observations before the
+    overlay renders."""
     with _gc_frozen():
         result = analysis.assemble_step(folder.job_id, video_info, track, pose, physics)
+        del track, pose, physics
         contract_version = result["results_contract_version"]
         write_result_json(folder.file(RESULT), result)
     md: dict = {}
@@ -264,8 +268,13 @@ def run_job(folder: JobFolder, run_id: str, req: AnalysisRequest,
         with step(folder, run_id, name):
             physics, _ = metrics_step(folder, req, info, track, pose)
         name = "assemble_contract"
+        # hand over the only references: assemble_step drops the observations (every frame's
+        # outline) and the physics series once the contract holds what it needs of them
+        inputs = {"track": track, "pose": pose, "physics": physics}
+        del track, pose, physics
         with step(folder, run_id, name) as progress:
-            path, _ = assemble_step(folder, run_id, req, info, track, pose, physics, progress,
+            path, _ = assemble_step(folder, run_id, req, info, inputs.pop("track"),
+                                    inputs.pop("pose"), inputs.pop("physics"), progress,
                                     on_render_error=on_render_error)
         return path
     except Exception as exc:

@@ -103,3 +103,18 @@ def test_result_json_is_streamed_compact_with_the_same_content(tmp_path):
     with pytest.raises(ValueError):
         write_result_json(tmp_path / "bad.json", {"a": [{"b": float("nan")}] * 100})
     assert not (tmp_path / "bad.json").exists()
+
+
+def test_frame_entries_are_validated_one_by_one_with_the_full_location():
+    from liftflow.contract.assemble import validate_result
+
+    res = build_result("abc12345-def6", INFO, [_obs(0), _obs(2)], physics=None)
+    res["tracks"].append({"track_id": 2, "class_name": "person", "trajectory": [],
+                          "frames": {"0": {"confidence": 0.5}, "1": {"confidence": 2.0}}})
+    with pytest.raises(ValidationError) as e:
+        validate_result(res)
+    assert "tracks.1.frames.1.confidence" in str(e.value)
+    res["tracks"].pop()
+    res["tracks"][0]["frames"]["2"]["mask"] = [["a", 1.0]]
+    with pytest.raises(ValidationError, match="tracks.0.frames.2.mask"):
+        validate_result(res)

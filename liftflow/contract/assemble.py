@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Optional
 
-from liftflow.contract.models import RESULTS_CONTRACT_VERSION, ResultsContract
+from pydantic import ValidationError
+
+from liftflow.contract.models import RESULTS_CONTRACT_VERSION, FrameEntry, ResultsContract
 
 DISC_CLASS_NAME = "frisbee"  # historical COCO label; clients match on it
 PERSON_CLASS_NAME = "person"
@@ -174,6 +176,30 @@ def build_result(
         for key in ("joint_angles", "pose_model"):
             if key in pose:
                 result[key] = pose[key]
-    # Validate against the frozen v2 models; raises with a readable message if broken.
-    ResultsContract.model_validate(result)
+    validate_result(result)
     return result
+
+
+def validate_result(result: dict) -> None:
+    """Validate against the frozen v2 models; raises ValidationError with a readable message.
+
+    The same checks as ``ResultsContract.model_validate(result)``, with each track's frame
+    entries validated one at a time: the model of the whole result would hold a second copy
+    of every frame's outline (~6 KB a frame) just to be thrown away."""
+    tracks = result.get("tracks")
+    if not isinstance(tracks, list) or not all(
+            isinstance(t, dict) and isinstance(t.get("frames"), dict) for t in tracks):
+        ResultsContract.model_validate(result)
+        return
+    ResultsContract.model_validate({**result, "tracks": [{**t, "frames": {}} for t in tracks]})
+    for i, t in enumerate(tracks):
+        for key, entry in t["frames"].items():
+            if type(key) is str:
+                try:
+                    FrameEntry.model_validate(entry)
+                    continue
+                except ValidationError:
+                    pass
+            # the whole model with just this entry: its verdict, with the full error location
+            ResultsContract.model_validate({**result, "tracks": [
+                {**u, "frames": {key: entry} if j == i else {}} for j, u in enumerate(tracks)]})

@@ -58,12 +58,20 @@ class DiscObservation:
         return self.state == TRACKED and self.center is not None
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        if d["center"] is not None:
-            d["center"] = list(d["center"])
-        if d["ellipse"] is not None:
-            d["ellipse"] = list(d["ellipse"])
-        return d
+        """JSON-able dict of the fields. The outline list is shared, not copied (asdict's
+        deep copy held a second copy of every frame's outline, ~6 KB a frame, while the
+        analysis converted a whole track)."""
+        return {
+            "frame": self.frame,
+            "t_s": self.t_s,
+            "state": self.state,
+            "confidence": self.confidence,
+            "center": None if self.center is None else list(self.center),
+            "radius": self.radius,
+            "ellipse": None if self.ellipse is None else list(self.ellipse),
+            "polygon": self.polygon,
+            "extra": dict(self.extra),
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> "DiscObservation":
