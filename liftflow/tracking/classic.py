@@ -79,6 +79,34 @@ def _features(img_bgr: np.ndarray) -> np.ndarray:
     return cv2.transform(blur, _LAB_AFFINE)
 
 
+class _FeatureBuffers:
+    """``_features`` into buffers kept from frame to frame: fresh arrays of this size per
+    frame cost more in page faults than the conversion itself. The result is overwritten
+    by the next call."""
+
+    def __init__(self):
+        self.cap = 0
+
+    def __call__(self, img_bgr: np.ndarray) -> np.ndarray:
+        import cv2
+
+        h, w = img_bgr.shape[:2]
+        n = h * w * 3
+        if n > self.cap:
+            self.cap = int(n * 1.25) + 4096
+            self.lab = np.empty(self.cap, np.uint8)
+            self.f0 = np.empty(self.cap, np.float32)
+            self.f1 = np.empty(self.cap, np.float32)
+        lab = self.lab[:n].reshape(h, w, 3)
+        f0 = self.f0[:n].reshape(h, w, 3)
+        f1 = self.f1[:n].reshape(h, w, 3)
+        cv2.cvtColor(img_bgr, cv2.COLOR_BGR2Lab, dst=lab)
+        np.copyto(f0, lab)
+        cv2.GaussianBlur(f0, (3, 3), 0.8, dst=f1)
+        cv2.transform(f1, _LAB_AFFINE, dst=f0)
+        return f0
+
+
 # 8-bit Lab -> (L*, CHROMA_WEIGHT * a*, CHROMA_WEIGHT * b*)
 _LAB_AFFINE = np.array([[100.0 / 255.0, 0.0, 0.0, 0.0],
                         [0.0, CHROMA_WEIGHT, 0.0, -128.0 * CHROMA_WEIGHT],
@@ -105,10 +133,8 @@ class _Rays:
         self.theta = np.linspace(0.0, 2 * np.pi, n, endpoint=False).astype(np.float32)
         self.cos = np.cos(self.theta)
         self.sin = np.sin(self.theta)
+        self.cs = np.stack([self.cos, self.sin])
         self.rows = np.arange(n)
-        self.wbase = self.rows[:, None]  # row index, for flat indices
-        self.wcols = np.arange(512)  # window columns
-        self.woff = (np.arange(2 * _RAMP_W + 1) - _RAMP_W).astype(np.float32)  # offsets in a window
 
 
 def _sample_rays(feat, rays: _Rays, cx, cy, rho):
@@ -135,43 +161,46 @@ def _median(a: np.ndarray) -> float:
     return float((p[k - 1] + p[k]) * 0.5)
 
 
-def _fit_circle(x, y, wts, cx, cy, r, iters=6, fix_r=False):
-    """Robust geometric circle fit (Gauss-Newton with Tukey weights); radius held if fix_r."""
-    x = np.asarray(x, np.float64)
-    y = np.asarray(y, np.float64)
+def _fit_circle(xy, wts, cx, cy, r, iters=6, fix_r=False):
+    """Robust geometric circle fit (Gauss-Newton with Tukey weights); radius held if fix_r.
+
+    ``xy``: (2, n) points. Returns (cx, cy, r, final weights, residual scale)."""
+    xy = np.asarray(xy, np.float64)
     wts = np.asarray(wts, np.float64)
+    n = xy.shape[1]
     cx, cy, r = float(cx), float(cy), float(r)
     scale = max(1.0, 0.04 * r)
     wr = wts
     pos_w = wts > 0
     any_w = bool(pos_w.any())
+    # M rows: (dx/d, dy/d, 1) = -J^T of the residual d - r in (cx, cy, r)
+    M = np.ones((3, n))
+    c = np.empty((2, 1))
+    nu = 2 if fix_r else 3
     for _ in range(iters):
-        dx = x - cx
-        dy = y - cy
-        d = np.sqrt(dx * dx + dy * dy)
+        c[0, 0], c[1, 0] = cx, cy
+        dxy = xy - c
+        d = np.hypot(dxy[0], dxy[1])
         d += 1e-9
         res = d - r
         mad = _median(np.abs(res[pos_w])) if any_w else 1.0
         scale = max(0.6, 1.4826 * mad * 2.5, 0.015 * r)
         u = res * (1.0 / (scale * 2.0))
         tuk = 1.0 - u * u
+        np.maximum(tuk, 0.0, out=tuk)  # |u| >= 1: weight 0
         tuk *= tuk
-        tuk[np.abs(u) >= 1] = 0.0
         wr = wts * tuk
         sw = float(wr.sum())
         if sw < 1e-6:
             break
-        # J rows: (-dx/d, -dy/d[, -1]); A = J^T W J, b = -J^T W res
-        ux = dx / d
-        uy = dy / d
-        wux = wr * ux
-        wuy = wr * uy
-        wres = wr * res
-        a11 = float(wux @ ux) + 1e-6
-        a12 = float(wux @ uy)
-        a22 = float(wuy @ uy) + 1e-6
-        b1 = float(wux @ res)
-        b2 = float(wuy @ res)
+        np.divide(dxy, d, out=M[:2])
+        Mu = M[:nu]
+        MW = Mu * wr
+        A = (MW @ Mu.T).tolist()  # J^T W J
+        bb = (MW @ res).tolist()  # -J^T W res
+        a11, a12 = A[0][0] + 1e-6, A[0][1]
+        a22 = A[1][1] + 1e-6
+        b1, b2 = bb[0], bb[1]
         if fix_r:
             det = a11 * a22 - a12 * a12
             if det == 0.0 or not math.isfinite(det):
@@ -180,10 +209,7 @@ def _fit_circle(x, y, wts, cx, cy, r, iters=6, fix_r=False):
             s1 = (a11 * b2 - a12 * b1) / det
             s2 = 0.0
         else:
-            a13 = float(wux.sum())
-            a23 = float(wuy.sum())
-            a33 = sw + 1e-6
-            b3 = float(wres.sum())
+            a13, a23, a33, b3 = A[0][2], A[1][2], A[2][2] + 1e-6, bb[2]
             c11 = a22 * a33 - a23 * a23
             c12 = a13 * a23 - a12 * a33
             c13 = a12 * a23 - a13 * a22
@@ -205,7 +231,6 @@ def _fit_circle(x, y, wts, cx, cy, r, iters=6, fix_r=False):
 
 
 _EDGE_K = 3  # edge = outward increase of the distance to plate colour over +-_EDGE_K samples
-_RAMP_W = 12  # samples either side of a ray's peak searched for its edge ramp
 
 
 class _RimFitter:
@@ -232,6 +257,10 @@ class _RimFitter:
         self.mult = (1.0 / np.sqrt(np.cos(psi) ** 2 / self.ratio
                                    + np.sin(psi) ** 2 * self.ratio)).astype(np.float32)
         self.mlo, self.mhi = float(self.mult.min()), float(self.mult.max())
+        c, s_ = math.cos(self.phi), math.sin(self.phi)
+        q = math.sqrt(self.ratio)
+        # _to_norm as a matrix on (2, n) points
+        self._norm_mat = np.array([[c / q, s_ / q], [-s_ * q, c * q]], np.float32)
 
     def _to_norm(self, x, y):
         c, s_ = math.cos(self.phi), math.sin(self.phi)
@@ -251,7 +280,7 @@ class _RimFitter:
         cx, cy, r_pred, sigma = float(cx), float(cy), float(r_pred), float(sigma)
         rho = np.arange(lo * r_pred * self.mlo, hi * r_pred * self.mhi + step, step, dtype=np.float32)
         rays = self.rays
-        n, m, k, P = len(rays.theta), len(rho), _EDGE_K, _RAMP_W
+        n, m, k = len(rays.theta), len(rho), _EDGE_K
         mx = np.multiply.outer(rays.cos, rho)
         mx += np.float32(cx)
         my = np.multiply.outer(rays.sin, rho)
@@ -265,12 +294,10 @@ class _RimFitter:
         dd = cv2.subtract(prof, self._col_scalar)
         dd = cv2.multiply(dd, dd)
         d = cv2.sqrt(cv2.transform(dd, _ONES13))
-        # outward increase of the distance to plate colour, over +-1.5 px; stored with P
-        # zero samples either side (for the ramp windows below)
-        ep = np.zeros((n, m + 2 * P), np.float32)
-        e = ep[:, P:P + m]
-        np.subtract(d[:, 2 * k:], d[:, :-2 * k], out=e[:, k:m - k])
-        np.maximum(e, 0.0, out=e)
+        # outward increase of the distance to plate colour, over +-1.5 px
+        e = np.zeros((n, m), np.float32)
+        cv2.subtract(d[:, 2 * k:], d[:, :-2 * k], dst=e[:, k:m - k])
+        cv2.max(e, 0.0, dst=e)
         rows = rays.rows
         r_ray = r_pred * self.mult  # expected rim distance on each ray
         if not all_in:
@@ -289,32 +316,17 @@ class _RimFitter:
         prior *= e
         idx = np.argmax(prior, axis=1)
         peak = e[rows, idx]
-        # sub-pixel: centroid of the ramp where e > half the peak, contiguous around idx;
-        # searched in a window of P samples either side of idx (the zero padding stands for
-        # the row's ends), the few rows whose ramp is longer are done over the whole row
+        # sub-pixel: centroid of the ramp where e > half the peak, contiguous around idx:
+        # the samples above half the peak whose count of samples below it so far (along the
+        # ray) is the peak's
         half = 0.5 * peak
-        W = 2 * P + 1
-        win = ep.ravel().take(rays.wbase[:, :W] * (m + 2 * P) + rays.wcols[:W] + idx[:, None])
-        below = win <= half[:, None]
-        li = P - 1 - np.argmax(below[:, P - 1::-1], axis=1)  # window column of the left end
-        ri = P + 1 + np.argmax(below[:, P + 1:], axis=1)  # ... of the right end
-        wc = rays.wcols[:W]
-        seg = win * ((wc > li[:, None]) & (wc < ri[:, None]))
+        below = e <= half[:, None]
+        run = np.cumsum(below, axis=1, dtype=np.int32)
+        seg = run == run.ravel().take(rays.rows * m + idx)[:, None]
+        seg &= ~below
+        seg = e * seg
+        num = seg @ np.arange(m, dtype=np.float32)
         den = seg.sum(axis=1)
-        num = seg @ rays.woff[:W]
-        num += idx * den
-        bflat = below.ravel()
-        far = ~(bflat.take(rows * W + li) & bflat.take(rows * W + ri))
-        if far.any():
-            fr = np.flatnonzero(far)
-            ef, idf = e[fr], idx[fr]
-            J = rays.wcols[None, :m] if m <= len(rays.wcols) else np.arange(m)[None, :]
-            bf = ef <= half[fr, None]
-            left = np.where(bf & (J < idf[:, None]), J, -1).max(axis=1)
-            right = np.where(bf & (J > idf[:, None]), J, m).min(axis=1)
-            sf = np.where((J > left[:, None]) & (J < right[:, None]), ef, np.float32(0.0))
-            num[fr] = sf @ np.arange(m, dtype=np.float32)
-            den[fr] = sf.sum(axis=1)
         pos = (rho[0] + step * num / np.maximum(den, 1e-6)).astype(np.float32)
         if all_in:
             vis = np.ones(n, bool)
@@ -342,25 +354,24 @@ class _RimFitter:
             w = np.where(valid & (peak > min_contrast), peak, np.float32(0.0))
             if np.count_nonzero(w) < 8:
                 return _Fit(cx, cy, r, 0.0, nvis / len(vis), 0.0, 99.0, 0)
-            x = cx + self.rays.cos * pos
-            y = cy + self.rays.sin * pos
+            xy = self.rays.cs * pos
+            xy[0] += np.float32(cx)
+            xy[1] += np.float32(cy)
             w = np.sqrt(w)
             # with much of the rim outside the frame the radius is poorly determined:
             # hold the known radius and fit the centre only
             fix_r = nvis < 0.85 * len(vis)
             # fit in the frame where the expected ellipse is a circle of radius sqrt(a*b)
-            xu, yu = self._to_norm(x, y)
+            xyu = self._norm_mat @ xy
             cu, cv_ = self._to_norm(cx, cy)
-            ncu, ncv, nr, wr, scale = _fit_circle(xu, yu, w, cu, cv_, r_known if fix_r else r,
+            ncu, ncv, nr, wr, scale = _fit_circle(xyu, w, cu, cv_, r_known if fix_r else r,
                                                   fix_r=fix_r)
             if not (math.isfinite(ncu) and math.isfinite(ncv) and math.isfinite(nr)) or nr <= 2:
                 return None
             ncx, ncy = self._from_norm(ncu, ncv)
             if r_bounds is not None:
                 nr = float(min(max(nr, r_bounds[0]), r_bounds[1]))
-            dxu = xu - ncu
-            dyu = yu - ncv
-            res = np.sqrt(dxu * dxu + dyu * dyu)
+            res = np.hypot(xyu[0] - ncu, xyu[1] - ncv)
             res -= nr
             tol = max(1.2, 0.035 * nr)
             inl = valid & (w > 0) & (np.abs(res) < tol)
@@ -373,7 +384,7 @@ class _RimFitter:
                 contrast=_median(peak[inl]) if ninl else 0.0,
                 rms=math.sqrt(float(res_in @ res_in) / ninl) if ninl else 99.0,
                 n_inliers=ninl,
-                points=np.stack([x[inl], y[inl]], axis=1) if ninl else None,
+                points=np.ascontiguousarray(xy[:, inl].T) if ninl else None,
                 shape=(self.ratio, self.phi),
             )
             cx, cy, r = fit.cx, fit.cy, fit.r
@@ -577,7 +588,10 @@ class _Engine:
         x1, y1 = int(min(W, px + m + 1)), int(min(H, py + m + 1))
         if x1 - x0 < 8 or y1 - y0 < 8:
             return self._lose(), 0.0, {"reason": "prediction outside the frame"}
-        feat = _features(img[y0:y1, x0:x1])
+        fb = self.__dict__.get("_fbuf")
+        if fb is None:
+            fb = self._fbuf = _FeatureBuffers()
+        feat = fb(img[y0:y1, x0:x1])
         best, conf, diag = self._step_roi(feat, px - x0, py - y0, half_w, r, speed,
                                           st.cx - x0, st.cy - y0)
         if best is not None:
@@ -590,7 +604,12 @@ class _Engine:
                 return self._lose(), 0.0, diag
             self._accept(best, conf, feat, x0, y0)
             if conf >= 0.5 and best.visible_frac > 0.95:
-                st.ref, st.ref_xy = img.copy(), (best.cx, best.cy)
+                # (into the buffer it had: a fresh frame-sized array per frame costs more
+                # in page faults than the copy)
+                if st.ref is None or st.ref.shape != img.shape or st.ref.dtype != img.dtype:
+                    st.ref = np.empty_like(img)
+                np.copyto(st.ref, img)
+                st.ref_xy = (best.cx, best.cy)
         return best, conf, diag
 
     def _static_lookalike(self, img, fit) -> bool:
