@@ -162,6 +162,9 @@ def track_step(folder: JobFolder, req: AnalysisRequest, video_info: dict,
     seed = track["seed"]
     folder.log("track_disc", f"backend {track['backend']}: {s['tracked_frames']}/{s['frames']} "
                              f"frames tracked at {s['fps']} fps; seed {seed}")
+    if req.render and track.get("overlay_spool_refused"):
+        folder.log("track_disc", f"overlay frames not kept: {track['overlay_spool_refused']}",
+                   "WARNING")
     md = {"backend": track["backend"], "tracked_frames": s["tracked_frames"],
           "lost_frames": s["lost_frames"], "tracking_fps": s["fps"] or 0.0, "seed": seed}
     return track, md
