@@ -234,6 +234,8 @@ _EDGE_K = 3  # edge = outward increase of the distance to plate colour over +-_E
 
 
 class _RimFitter:
+    reach: Optional[list] = None  # where set, edges() adds the box its samples lie in
+
     def __init__(self, plate_col: np.ndarray, n_rays=N_RAYS):
         self.rays = _Rays(n_rays)
         self.plate_col = plate_col.astype(np.float32)
@@ -288,6 +290,8 @@ class _RimFitter:
         prof = cv2.remap(feat, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         h, w = feat.shape[:2]
         rmax = float(rho[-1]) + 0.01
+        if self.reach is not None:
+            self.reach.append((cx - rmax, cy - rmax, cx + rmax, cy + rmax))
         all_in = (cx - rmax >= 0.5 and cx + rmax <= w - 1.5
                   and cy - rmax >= 0.5 and cy + rmax <= h - 1.5)
         # distance to plate colour
@@ -371,6 +375,10 @@ class _RimFitter:
             ncx, ncy = self._from_norm(ncu, ncv)
             if r_bounds is not None:
                 nr = float(min(max(nr, r_bounds[0]), r_bounds[1]))
+            if p < passes - 1:  # only the last pass's fit is returned: its start is enough
+                cx, cy, r = float(ncx), float(ncy), float(nr)
+                sig = max(0.04 * r, 1.5) if p == 0 else max(0.03 * r, 1.2)
+                continue
             res = np.hypot(xyu[0] - ncu, xyu[1] - ncv)
             res -= nr
             tol = max(1.2, 0.035 * nr)
@@ -591,9 +599,18 @@ class _Engine:
         fb = self.__dict__.get("_fbuf")
         if fb is None:
             fb = self._fbuf = _FeatureBuffers()
-        feat = fb(img[y0:y1, x0:x1])
-        best, conf, diag = self._step_roi(feat, px - x0, py - y0, half_w, r, speed,
-                                          st.cx - x0, st.cy - y0)
+        near = None
+        if st.lost == 0 and self.__dict__.get("_last_fast", True):
+            near = self._step_near(fb, img, px, py, half_w, r, speed, (x0, y0, x1, y1))
+        if near is not None:
+            feat, x0, y0, (best, conf, diag) = near
+        else:
+            feat = fb(img[y0:y1, x0:x1])
+            best, conf, diag = self._step_roi(feat, px - x0, py - y0, half_w, r, speed,
+                                              st.cx - x0, st.cy - y0)
+        # the fast path mostly holds or fails for a run of frames: the next frame tries
+        # the part of the region first only after a fast one
+        self._last_fast = bool(diag.get("fast"))
         if best is not None:
             best.cx += x0
             best.cy += y0
@@ -611,6 +628,49 @@ class _Engine:
                 np.copyto(st.ref, img)
                 st.ref_xy = (best.cx, best.cy)
         return best, conf, diag
+
+    def _step_near(self, fb, img, px, py, half_w, r, speed, box):
+        """``_step_roi`` on the features of only the part of the search region that the
+        rim fits of its fast path reach (a plate right where it was predicted, the usual
+        case while tracking): the colour conversion of the whole region is most of a
+        frame's cost. Returns (feat, x0, y0, result), or None where the whole region is
+        needed: not the fast path, or a fit or template reached to within 2 px of an edge
+        of the part that is not an edge of the region (features or in-image tests could
+        differ there). The result is then the one the whole region gives."""
+        st = self.state
+        x0, y0, x1, y1 = box
+        mn = 1.5 * r * self.rim.mhi + 0.25 * r + 0.5 * speed + 6.0
+        nx0, ny0 = max(x0, int(px - mn)), max(y0, int(py - mn))
+        nx1, ny1 = min(x1, int(px + mn + 1)), min(y1, int(py + mn + 1))
+        if (nx1 - nx0) * (ny1 - ny0) > 0.8 * (x1 - x0) * (y1 - y0) or nx1 - nx0 < 8 or ny1 - ny0 < 8:
+            return None
+        feat = fb(img[ny0:ny1, nx0:nx1])
+        saved = (st.lost, st.vx, st.vy)
+        reach: list = []
+        self._reach = self.rim.reach = reach
+        try:
+            res = self._step_roi(feat, px - nx0, py - ny0, half_w, r, speed,
+                                 st.cx - nx0, st.cy - ny0)
+        finally:
+            self._reach = self.rim.reach = None
+        best, conf, diag = res
+        ok = best is not None and diag.get("fast")
+        if ok:
+            if conf > 0.75 and best.visible_frac > 0.95:  # the template _accept will cut
+                half = int(round(0.85 * best.r))
+                ix, iy = int(round(best.cx)), int(round(best.cy))
+                reach.append((ix - half, iy - half, ix + half, iy + half))
+            inf = math.inf
+            lo_x = 2.0 if nx0 > x0 else -inf
+            lo_y = 2.0 if ny0 > y0 else -inf
+            hi_x = (nx1 - nx0) - 3.0 if nx1 < x1 else inf
+            hi_y = (ny1 - ny0) - 3.0 if ny1 < y1 else inf
+            ok = all(a >= lo_x and b >= lo_y and c <= hi_x and d <= hi_y for a, b, c, d in reach)
+        if ok:
+            return feat, nx0, ny0, res
+        st.lost, st.vx, st.vy = saved
+        self._nccache = {}  # (positions in this part's features)
+        return None
 
     def _static_lookalike(self, img, fit) -> bool:
         """Is a plate found after a loss one that stood at the same place, looking the same,
@@ -670,6 +730,7 @@ class _Engine:
             if fit0.visible_frac < 0.3:  # a short arc at the frame edge: sample it densely
                 rim = _RimFitter(self.rim.plate_col, n_rays=3 * N_RAYS)
                 rim.set_shape(self.rim.ratio, self.rim.phi)
+                rim.reach = self.rim.reach
             fit = rim.fit(feat, fit0.cx, fit0.cy, fit0.r, passes=2, first_sigma=False,
                           r_bounds=rb)
             if fit is None or fit.n_inliers == 0:
@@ -768,6 +829,10 @@ class _Engine:
                 continue
             t = hit[0]
             key = (id(t), ix, iy)
+            reach = self.__dict__.get("_reach")
+            if reach is not None:
+                th = t.shape[0] // 2
+                reach.append((ix - th, iy - th, ix - th + t.shape[1] - 1, iy - th + t.shape[0] - 1))
             v = cache.get(key)
             if v is None:
                 th = t.shape[0] // 2
