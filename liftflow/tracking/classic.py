@@ -1049,9 +1049,9 @@ class ClassicTracker:
             end = seed.frame
             while end > 0:
                 begin = max(0, end - chunk)
-                frames = [(f.index, f.t_s, f.image) for f in
-                          frames(start=begin, stop=end, scale=s if s < 1 else None)]
-                for idx, t_s, img in reversed(frames):
+                chunk_frames = [(f.index, f.t_s, f.image) for f in
+                                frames(start=begin, stop=end, scale=s if s < 1 else None)]
+                for idx, t_s, img in reversed(chunk_frames):
                     sx, sy = mapper(img)
                     if bengine is None:
                         bengine = _Engine.__new__(_Engine)
@@ -1065,7 +1065,7 @@ class ClassicTracker:
                     fit, conf, diag = bengine.step(img)
                     obs[idx] = self._obs(idx, info, t_s, fit, conf, sx, sy, diag)
                     tick()
-                del frames
+                del chunk_frames
                 end = begin
 
         out = []
