@@ -289,8 +289,6 @@ PLOTS_DIR = "plots"
 def render_step(req: AnalysisRequest, result: dict, job_dir: Path,
                 progress: Optional[ProgressFn] = None) -> dict:
     """Overlay video and PNG plots into the job folder; returns {name: file relative to job_dir}."""
-    from concurrent.futures import ThreadPoolExecutor
-
     from liftflow.render import render_overlay, render_plots
     from liftflow.render.spool import SPOOL_NAME, FrameSpool
 
@@ -299,18 +297,16 @@ def render_step(req: AnalysisRequest, result: dict, job_dir: Path,
     max_side = overlay_max_side(md.get("width") or 0, md.get("height") or 0)
     spool_path = job_dir / SPOOL_NAME
     spool = FrameSpool.load(spool_path, max_side)
-    # the plots (matplotlib, ~1 s) are drawn beside the overlay pass, whose encoder thread
-    # leaves part of a core idle
-    with ThreadPoolExecutor(1, thread_name_prefix="liftflow-plots") as pool:
-        plots_job = pool.submit(render_plots, result, job_dir / PLOTS_DIR)
-        try:
-            # ultrafast x264: ~0.8 ms CPU/frame at 404x720, a third of superfast's
-            with single_threaded_cv2():
-                ov = render_overlay(req.video_path, result, job_dir / OVERLAY, progress=progress,
-                                    max_side=max_side, preset="ultrafast", spool=spool)
-        finally:
-            FrameSpool.remove(spool_path)
-        plots = plots_job.result()
+    try:
+        # ultrafast x264: ~0.8 ms CPU/frame at 404x720, a third of superfast's
+        with single_threaded_cv2():
+            ov = render_overlay(req.video_path, result, job_dir / OVERLAY, progress=progress,
+                                max_side=max_side, preset="ultrafast", spool=spool)
+    finally:
+        FrameSpool.remove(spool_path)
+    # after the overlay, not beside it: matplotlib holds the GIL and slowed the overlay's
+    # drawing thread more than it gained (render_step 3.1-3.6 s in a thread, 2.7-3.2 s after)
+    plots = render_plots(result, job_dir / PLOTS_DIR)
     out = {"overlay": OVERLAY, "plots": {k: f"{PLOTS_DIR}/{Path(v).name}" for k, v in plots.items()},
            "overlay_fps": ov.get("fps"), "overlay_seconds": ov.get("seconds"),
            "overlay_source": "tracking's decode" if spool is not None else "second decode"}
