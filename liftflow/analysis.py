@@ -140,8 +140,6 @@ def track_step(
 ) -> dict:
     """Track the plate. With ``job_dir`` and rendering on, the same decode also keeps small
     overlay frames there (``liftflow.render.spool``), so the overlay needs no second decode."""
-    from functools import partial
-
     from liftflow.tracking import BackendUnavailable, SeedCircle, TrackingError, create_tracker
     from liftflow.video import VideoInfo, iter_frames
 
@@ -179,9 +177,17 @@ def track_step(
         else:
             spool = FrameSpool(Path(job_dir) / SPOOL_NAME, info.frame_count, max_side)
     fast = skip_deblocking(settings, info.width, info.height)
+    overlay_scale = min(1.0, max_side / max(info.width, info.height))
+
+    def source(start=0, stop=None, max_side=None, scale=None):
+        # a tracker asking for nearly the overlay's size gets exactly it: both then share
+        # one downscale of each frame (the tracker maps back with the frame's own size)
+        if spool is not None and scale is not None and abs(scale / overlay_scale - 1) <= 0.15:
+            scale = overlay_scale
+        return iter_frames(req.video_path, start=start, stop=stop, max_side=max_side, scale=scale,
+                           tap=spool.tap if spool else None, skip_loop_filter=fast)
+
     try:
-        source = partial(iter_frames, req.video_path, tap=spool.tap if spool else None,
-                         skip_loop_filter=fast)
         with single_threaded_cv2():
             observations = tracker.track(req.video_path, info, seed, progress=progress,
                                          frame_source=source)

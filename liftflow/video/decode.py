@@ -165,6 +165,7 @@ class _Halvings(threading.local):
 
     frame = None
     levels: list = []
+    sized: dict = {}  # (W, H) -> the frame as I420 at that size
 
     def get(self, av_frame, level: int, w: int, h: int) -> list[np.ndarray]:
         import cv2
@@ -173,6 +174,7 @@ class _Halvings(threading.local):
             self.frame = av_frame  # holds the frame: its planes back the level-0 views
             self.levels = [[_plane(av_frame, 0, w, h), _plane(av_frame, 1, w // 2, h // 2),
                             _plane(av_frame, 2, w // 2, h // 2)]]
+            self.sized = {}
         while len(self.levels) <= level:
             prev = self.levels[-1]
             self.levels.append([cv2.resize(p, (p.shape[1] // 2, p.shape[0] // 2),
@@ -217,15 +219,19 @@ class PlaneScaler:
         return (av_frame.format.name == "yuv420p" and av_frame.width == self.src_w
                 and av_frame.height == self.src_h and self.src_w % 2 == 0 and self.src_h % 2 == 0)
 
-    def i420(self, av_frame, out: Optional[np.ndarray] = None) -> np.ndarray:
-        """The frame as I420 (H*3/2, W) at the output size, stored orientation (not rotated)."""
+    def i420(self, av_frame) -> np.ndarray:
+        """The frame as I420 (H*3/2, W) at the output size, stored orientation (not rotated).
+        Read-only: scalers of the same size share it for the current frame."""
         import cv2
 
-        buf = self._buf if out is None else out
         W, H = self.W, self.H
+        planes = _halvings.get(av_frame, self.level, self.src_w, self.src_h)
+        done = _halvings.sized.get((W, H))
+        if done is not None:
+            return done
+        buf = self._buf
         q = (H // 2) * (W // 2)
         flat = buf.reshape(-1)
-        planes = _halvings.get(av_frame, self.level, self.src_w, self.src_h)
         dsts = (buf[:H], flat[W * H:W * H + q].reshape(H // 2, W // 2),
                 flat[W * H + q:].reshape(H // 2, W // 2))
         for src, dst in zip(planes, dsts):
@@ -233,6 +239,7 @@ class PlaneScaler:
                 dst[...] = src
             else:
                 cv2.resize(src, (dst.shape[1], dst.shape[0]), dst=dst, interpolation=cv2.INTER_LINEAR)
+        _halvings.sized[(W, H)] = buf
         return buf
 
     def bgr(self, av_frame) -> np.ndarray:
