@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -20,11 +21,13 @@ _CON = "#f28e2b"  # concentric shading
 _ECC = "#4e79a7"  # eccentric shading
 
 
-def _figure(w_in: float, h_in: float):
+def _figure(w_in: float, h_in: float, layout: Optional[str] = "constrained"):
+    """A figure on its own Agg canvas. ``layout=None`` for fixed margins: constrained
+    layout measures every text box and cost ~0.1 s per plot, a third of drawing it."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(w_in, h_in), dpi=_DPI, layout="constrained")
+    fig = Figure(figsize=(w_in, h_in), dpi=_DPI, layout=layout)
     FigureCanvasAgg(fig)
     return fig
 
@@ -165,7 +168,8 @@ def render_plots(result: dict, out_dir: Path) -> dict[str, Path]:
         ("power", p, "power (W)", "Power", "#6a3d9a", True),
     )
     for name, y, ylabel, title, colour, zero in specs:
-        fig = _figure(8.0, 3.6)
+        fig = _figure(8.0, 3.6, layout=None)
+        fig.subplots_adjust(left=0.1, right=0.985, bottom=0.145, top=0.9)
         _time_plot(fig, t, y, ylabel, title, reps, phases, colour, zero_line=zero)
         out[name] = out_dir / f"{name}.png"
         fig.savefig(out[name])
