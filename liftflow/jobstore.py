@@ -17,7 +17,7 @@ import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 JOB_ID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}$")
 
@@ -46,13 +46,14 @@ def is_valid_job_id(job_id: str) -> bool:
     return bool(JOB_ID_RE.match(job_id or ""))
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+def _atomic_write(path: Path, body: Callable[[Any], None], buffering: int = -1) -> None:
+    """Write a file through ``body(f)`` to a temporary name beside it, fsync, rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "w", encoding="utf-8", buffering=buffering) as f:
+            body(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -62,6 +63,10 @@ def atomic_write_text(path: Path, text: str) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    _atomic_write(path, lambda f: f.write(text))
 
 
 _COMPACT = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode  # the C encoder
@@ -100,22 +105,12 @@ def atomic_write_json(path: Path, obj: Any, compact: bool = False) -> None:
     if not compact:
         atomic_write_text(path, json.dumps(obj, indent=2, allow_nan=False) + "\n")
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8", buffering=1 << 20) as f:
-            _write_compact(obj, f.write)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+
+    def body(f) -> None:
+        _write_compact(obj, f.write)
+        f.write("\n")
+
+    _atomic_write(path, body, buffering=1 << 20)
 
 
 def write_result_json(path: Path, result: dict) -> None:
