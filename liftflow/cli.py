@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import threading
@@ -60,11 +61,22 @@ def _analyze(args: argparse.Namespace) -> int:
     worker = threading.Thread(target=_run, daemon=True)
     worker.start()
     bar = _ProgressBar(enabled=not args.quiet and sys.stderr.isatty())
-    while worker.is_alive():
-        worker.join(0.2)
-        p = folder.read_progress()
-        if p:
-            bar.show(overall_progress(p["step"], p["fraction"]), p.get("message", ""))
+    try:
+        while worker.is_alive():
+            worker.join(0.2)
+            p = folder.read_progress()
+            if p:
+                bar.show(overall_progress(p["step"], p["fraction"]), p.get("message", ""))
+    except KeyboardInterrupt:
+        bar.close()
+        step = (folder.read_progress() or {}).get("step", "?")
+        # the worker thread dies with the process: record why and drop the frame spool
+        jobrun.mark_failed(folder, step, "interrupted (Ctrl-C)", run_id)
+        print(f"liftflow analyze: interrupted during {step}; partial output in {out}", file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # not a normal exit: interpreter shutdown under a running decoder thread aborts
+        os._exit(130)
     bar.close()
     if args.verbose and folder.file(LOG).is_file():
         sys.stderr.write(folder.file(LOG).read_text(encoding="utf-8"))

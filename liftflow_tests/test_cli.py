@@ -67,3 +67,28 @@ def test_analyze_runs_without_dagster_and_fails_like_the_job(tmp_path, synth_cli
     assert meta["error"]["run_id"] in meta["runs"] and set(meta["steps"]) == {"decode"}
     assert not any(p.name.startswith(".overlay-frames") for p in (tmp_path / "o").iterdir())
     assert "job failed" in (tmp_path / "o" / "pipeline.log").read_text()
+
+
+def test_ctrl_c_marks_the_job_interrupted_and_drops_the_frame_spool(tmp_path, long_clip):
+    import signal
+    import time
+
+    from liftflow.jobstore import FRAME_SPOOL
+
+    path, truth = long_clip
+    out = tmp_path / "out"
+    p = subprocess.Popen([sys.executable, "-m", "liftflow.cli", "analyze", str(path),
+                          "--disc-center-x", f"{truth.x[0]:.1f}", "--disc-center-y", f"{truth.y[0]:.1f}",
+                          "--disc-radius", f"{truth.r[0]:.1f}", "--out", str(out)],
+                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (out / FRAME_SPOOL).exists():  # tracking has started and keeps overlay frames
+        assert p.poll() is None and time.monotonic() < deadline, "analyze ended before tracking"
+        time.sleep(0.01)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err
+    assert "interrupted during" in err
+    meta = json.loads((out / "job_meta.json").read_text())
+    assert meta["status"] == "failed" and meta["error"]["reason"] == "interrupted (Ctrl-C)"
+    assert not (out / FRAME_SPOOL).exists()
