@@ -144,3 +144,27 @@ def test_spool_refused_when_the_disk_is_short(tmp_path, monkeypatch, synth_clip)
     assert "the overlay decodes the video again" in track["overlay_spool_refused"]
     assert not (tmp_path / FRAME_SPOOL).exists()
     assert spool_mod.spool_bytes(1080, 1920, 1800, 720) == 1800 * 404 * 720 * 3 // 2
+
+
+def test_plots_are_drawn_in_process_when_the_plots_process_fails(tmp_path, monkeypatch, synth_clip):
+    import subprocess
+    import sys
+
+    from liftflow import analysis
+
+    clip, truth = synth_clip
+    req = analysis.AnalysisRequest(video_path=str(clip), disc_center_x=truth.x[0],
+                                   disc_center_y=truth.y[0], disc_radius=truth.r[0])
+    info = analysis.decode_step(req)
+    track = analysis.track_step(req, info)
+    pose = analysis.pose_step(req, info, track)
+    result = analysis.assemble_step("j", info, track, pose, analysis.metrics_step(req, info, track, pose))
+
+    def broken(result, job_dir):
+        return subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(3)"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True), None
+
+    monkeypatch.setattr(analysis, "_start_plots_process", broken)
+    art = analysis.render_step(req, result, tmp_path)
+    assert set(art["plots"]) == {"bar_path", "height", "velocity", "power"}
+    assert all((tmp_path / v).is_file() for v in art["plots"].values())
