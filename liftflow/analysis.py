@@ -328,6 +328,9 @@ def render_step(req: AnalysisRequest, result: dict, job_dir: Path,
     return out
 
 
+PLOT_INPUTS = ("metrics", "reps", "phases")  # the result keys render_plots reads
+
+
 def _start_plots_process(result: dict, job_dir: Path):
     """The plots in a process of their own, beside the overlay pass: it leaves ~0.4 of a
     core idle, and matplotlib in a thread here held the GIL the overlay's drawing needs
@@ -336,15 +339,13 @@ def _start_plots_process(result: dict, job_dir: Path):
     import sys
     import tempfile
 
-    from liftflow.jobstore import RESULT, atomic_write_json
+    from liftflow.jobstore import atomic_write_json
 
-    src = job_dir / RESULT
-    tmp = None
-    if not src.is_file():  # called outside a job (tests, scripts): hand the result over
-        fd, tmp = tempfile.mkstemp(prefix="liftflow-result-", suffix=".json")
-        os.close(fd)
-        src = Path(tmp)
-        atomic_write_json(src, result, compact=True)
+    # only what the plots read (not every frame's outline): the process stays small
+    fd, tmp = tempfile.mkstemp(prefix="liftflow-plots-", suffix=".json")
+    os.close(fd)
+    src = Path(tmp)
+    atomic_write_json(src, {k: result.get(k) for k in PLOT_INPUTS}, compact=True)
     proc = subprocess.Popen([sys.executable, "-m", "liftflow.render.plots", str(src),
                              str(job_dir / PLOTS_DIR)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
