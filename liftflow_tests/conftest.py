@@ -45,3 +45,34 @@ def long_clip(tmp_path_factory):
     truth = generate_clip(path, SynthSpec(profile="squat", reps=3, width=640, height=480,
                                           plate_radius_px=60, fps=30, seed=5))
     return path, truth
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Every way to reach the network (sockets, urllib, torch.hub downloads) raises and is
+    recorded; the test asserts none was tried. For the learned backends: weights are never
+    downloaded."""
+    import socket
+    import urllib.request
+
+    import torch.hub
+    import torch.utils.model_zoo
+
+    attempts: list[str] = []
+
+    def blocker(name):
+        def f(*args, **kwargs):
+            attempts.append(f"{name}{args[:2]!r}")
+            raise OSError(f"network access attempted in a test: {name}")
+        return f
+
+    monkeypatch.setattr(socket.socket, "connect", blocker("socket.connect"))
+    monkeypatch.setattr(socket.socket, "connect_ex", blocker("socket.connect_ex"))
+    monkeypatch.setattr(socket, "create_connection", blocker("socket.create_connection"))
+    monkeypatch.setattr(socket, "getaddrinfo", blocker("socket.getaddrinfo"))
+    monkeypatch.setattr(urllib.request, "urlopen", blocker("urllib.request.urlopen"))
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", blocker("torch.hub.load_state_dict_from_url"))
+    monkeypatch.setattr(torch.hub, "download_url_to_file", blocker("torch.hub.download_url_to_file"))
+    monkeypatch.setattr(torch.utils.model_zoo, "load_url", blocker("torch.utils.model_zoo.load_url"))
+    yield attempts
+    assert attempts == [], f"something tried to reach the network: {attempts}"

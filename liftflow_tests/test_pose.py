@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import socket
 import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -43,24 +41,15 @@ def req(video="x.mp4", backend="yolo", person=True, stride=1, lift_type=None, **
                            lift_type=lift_type, extra=extra)
 
 
-@pytest.fixture
-def no_network(monkeypatch):
-    """Every way to reach the network raises and is recorded; the test asserts none was tried."""
-    attempts: list[str] = []
+def truth_track(path, truth) -> tuple[dict, list[dict]]:
+    """The clip's video info and a plate track taken from its exact truth."""
+    from liftflow.video import probe
 
-    def blocker(name):
-        def f(*args, **kwargs):
-            attempts.append(f"{name}{args[:2]!r}")
-            raise OSError(f"network access attempted in a test: {name}")
-        return f
-
-    monkeypatch.setattr(socket.socket, "connect", blocker("socket.connect"))
-    monkeypatch.setattr(socket.socket, "connect_ex", blocker("socket.connect_ex"))
-    monkeypatch.setattr(socket, "create_connection", blocker("socket.create_connection"))
-    monkeypatch.setattr(socket, "getaddrinfo", blocker("socket.getaddrinfo"))
-    monkeypatch.setattr(urllib.request, "urlopen", blocker("urllib.request.urlopen"))
-    yield attempts
-    assert attempts == [], f"something tried to reach the network: {attempts}"
+    info = probe(path).to_dict(with_timestamps=True)
+    obs = [{"frame": i, "t_s": info["timestamps_s"][i], "state": "tracked",
+            "center": [float(truth.x[i]), float(truth.y[i])], "radius": float(truth.r[i])}
+           for i in range(info["frame_count"])]
+    return info, obs
 
 
 # ----------------------------------------------------------------------------- registry
@@ -313,15 +302,11 @@ class ScriptedEstimator:
 
 def test_estimate_pose_streams_strides_and_builds_the_contract(monkeypatch, synth_clip):
     from liftflow.contract import build_result
-    from liftflow.video import probe
     import liftflow.pose.pipeline as pl
 
     path, truth = synth_clip
-    info = probe(path).to_dict(with_timestamps=True)
+    info, obs = truth_track(path, truth)
     n = info["frame_count"]
-    obs = [{"frame": i, "t_s": info["timestamps_s"][i], "state": "tracked",
-            "center": [float(truth.x[i]), float(truth.y[i])], "radius": float(truth.r[i])}
-           for i in range(n)]
     est = ScriptedEstimator(None)
     # the lifter's wrists sit on the plate centre in every frame (image fraction)
     est.cx, est.cy = float(np.median(truth.x)) / info["width"], float(np.median(truth.y)) / info["height"]
@@ -363,7 +348,6 @@ def test_estimate_pose_streams_strides_and_builds_the_contract(monkeypatch, synt
 def test_yolo_end_to_end_with_random_weights(tmp_path, synth_clip, no_network):
     from liftflow.contract import build_result
     from liftflow.pose.testing import write_random_yolo_pose_weights
-    from liftflow.video import probe
 
     weights = write_random_yolo_pose_weights(tmp_path / "models" / "yolo11n-pose.pt")
     settings = settings_with(tmp_path / "models")
@@ -373,11 +357,8 @@ def test_yolo_end_to_end_with_random_weights(tmp_path, synth_clip, no_network):
     # the helper records a small training size, which the backend uses by default
     assert create_estimator("yolo", settings).model_info["imgsz"] == 160
     path, truth = synth_clip
-    info = probe(path).to_dict(with_timestamps=True)
+    info, obs = truth_track(path, truth)
     n = info["frame_count"]
-    obs = [{"frame": i, "t_s": info["timestamps_s"][i], "state": "tracked",
-            "center": [float(truth.x[i]), float(truth.y[i])], "radius": float(truth.r[i])}
-           for i in range(n)]
     stride = 4
     out = estimate_pose(req(path, backend="yolo", stride=stride, lift_type="squat",
                             pose_options={"imgsz": 160, "conf": 0.001, "cpu_threads": 1}),

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import socket
 import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -64,32 +62,6 @@ def make_clip(path: Path, n: int = N) -> Path:
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory) -> Path:
     return make_clip(tmp_path_factory.mktemp("clip") / "lift.mp4")
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    """Every way to reach the network raises and is recorded; the test asserts none was tried."""
-    attempts: list[str] = []
-
-    def blocker(name):
-        def f(*args, **kwargs):
-            attempts.append(f"{name}{args[:2]!r}")
-            raise OSError(f"network access attempted in a test: {name}")
-        return f
-
-    monkeypatch.setattr(socket.socket, "connect", blocker("socket.connect"))
-    monkeypatch.setattr(socket.socket, "connect_ex", blocker("socket.connect_ex"))
-    monkeypatch.setattr(socket, "create_connection", blocker("socket.create_connection"))
-    monkeypatch.setattr(socket, "getaddrinfo", blocker("socket.getaddrinfo"))
-    monkeypatch.setattr(urllib.request, "urlopen", blocker("urllib.request.urlopen"))
-    import torch.hub
-    import torch.utils.model_zoo
-
-    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", blocker("torch.hub.load_state_dict_from_url"))
-    monkeypatch.setattr(torch.hub, "download_url_to_file", blocker("torch.hub.download_url_to_file"))
-    monkeypatch.setattr(torch.utils.model_zoo, "load_url", blocker("torch.utils.model_zoo.load_url"))
-    yield attempts
-    assert attempts == [], f"something tried to reach the network: {attempts}"
 
 
 def settings_with(models_dir: Path, **kw):
