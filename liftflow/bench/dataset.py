@@ -440,30 +440,28 @@ def case_from_fields(root: Path, f: dict) -> Case:
         tags = parse_tags(f.get("tags"))
     except ValueError as exc:
         problems.append(str(exc))
+    def readable(path_of, load) -> Optional[Path]:
+        """``path_of()`` when ``load`` reads it, else None with the problem noted."""
+        try:
+            path = path_of()
+            load(path)
+            return path
+        except DatasetError as exc:
+            problems.append(str(exc).replace("\n", "\n    "))
+            return None
+
     gt_path = None
     gt = str(f.get("gt") or "").strip()
     if gt:
-        try:
-            gt_path = resolve_in_root(root, gt, "gt")
-            load_ground_truth(gt_path)
-        except DatasetError as exc:
-            problems.append(str(exc).replace("\n", "\n    "))
+        gt_path = readable(lambda: resolve_in_root(root, gt, "gt"), load_ground_truth)
     elif video is not None:
         beside = video.with_name(video.stem + ".gt.csv")
         if beside.is_file() and inside(root, beside):
-            try:
-                load_ground_truth(beside)
-                gt_path = beside.resolve()
-            except DatasetError as exc:
-                problems.append(str(exc).replace("\n", "\n    "))
+            gt_path = readable(beside.resolve, load_ground_truth)
     vel_path = None
     vref = str(f.get("velocity_ref") or "").strip()
     if vref:
-        try:
-            vel_path = resolve_in_root(root, vref, "velocity_ref")
-            load_velocity_ref(vel_path)
-        except DatasetError as exc:
-            problems.append(str(exc).replace("\n", "\n    "))
+        vel_path = readable(lambda: resolve_in_root(root, vref, "velocity_ref"), load_velocity_ref)
     if problems:
         raise DatasetError(problems, f"case {cid or '?'}")
     return Case(case_id=cid, asset=asset, video_path=str(video), seed_frame=seed[3],
