@@ -180,13 +180,15 @@ def track_step(
         else:
             spool = FrameSpool(Path(job_dir) / SPOOL_NAME, info.frame_count, max_side)
     fast = skip_deblocking(settings, info.width, info.height)
-    overlay_scale = min(1.0, max_side / max(info.width, info.height))
+    from liftflow.render.spool import overlay_scale
+
+    shared_scale = overlay_scale(info.width, info.height, max_side)
 
     def source(start=0, stop=None, max_side=None, scale=None):
         # a tracker asking for nearly the overlay's size gets exactly it: both then share
         # one downscale of each frame (the tracker maps back with the frame's own size)
-        if spool is not None and scale is not None and abs(scale / overlay_scale - 1) <= 0.15:
-            scale = overlay_scale
+        if spool is not None and scale is not None and abs(scale / shared_scale - 1) <= 0.15:
+            scale = shared_scale
         return iter_frames(req.video_path, start=start, stop=stop, max_side=max_side, scale=scale,
                            tap=spool.tap if spool else None, skip_loop_filter=fast)
 

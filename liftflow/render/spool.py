@@ -33,12 +33,15 @@ FREE_SHARE = 0.5  # nor more than this share of the free disk space
 
 def spool_bytes(width: int, height: int, frame_count: int, max_side: Optional[int]) -> int:
     """Disk space a spool of this video takes (upright size, as the overlay's)."""
-    s = 1.0
-    if max_side is not None and max(width, height) > max_side:
-        s = max_side / max(width, height)
-    w = max(2, int(round(width * s)) // 2 * 2)
-    h = max(2, int(round(height * s)) // 2 * 2)
+    w, h = PlaneScaler(width, height, overlay_scale(width, height, max_side)).out_size
     return int(frame_count) * w * h * 3 // 2
+
+
+def overlay_scale(width: int, height: int, max_side: Optional[int]) -> float:
+    """The overlay's downscale: its longer side at most ``max_side``."""
+    if max_side is not None and max(width, height) > max_side:
+        return max_side / max(width, height)
+    return 1.0
 
 
 def spool_refusal(folder: Path, width: int, height: int, frame_count: int,
@@ -96,10 +99,7 @@ class FrameSpool:
             return
         if self.scaler is None:
             w, h = av_frame.width, av_frame.height
-            s = 1.0
-            if self.max_side is not None and max(w, h) > self.max_side:
-                s = self.max_side / max(w, h)
-            self.scaler = PlaneScaler(w, h, s, rotation)
+            self.scaler = PlaneScaler(w, h, overlay_scale(w, h, self.max_side), rotation)
             self.size = self.scaler.out_size
             self.record = self.scaler.W * self.scaler.H * 3 // 2
         if not self.scaler.applies(av_frame):
