@@ -1,15 +1,18 @@
 """The overlay video: the tracked plate, the bar path coloured by vertical speed, rep and
 phase labels, a live velocity readout and (when present) the pose skeleton, drawn with
-cv2 on each decoded frame and encoded as a browser-ready H.264 MP4 in one streaming pass.
+cv2 over each frame and encoded as a browser-ready H.264 MP4 in one streaming pass.
 
-Speed: the frames come at the output size, either from the small copies tracking kept
-while it decoded the video (``liftflow.render.spool``: no second decode) or, when there
-are none (a re-executed step), from a decode downscaled on the yuv planes; the path is
-kept in a persistent layer so each frame costs one ROI copy however long the lift,
-colours are precomputed per frame, and x264 runs in a worker thread while the next frame
-is drawn. The drawing waits for the whole clip's filtered metrics (path colours,
-velocity readout, rep labels), which exist only after tracking has seen every frame.
-Figures: ``liftflow bench speed``.
+Speed: the frames come at the output size as I420, either from the small copies tracking
+kept while it decoded the video (``liftflow.render.spool``: no second decode) or, when
+there are none (a re-executed step), from a decode downscaled on the yuv planes. Each
+picture is copied into a yuv420p frame the encoder takes as it is; only the boxes that
+get drawing (the path and plate, the readout panel) are converted to BGR, drawn with the
+usual cv2 calls and converted back, so most pixels never leave yuv (a whole-frame round
+trip cost more than the drawing). The path is kept in a persistent layer so each frame
+costs one ROI copy however long the lift, colours are precomputed per frame, and x264
+runs in a worker thread while the next frame is drawn. The drawing waits for the whole
+clip's filtered metrics (path colours, velocity readout, rep labels), which exist only
+after tracking has seen every frame. Figures: ``liftflow bench speed``.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from liftflow.render.common import (
     vy_rgb,
     vy_scale,
 )
+from liftflow.video.decode import frame_planes, i420_planes
 from liftflow.video.encode import VideoWriter
 
 ProgressFn = Callable[[float, str], None]
@@ -70,20 +74,69 @@ def _overlay_writer(path: Path, width: int, height: int, fps: float, codec: str 
 
 
 def _video_frames(video_path, max_side: Optional[int]):
-    """(index, t_s, writable BGR image, scale) straight from the video, downscaled on the
-    yuv planes (``liftflow.video.iter_frames``)."""
+    """(index, t_s, I420 picture, scale) straight from the video, downscaled on the yuv
+    planes (``liftflow.video.iter_frames``); odd sizes lose their last row or column."""
+    import cv2
+
     from liftflow.video import iter_frames
 
     for fr in iter_frames(video_path, max_side=max_side):
         img = fr.image
-        yield fr.index, fr.t_s, (img if img.flags.writeable else img.copy()), fr.scale
+        h, w = img.shape[:2]
+        img = img[:h - h % 2, :w - w % 2]
+        if img.shape[0] < 2 or img.shape[1] < 2:
+            raise ValueError(f"frame too small to encode: {w}x{h}")
+        yield fr.index, fr.t_s, cv2.cvtColor(img, cv2.COLOR_BGR2YUV_I420), fr.scale
 
 
 def _spool_frames(spool, width: int):
     """The same from a ``FrameSpool`` kept during tracking (no second decode)."""
     s = spool.width / max(1, width)
-    for i, t, img in spool.frames():
-        yield i, t, img, s
+    for i, t, i420 in spool.frames():
+        yield i, t, i420, s
+
+
+def _even_box(x0: float, y0: float, x1: float, y1: float, w: int, h: int):
+    """(x0, y0, x1, y1) grown to even coordinates (whole 4:2:0 chroma samples) and clipped
+    to the w x h picture (both even); None when empty."""
+    x0 = max(0, int(math.floor(x0)) // 2 * 2)
+    y0 = max(0, int(math.floor(y0)) // 2 * 2)
+    x1 = min(w, -(-int(math.ceil(x1)) // 2) * 2)
+    y1 = min(h, -(-int(math.ceil(y1)) // 2) * 2)
+    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
+
+
+def _union(boxes):
+    boxes = [b for b in boxes if b is not None]
+    if not boxes:
+        return None
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes),
+            max(b[2] for b in boxes), max(b[3] for b in boxes))
+
+
+def _box_to_bgr(planes, box) -> np.ndarray:
+    """A BGR copy of ``box`` (even coordinates) of an I420 picture given as its planes."""
+    import cv2
+
+    x0, y0, x1, y1 = box
+    w, h = x1 - x0, y1 - y0
+    buf = np.empty((h * 3 // 2, w), np.uint8)
+    by, bu, bv = i420_planes(buf, w, h)
+    by[...] = planes[0][y0:y1, x0:x1]
+    bu[...] = planes[1][y0 // 2:y1 // 2, x0 // 2:x1 // 2]
+    bv[...] = planes[2][y0 // 2:y1 // 2, x0 // 2:x1 // 2]
+    return cv2.cvtColor(buf, cv2.COLOR_YUV2BGR_I420)
+
+
+def _bgr_to_box(planes, box, img: np.ndarray) -> None:
+    """Write a BGR image back into ``box`` of the I420 planes."""
+    import cv2
+
+    x0, y0, x1, y1 = box
+    by, bu, bv = i420_planes(cv2.cvtColor(img, cv2.COLOR_BGR2YUV_I420), x1 - x0, y1 - y0)
+    planes[0][y0:y1, x0:x1] = by
+    planes[1][y0 // 2:y1 // 2, x0 // 2:x1 // 2] = bu
+    planes[2][y0 // 2:y1 // 2, x0 // 2:x1 // 2] = bv
 
 
 class _Scene:
@@ -141,7 +194,8 @@ class _Scene:
                 phase_txt = label
         return rep_txt, last_txt, phase_txt
 
-    def _legend(self) -> np.ndarray:
+    def _legend(self):
+        """The colour scale as I420 planes and its (even) size, or None."""
         cv2 = self.cv2
         bh = max(60, int(self.h * 0.18))
         bw = max(8, int(self.w * 0.025))
@@ -167,8 +221,12 @@ class _Scene:
                     TEXT_BGR, 1, cv2.LINE_AA)
         cv2.putText(img, "down", (pad, H - pad), cv2.FONT_HERSHEY_SIMPLEX, fs, TEXT_BGR, 1, cv2.LINE_AA)
         if W > self.w // 3 or H > self.h // 2:
-            return np.zeros((0, 0, 3), np.uint8)  # too small a video for a legend
-        return img
+            return None  # too small a video for a legend
+        # even size (whole chroma samples): one more panel column on the left, row below
+        img = cv2.copyMakeBorder(img, 0, H % 2, W % 2, 0, cv2.BORDER_CONSTANT, value=PANEL_BGR)
+        h, w = img.shape[:2]
+        i420 = cv2.cvtColor(img, cv2.COLOR_BGR2YUV_I420)
+        return tuple(p.copy() for p in i420_planes(i420, w, h)), (w, h)
 
     # -- drawing -------------------------------------------------------------------------
     def _extend_path(self, idx: int, entry: dict) -> None:
@@ -201,38 +259,50 @@ class _Scene:
             bb = self.bbox
             self.bbox = [min(bb[0], box[0]), min(bb[1], box[1]), max(bb[2], box[2]), max(bb[3], box[3])]
 
-    def _panel(self, img: np.ndarray, lines: list[tuple[str, float, tuple]]) -> None:
+    def _panel(self, planes, lines: list[tuple[str, float, tuple]]) -> None:
+        """The readout, top left: the picture darkened under it, then the text."""
         cv2 = self.cv2
         pad = max(4, int(8 * self.fs))
         sizes = [cv2.getTextSize(t, cv2.FONT_HERSHEY_SIMPLEX, self.fs * k, self.ft)[0] for t, k, _ in lines]
         W = min(self.w, max(s[0] for s in sizes) + 2 * pad)
         H = min(self.h, sum(s[1] + pad for s in sizes) + pad + 2)
+        box = _even_box(0, 0, W, H, self.w, self.h)
+        if box is None:
+            return
+        img = _box_to_bgr(planes, box)
         roi = img[0:H, 0:W]
         cv2.addWeighted(roi, 0.35, np.full_like(roi, PANEL_BGR), 0.65, 0, dst=roi)
         y = 0
         for (t, k, col), s in zip(lines, sizes):
             y += s[1] + pad
             cv2.putText(img, t, (pad, y), cv2.FONT_HERSHEY_SIMPLEX, self.fs * k, col, self.ft, cv2.LINE_AA)
+        _bgr_to_box(planes, box, img)
 
-    def draw(self, img: np.ndarray, idx: int, t_video: float) -> None:
-        cv2 = self.cv2
+    def draw(self, planes, idx: int, t_video: float) -> None:
+        """Draw frame ``idx`` over its I420 picture, given as its (Y, U, V) plane views."""
         entry = self.frames.get(idx)
         if entry is not None:
             self._extend_path(idx, entry)
-        # the path so far (one ROI copy, whatever the lift's length)
-        if self.bbox is not None:
-            x0, y0, x1, y1 = self.bbox
-            m = self.mask[y0:y1, x0:x1].view(bool)[..., None]
-            np.copyto(img[y0:y1, x0:x1], self.layer[y0:y1, x0:x1], where=m)
-        # pose skeleton
+        kps = None
         if self.person is not None:
             pe = (self.person.get("frames") or {}).get(str(idx)) or {}
-            kps = pe.get("keypoints")
+            kps = self._keypoints(pe.get("keypoints"))
+        plate = self._plate_shape(entry) if entry is not None else None
+        # the path so far, the skeleton and the plate, drawn in BGR on one box around them
+        box = _union([self.bbox, kps and kps[1], plate and plate[1]])
+        box = box and _even_box(*box, self.w, self.h)
+        if box is not None:
+            img = _box_to_bgr(planes, box)
+            ox, oy = box[0], box[1]
+            if self.bbox is not None:  # one ROI copy, whatever the lift's length
+                x0, y0, x1, y1 = self.bbox
+                m = self.mask[y0:y1, x0:x1].view(bool)[..., None]
+                np.copyto(img[y0 - oy:y1 - oy, x0 - ox:x1 - ox], self.layer[y0:y1, x0:x1], where=m)
             if kps:
-                self._skeleton(img, kps)
-        # plate outline and centre
-        if entry is not None:
-            self._plate(img, entry)
+                self._skeleton(img, kps[0], ox, oy)
+            if plate:
+                self._plate(img, plate[0], ox, oy)
+            _bgr_to_box(planes, box, img)
         # readout
         m = self.metrics.get(idx)
         t = m["t"] if m and math.isfinite(m["t"]) else t_video
@@ -256,42 +326,63 @@ class _Scene:
             lines.append((phase_txt, 0.9, (0, 220, 255)))
         if last_txt:
             lines.append((last_txt, 0.75, TEXT_BGR))
-        self._panel(img, lines)
-        lg = self.legend
-        if lg.size:
-            lh, lw = lg.shape[:2]
-            img[0:lh, self.w - lw:self.w] = lg
+        self._panel(planes, lines)
+        if self.legend is not None:  # top right, pasted as it is
+            (ly, lu, lv), (lw, lh) = self.legend
+            x0 = self.w - lw
+            planes[0][0:lh, x0:self.w] = ly
+            planes[1][0:lh // 2, x0 // 2:self.w // 2] = lu
+            planes[2][0:lh // 2, x0 // 2:self.w // 2] = lv
 
-    def _plate(self, img: np.ndarray, entry: dict) -> None:
-        cv2 = self.cv2
+    def _plate_shape(self, entry: dict):
+        """(what to draw, its box in output pixels) for a track entry, or None."""
         s = self.s
+        m = self.th + 4  # the halo's half width plus anti-aliasing
+        pts = centre = r = None
         poly = entry.get("mask") or []
-        drawn = False
         if len(poly) >= 3:
             try:
                 pts = np.round(np.asarray(poly, dtype=float)[:, :2] * s * ONE).astype(np.int32)
-                pl = [pts.reshape(-1, 1, 2)]
-                # dark halo first: the outline stays visible on green plates and bright walls
-                cv2.polylines(img, pl, True, HALO_BGR, self.th + 2, cv2.LINE_AA, SHIFT)
-                cv2.polylines(img, pl, True, OUTLINE_BGR, self.th, cv2.LINE_AA, SHIFT)
-                drawn = True
             except (TypeError, ValueError):
-                drawn = False
+                pts = None
         c = entry.get("center")
         if c and len(c) >= 2:
             try:
-                cx, cy = float(c[0]) * s, float(c[1]) * s
+                centre = (float(c[0]) * s, float(c[1]) * s)
+                r = float(entry["radius"]) * s if pts is None and entry.get("radius") else None
             except (TypeError, ValueError):
-                return
-            if not drawn and entry.get("radius"):
-                r = float(entry["radius"]) * s
-                cv2.circle(img, (_fx(cx), _fx(cy)), _fx(r), HALO_BGR, self.th + 2, cv2.LINE_AA, SHIFT)
-                cv2.circle(img, (_fx(cx), _fx(cy)), _fx(r), OUTLINE_BGR, self.th, cv2.LINE_AA, SHIFT)
-            cv2.circle(img, (_fx(cx), _fx(cy)), _fx(max(2.0, self.th * 1.5)), CENTRE_BGR, -1,
-                       cv2.LINE_AA, SHIFT)
+                centre = r = None
+            if centre is not None and not all(map(math.isfinite, centre)):
+                centre = r = None
+        boxes = []
+        if pts is not None:
+            lo, hi = pts.min(axis=0) / ONE, pts.max(axis=0) / ONE
+            boxes.append((lo[0] - m, lo[1] - m, hi[0] + m, hi[1] + m))
+        if centre is not None:
+            e = (r if r is not None and math.isfinite(r) else 0.0) + max(2.0, self.th * 1.5) + m
+            boxes.append((centre[0] - e, centre[1] - e, centre[0] + e, centre[1] + e))
+        box = _union(boxes)
+        return ((pts, centre, r), box) if box is not None else None
 
-    def _skeleton(self, img: np.ndarray, kps) -> None:
+    def _plate(self, img: np.ndarray, shape, ox: int, oy: int) -> None:
         cv2 = self.cv2
+        pts, centre, r = shape
+        if pts is not None:
+            pl = [(pts - np.array([ox * ONE, oy * ONE], np.int32)).reshape(-1, 1, 2)]
+            # dark halo first: the outline stays visible on green plates and bright walls
+            cv2.polylines(img, pl, True, HALO_BGR, self.th + 2, cv2.LINE_AA, SHIFT)
+            cv2.polylines(img, pl, True, OUTLINE_BGR, self.th, cv2.LINE_AA, SHIFT)
+        if centre is not None:
+            c = (_fx(centre[0] - ox), _fx(centre[1] - oy))
+            if pts is None and r is not None and math.isfinite(r) and r > 0:
+                cv2.circle(img, c, _fx(r), HALO_BGR, self.th + 2, cv2.LINE_AA, SHIFT)
+                cv2.circle(img, c, _fx(r), OUTLINE_BGR, self.th, cv2.LINE_AA, SHIFT)
+            cv2.circle(img, c, _fx(max(2.0, self.th * 1.5)), CENTRE_BGR, -1, cv2.LINE_AA, SHIFT)
+
+    def _keypoints(self, kps):
+        """([fixed-point point or None] * 17, their box) for COCO keypoints, or None."""
+        if not kps:
+            return None
         s = self.s
         pts = []
         for kp in kps[:17]:
@@ -303,6 +394,17 @@ class _Scene:
                 continue
             ok = math.isfinite(x) and math.isfinite(y) and conf >= 0.3
             pts.append((_fx(x), _fx(y)) if ok else None)
+        good = [p for p in pts if p]
+        if not good:
+            return None
+        m = self.th * 1.2 + self.th + 3
+        xs, ys = [p[0] / ONE for p in good], [p[1] / ONE for p in good]
+        return pts, (min(xs) - m, min(ys) - m, max(xs) + m, max(ys) + m)
+
+    def _skeleton(self, img: np.ndarray, pts, ox: int, oy: int) -> None:
+        cv2 = self.cv2
+        o = (ox * ONE, oy * ONE)
+        pts = [(p[0] - o[0], p[1] - o[1]) if p else None for p in pts]
         for a, b in COCO_SKELETON:
             if a < len(pts) and b < len(pts) and pts[a] and pts[b]:
                 cv2.line(img, pts[a], pts[b], SKELETON_BGR, self.th, cv2.LINE_AA, SHIFT)
@@ -363,21 +465,21 @@ def render_overlay(
     last = None
     try:
         frames = (_spool_frames(spool, int(md.get("width") or spool.width)) if spool is not None
-              else _video_frames(video_path, max_side))
-        for f_index, f_t, img, f_scale in frames:
+                  else _video_frames(video_path, max_side))
+        for f_index, f_t, i420, f_scale in frames:
             if enc is None:
-                h, w = img.shape[:2]
-                w -= w % 2  # yuv420p needs even dimensions
-                h -= h % 2
+                h, w = i420.shape[0] * 2 // 3, i420.shape[1]
                 if w < 2 or h < 2:
-                    raise ValueError(f"frame too small to encode: {img.shape[1]}x{img.shape[0]}")
+                    raise ValueError(f"frame too small to encode: {w}x{h}")
                 enc = _overlay_writer(tmp, w, h, fps, codec=codec, preset=preset, crf=crf, threaded=threaded)
                 scene = _Scene(result, f_scale, w, h, pose)
-            if img.shape[0] != h or img.shape[1] != w:
-                img = np.ascontiguousarray(img[:h, :w])
-            scene.draw(img, f_index, f_t)
-            enc.write_at(img, f_t)
-            last = img
+            frame = enc.blank_frame()
+            planes = frame_planes(frame)
+            for dst, src in zip(planes, i420_planes(i420, w, h)):
+                dst[...] = src
+            scene.draw(planes, f_index, f_t)
+            enc.write_at(frame, f_t)
+            last = frame
             n += 1
             if progress is not None and n % every == 0:
                 frac = min(1.0, n / total) if total else 0.0
@@ -395,8 +497,13 @@ def render_overlay(
     if poster and last is not None:
         import cv2
 
+        # the last frame: the encoder is done with it and nothing draws into it any more
+        buf = np.empty((h * 3 // 2, w), np.uint8)
+        for dst, src in zip(i420_planes(buf, w, h), frame_planes(last)):
+            dst[...] = src
         poster_path = out_path.with_name(out_path.stem + "_poster.jpg")
-        cv2.imwrite(str(poster_path), last, [cv2.IMWRITE_JPEG_QUALITY, 85])
+        cv2.imwrite(str(poster_path), cv2.cvtColor(buf, cv2.COLOR_YUV2BGR_I420),
+                    [cv2.IMWRITE_JPEG_QUALITY, 85])
     seconds = time.perf_counter() - t0
     if progress is not None:
         progress(1.0, f"overlay rendered: {n} frames")

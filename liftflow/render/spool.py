@@ -24,7 +24,7 @@ from typing import Iterator, Optional
 import numpy as np
 
 from liftflow.jobstore import FRAME_SPOOL
-from liftflow.video.decode import PlaneScaler
+from liftflow.video.decode import PlaneScaler, i420_planes
 
 SPOOL_NAME = FRAME_SPOOL  # in the job folder
 MAX_BYTES = 8 * 2**30  # never more than this on disk (about 5 min of 1080x1920 60 fps)
@@ -69,12 +69,7 @@ def _rotate_i420(buf: np.ndarray, W: int, H: int, rotation: int) -> np.ndarray:
         return buf
     code = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180,
             270: cv2.ROTATE_90_COUNTERCLOCKWISE}[rotation]
-    flat = buf.reshape(-1)
-    q = (H // 2) * (W // 2)
-    y = cv2.rotate(buf[:H], code)
-    u = cv2.rotate(flat[W * H:W * H + q].reshape(H // 2, W // 2), code)
-    v = cv2.rotate(flat[W * H + q:].reshape(H // 2, W // 2), code)
-    return np.concatenate([y.reshape(-1), u.reshape(-1), v.reshape(-1)])
+    return np.concatenate([cv2.rotate(p, code).reshape(-1) for p in i420_planes(buf, W, H)])
 
 
 class FrameSpool:
@@ -161,9 +156,8 @@ class SpoolReader:
         return len(self.times)
 
     def frames(self) -> Iterator[tuple[int, float, np.ndarray]]:
-        """(index, t_s, BGR image) in order; one frame in memory at a time."""
-        import cv2
-
+        """(index, t_s, I420 picture (height*3/2, width)) in order. One buffer, overwritten
+        by the next frame: copy what must be kept."""
         W, H = self.width, self.height
         rec = W * H * 3 // 2
         buf = np.empty((H * 3 // 2, W), np.uint8)
@@ -171,4 +165,4 @@ class SpoolReader:
             for i, t in enumerate(self.times):
                 if f.readinto(memoryview(buf).cast("B")) != rec:
                     raise ValueError(f"overlay frame spool {self.path.name} is truncated at frame {i}")
-                yield i, t, cv2.cvtColor(buf, cv2.COLOR_YUV2BGR_I420)
+                yield i, t, buf

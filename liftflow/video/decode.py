@@ -151,6 +151,22 @@ def probe(path: str | Path) -> VideoInfo:
     )
 
 
+def i420_planes(buf: np.ndarray, w: int, h: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Views of the Y (h, w), U and V (h/2, w/2) planes of a contiguous I420 buffer (the
+    (h*3/2, w) layout OpenCV's COLOR_*_I420 conversions use); w and h even."""
+    flat = buf.reshape(-1)
+    q = (h // 2) * (w // 2)
+    return (flat[:w * h].reshape(h, w), flat[w * h:w * h + q].reshape(h // 2, w // 2),
+            flat[w * h + q:w * h + 2 * q].reshape(h // 2, w // 2))
+
+
+def frame_planes(av_frame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Writable (h, w) views of a yuv420p ``av.VideoFrame``'s three planes (no copy)."""
+    w, h = av_frame.width, av_frame.height
+    return (_plane(av_frame, 0, w, h), _plane(av_frame, 1, w // 2, h // 2),
+            _plane(av_frame, 2, w // 2, h // 2))
+
+
 def _plane(av_frame, k: int, w: int, h: int) -> np.ndarray:
     """Plane ``k`` of a decoded frame as a (h, w) uint8 view (no copy; valid while the
     frame lives)."""
@@ -230,11 +246,7 @@ class PlaneScaler:
         if done is not None:
             return done
         buf = self._buf
-        q = (H // 2) * (W // 2)
-        flat = buf.reshape(-1)
-        dsts = (buf[:H], flat[W * H:W * H + q].reshape(H // 2, W // 2),
-                flat[W * H + q:].reshape(H // 2, W // 2))
-        for src, dst in zip(planes, dsts):
+        for src, dst in zip(planes, i420_planes(buf, W, H)):
             if src.shape == dst.shape:
                 dst[...] = src
             else:

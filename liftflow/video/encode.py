@@ -5,6 +5,10 @@ constant-rate frame numbers (x264's rate control reads timestamps, and with jitt
 its output is not reproducible) and the packets get the real timestamps when muxed, so a
 variable frame rate survives exactly. Encoding can run in a worker thread (PyAV releases
 the GIL) while the caller decodes or draws the next frame.
+
+Callers that already hold yuv420p pictures (the overlay) draw straight into frames from
+``blank_frame()`` and hand them to ``write_at``: no colour conversion and no copy;
+the encoder gives each frame back for reuse once x264 has taken its copy.
 """
 
 from __future__ import annotations
@@ -66,6 +70,8 @@ class VideoWriter:
         if rotation:
             st.set_display_rotation(-int(rotation))  # CCW degrees; decoders rotate clockwise back
         self.stream = st
+        self.width, self.height = int(width), int(height)
+        self._free: "queue.SimpleQueue" = queue.SimpleQueue()  # encoded frames, for reuse
         self.codec_tb = 1 / rate
         self.tick = float(1 / rate / self.TB)  # one nominal frame in TB units
         self.real: list[int] = []
@@ -93,15 +99,30 @@ class VideoWriter:
             pkt.time_base = self.TB
             self.container.mux(pkt)
 
-    def _encode(self, bgr: np.ndarray, k: int) -> None:
-        if self._cv2 is not None:
-            yuv = self._cv2.cvtColor(bgr, self._cv2.COLOR_BGR2YUV_I420)
+    def _encode(self, image, k: int) -> None:
+        recycle = isinstance(image, self.av.VideoFrame)
+        if recycle:
+            frame = image
+        elif self._cv2 is not None:
+            yuv = self._cv2.cvtColor(image, self._cv2.COLOR_BGR2YUV_I420)
             frame = self.av.VideoFrame.from_ndarray(yuv, format="yuv420p")
         else:
-            frame = self.av.VideoFrame.from_ndarray(bgr, format="bgr24")
+            frame = self.av.VideoFrame.from_ndarray(image, format="bgr24")
         frame.pts = k
         frame.time_base = self.codec_tb
-        self._mux(self.stream.encode(frame))
+        packets = self.stream.encode(frame)  # the encoder has copied the picture now
+        if recycle:
+            self._free.put(frame)
+        self._mux(packets)
+
+    def blank_frame(self):
+        """A yuv420p ``av.VideoFrame`` of the output size to draw into and pass to
+        ``write_at``: a recycled one when the encoder is done with it (its old
+        picture still in it), else a new one. At most the queue's depth plus two exist."""
+        try:
+            return self._free.get_nowait()
+        except queue.Empty:
+            return self.av.VideoFrame(self.width, self.height, "yuv420p")
 
     def _work(self) -> None:
         while True:
@@ -114,9 +135,9 @@ class VideoWriter:
                 except BaseException as exc:  # re-raised in the caller's thread
                     self._error = exc
 
-    def write(self, bgr: np.ndarray, pts: int) -> None:
-        """Queue one BGR frame at ``pts`` (units of TB, strictly increasing); the array must
-        not be modified afterwards."""
+    def write(self, bgr, pts: int) -> None:
+        """Queue one BGR frame (or a filled ``blank_frame()``) at ``pts`` (units of TB,
+        strictly increasing); it must not be modified afterwards."""
         if self._error is not None:
             raise self._error
         if self.real and pts <= self.real[-1]:
@@ -128,7 +149,7 @@ class VideoWriter:
         else:
             self._q.put((bgr, k))
 
-    def write_at(self, bgr: np.ndarray, t_s: float) -> None:
+    def write_at(self, bgr, t_s: float) -> None:
         """Like ``write`` with a time in seconds; rounding never makes time stand still."""
         pts = int(round(t_s / float(self.TB)))
         if self.real and pts <= self.real[-1]:
