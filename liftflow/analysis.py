@@ -10,7 +10,6 @@ Bad input raises AnalysisError with a sentence a user can act on.
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -298,9 +297,12 @@ PLOTS_DIR = "plots"
 
 
 def render_step(req: AnalysisRequest, result: dict, job_dir: Path,
-                progress: Optional[ProgressFn] = None) -> dict:
-    """Overlay video and PNG plots into the job folder; returns {name: file relative to job_dir}."""
-    from liftflow.render import render_overlay, render_plots
+                progress: Optional[ProgressFn] = None, plots=None) -> dict:
+    """Overlay video and PNG plots into the job folder; returns {name: file relative to job_dir}.
+
+    The plots are drawn by a ``liftflow.render.plots_worker.PlotsProcess`` beside the
+    overlay pass: ``plots``, one already fed with this result, or one taken here."""
+    from liftflow.render import plots_worker, render_overlay, render_plots
     from liftflow.render.spool import SPOOL_NAME, FrameSpool
 
     job_dir = Path(job_dir)
@@ -308,77 +310,28 @@ def render_step(req: AnalysisRequest, result: dict, job_dir: Path,
     max_side = overlay_max_side(md.get("width") or 0, md.get("height") or 0)
     spool_path = job_dir / SPOOL_NAME
     spool = FrameSpool.load(spool_path, max_side)
-    plotter = _start_plots_process(result, job_dir)
+    if plots is None:
+        plots = plots_worker.take()
+        plots.feed(result, job_dir / PLOTS_DIR)
     try:
-        # ultrafast x264: ~0.8 ms CPU/frame at 404x720, a third of superfast's
+        # ultrafast x264: ~0.6 ms CPU/frame at 404x720, half of superfast's
         with single_threaded_cv2():
             ov = render_overlay(req.video_path, result, job_dir / OVERLAY, progress=progress,
                                 max_side=max_side, preset="ultrafast", spool=spool)
     except BaseException:
-        _finish_plots_process(plotter, kill=True)
+        plots.finish(kill=True)
         raise
     finally:
         FrameSpool.remove(spool_path)
-    plots = _finish_plots_process(plotter)
-    if plots is None:  # the plots process failed: draw them here (its error is in the log)
-        plots = render_plots(result, job_dir / PLOTS_DIR)
-    out = {"overlay": OVERLAY, "plots": {k: f"{PLOTS_DIR}/{Path(v).name}" for k, v in plots.items()},
+    drawn = plots.finish()
+    if drawn is None:  # the plots process failed: draw them here (its error is in the log)
+        drawn = render_plots(result, job_dir / PLOTS_DIR)
+    out = {"overlay": OVERLAY, "plots": {k: f"{PLOTS_DIR}/{Path(v).name}" for k, v in drawn.items()},
            "overlay_fps": ov.get("fps"), "overlay_seconds": ov.get("seconds"),
            "overlay_source": "tracking's decode" if spool is not None else "second decode"}
     if ov.get("poster"):
         out["poster"] = Path(ov["poster"]).name
     return out
-
-
-PLOT_INPUTS = ("metrics", "reps", "phases")  # the result keys render_plots reads
-
-
-def _start_plots_process(result: dict, job_dir: Path):
-    """The plots in a process of their own, beside the overlay pass: it leaves ~0.4 of a
-    core idle, and matplotlib in a thread here held the GIL the overlay's drawing needs
-    (render step 3.1-3.6 s in a thread against 2.7-3.2 s one after the other)."""
-    import subprocess
-    import sys
-    import tempfile
-
-    from liftflow.jobstore import atomic_write_json
-
-    # only what the plots read (not every frame's outline): the process stays small
-    fd, tmp = tempfile.mkstemp(prefix="liftflow-plots-", suffix=".json")
-    os.close(fd)
-    src = Path(tmp)
-    atomic_write_json(src, {k: result.get(k) for k in PLOT_INPUTS}, compact=True)
-    proc = subprocess.Popen([sys.executable, "-m", "liftflow.render.plots", str(src),
-                             str(job_dir / PLOTS_DIR)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    return proc, tmp
-
-
-def _finish_plots_process(plotter, kill: bool = False) -> Optional[dict]:
-    """{name: path} from the plots process, or None when it failed (or ``kill``)."""
-    import json
-
-    proc, tmp = plotter
-    try:
-        if kill:
-            proc.kill()
-        out, err = proc.communicate(timeout=300)
-        if kill:
-            return None
-        if proc.returncode != 0:
-            import logging
-
-            logging.getLogger(__name__).warning("plots process failed (%s): %s",
-                                                proc.returncode, err.strip()[-500:])
-            return None
-        return {k: Path(v) for k, v in json.loads(out).items()}
-    except Exception:  # a hung or garbled plots process: draw them in process instead
-        proc.kill()
-        proc.communicate()
-        return None
-    finally:
-        if tmp:
-            os.unlink(tmp)
 
 
 def video_suffix_ok(name: str) -> bool:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import threading
-import time
 from pathlib import Path
 from typing import Optional
 

@@ -37,6 +37,7 @@ from liftflow.jobstore import (
     now_iso,
     write_result_json,
 )
+from liftflow.render import plots_worker
 
 
 def step_title(name: str) -> str:
@@ -96,6 +97,7 @@ def mark_failed(folder: JobFolder, step_name: str, reason: str, run_id: str) -> 
     ts = dict(meta.get("timestamps") or {})
     ts["finished_at"] = now_iso()
     folder.drop_scratch()  # a re-execution decodes the video again for the overlay
+    plots_worker.discard()
     folder.update_meta(status="failed", timestamps=ts,
                        error={"step": step_name, "reason": reason, "run_id": run_id})
     folder.log(step_name, f"job failed: {reason}", level="ERROR")
@@ -181,6 +183,8 @@ def pose_step(folder: JobFolder, req: AnalysisRequest, video_info: dict, track: 
 
 def metrics_step(folder: JobFolder, req: AnalysisRequest, video_info: dict, track: dict,
                  pose: Optional[dict]) -> tuple[dict, dict]:
+    if req.render:  # its start-up runs on the core this step leaves idle
+        plots_worker.prestart()
     with _gc_frozen():
         physics = analysis.metrics_step(req, video_info, track, pose)
         atomic_write_json(folder.file(METRICS), physics, compact=True)
@@ -201,17 +205,26 @@ def assemble_step(folder: JobFolder, run_id: str, req: AnalysisRequest, video_in
     ``pose`` and ``physics`` are released once the contract is built: a caller that hands
     over its only references (``run_job``) frees the per-frame observations before the
     overlay renders."""
+    plots = None
     with _gc_frozen():
         result = analysis.assemble_step(folder.job_id, video_info, track, pose, physics)
         del track, pose, physics
         contract_version = result["results_contract_version"]
-        write_result_json(folder.file(RESULT), result)
+        if req.render:  # the plots process draws while result.json is written
+            plots = plots_worker.take()
+            plots.feed(result, folder.path / analysis.PLOTS_DIR)
+        try:
+            write_result_json(folder.file(RESULT), result)
+        except BaseException:
+            if plots is not None:
+                plots.finish(kill=True)
+            raise
     md: dict = {}
     artefacts: dict = {}
     if req.render:
         # The result is already valid: a rendering problem is reported, not fatal.
         try:
-            artefacts = analysis.render_step(req, result, folder.path, progress)
+            artefacts = analysis.render_step(req, result, folder.path, progress, plots=plots)
             md["plots"] = {k: folder.path / v for k, v in artefacts["plots"].items()}
             md["overlay"] = folder.file(artefacts["overlay"])
             folder.log("assemble_contract", f"rendered overlay ({artefacts.get('overlay_fps')} fps) and plots")

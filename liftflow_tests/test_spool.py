@@ -149,10 +149,8 @@ def test_spool_refused_when_the_disk_is_short(tmp_path, monkeypatch, synth_clip)
 
 
 def test_plots_are_drawn_in_process_when_the_plots_process_fails(tmp_path, monkeypatch, synth_clip):
-    import subprocess
-    import sys
-
     from liftflow import analysis
+    from liftflow.render import plots_worker
 
     clip, truth = synth_clip
     req = analysis.AnalysisRequest(video_path=str(clip), disc_center_x=truth.x[0],
@@ -162,11 +160,7 @@ def test_plots_are_drawn_in_process_when_the_plots_process_fails(tmp_path, monke
     pose = analysis.pose_step(req, info, track)
     result = analysis.assemble_step("j", info, track, pose, analysis.metrics_step(req, info, track, pose))
 
-    def broken(result, job_dir):
-        return subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(3)"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True), None
-
-    monkeypatch.setattr(analysis, "_start_plots_process", broken)
+    monkeypatch.setattr(plots_worker.PlotsProcess, "ARGV", ("-c", "import sys; sys.exit(3)"))
     art = analysis.render_step(req, result, tmp_path)
     assert set(art["plots"]) == {"bar_path", "height", "velocity", "power"}
     assert all((tmp_path / v).is_file() for v in art["plots"].values())

@@ -58,7 +58,7 @@ def build_definitions(filt: dict | None, params: PhysicsParams, floor_based: boo
         "summary.peak_power_w": {"unit": "W", "how": "max power_w over the lift (drops excluded)"},
         "summary.max_height_m": {"unit": "m", "how": "max height_m"},
         "summary.min_height_m": {"unit": "m", "how": "min height_m"},
-        "summary.lift_duration_s": {"unit": "s", "how": f"first to last analysed frame where speed > 0.1 m/s, drops excluded"},
+        "summary.lift_duration_s": {"unit": "s", "how": "first to last analysed frame where speed > 0.1 m/s, drops excluded"},
         "summary.total_frames": {"unit": "frames", "how": "frames in the video (presentable frames)"},
         "summary.rep_count": {"unit": "reps", "how": "len(reps)"},
         "summary.max_speed_all_frames_m_s": {"unit": "m/s", "how": "max speed_m_s over every analysed frame, drops included"},

@@ -24,7 +24,7 @@ import numpy as np
 from liftflow.pose.angles import (
     bar_pull_window, choose_side, facing, joint_angles, pull_events,
 )
-from liftflow.pose.base import PersonPose, PoseUnavailable
+from liftflow.pose.base import PersonPose
 from liftflow.pose.keypoints import COCO_SKELETON, head_box
 from liftflow.pose.lifter import LifterSelector, hand_to_bar
 from liftflow.pose.registry import create_estimator, person_only_backend

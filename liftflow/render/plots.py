@@ -189,24 +189,3 @@ def plots_markdown(plots: dict[str, Path], names=PLOT_NAMES) -> str:
         b64 = base64.b64encode(Path(p).read_bytes()).decode("ascii")
         parts.append(f"**{name.replace('_', ' ')}**\n\n![{name}](data:image/png;base64,{b64})")
     return "\n\n".join(parts) if parts else "_no plots_"
-
-
-def main(argv: Optional[list[str]] = None) -> int:
-    """``python -m liftflow.render.plots RESULT_JSON OUT_DIR``: the plots of a result.json,
-    in a process of their own (the analysis draws them beside the overlay pass this way:
-    matplotlib in the same process would hold the GIL the overlay's drawing needs)."""
-    import json
-    import sys
-
-    args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) != 2:
-        print("usage: python -m liftflow.render.plots RESULT_JSON OUT_DIR", file=sys.stderr)
-        return 2
-    result = json.loads(Path(args[0]).read_text(encoding="utf-8"))
-    out = render_plots(result, Path(args[1]))
-    print(json.dumps({k: str(v) for k, v in out.items()}))
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover - exercised through render_step
-    raise SystemExit(main())

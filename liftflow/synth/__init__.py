@@ -367,7 +367,7 @@ class _Scene:
     def render(self, t: float) -> tuple[np.ndarray, float, int]:
         """Frame at time t (mid-exposure), the blur travel in px and the number of sub-frames."""
         spec = self.spec
-        W, H, r = self.W, self.H, self.r
+        W, H = self.W, self.H
         img = self.background.copy()
         nx, ny = self.near_px(t)
         nx, ny = float(nx), float(ny)

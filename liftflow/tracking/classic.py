@@ -823,8 +823,6 @@ class _Engine:
         return float(fit.inlier_frac * (0.5 + 0.5 * c))
 
     def _templ_score(self, feat, cx, cy, r) -> float:
-        import cv2
-
         best = 0.0
         ix, iy = int(round(cx)), int(round(cy))
         cache = self.__dict__.setdefault("_nccache", {})

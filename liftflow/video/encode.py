@@ -19,7 +19,6 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
 
 CODECS = {
     # name: (encoder, container format, default options)
