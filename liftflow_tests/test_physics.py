@@ -462,3 +462,49 @@ def test_numpy_butterworth_filtfilt_matches_scipy():
             pad = int(min(n - 1, max(30, round(3 / wn))))
             ref = signal.filtfilt(b, a, x, padtype="odd", padlen=pad)
             assert np.max(np.abs(filtfilt_odd(b2, a2, x, pad) - ref)) < 1e-8
+
+
+def test_numpy_not_a_knot_spline_matches_scipy():
+    """physics.numeric.CubicSplineNAK replaces scipy.interpolate.CubicSpline (an import of
+    ~0.3 s) for the velocity/acceleration splines and the VFR resampling: same values and
+    first derivatives, at the knots, between them and beyond the ends."""
+    import numpy as np
+    from scipy.interpolate import CubicSpline
+
+    from liftflow.physics.numeric import CubicSplineNAK
+
+    rng = np.random.default_rng(11)
+    for n in (4, 5, 7, 120, 1800):
+        grids = (np.arange(n) / 60.0, np.arange(n) / 30.0 + rng.uniform(-0.004, 0.004, n),
+                 np.cumsum(rng.uniform(0.005, 0.08, n)))  # uniform, jittered, variable rate
+        for x in grids:
+            y = np.cumsum(rng.normal(0, 1, n)) + 500.0
+            xq = np.concatenate([x, rng.uniform(x[0] - 0.1, x[-1] + 0.1, 40)])
+            ref, ours = CubicSpline(x, y, bc_type="not-a-knot"), CubicSplineNAK(x, y)
+            for nu in (0, 1):
+                r = ref(xq, nu)
+                assert np.max(np.abs(ours(xq, nu) - r)) <= 1e-11 * max(1.0, np.max(np.abs(r)))
+    with pytest.raises(ValueError):
+        CubicSplineNAK([0.0, 1.0, 2.0], [1.0, 2.0, 3.0])  # too few points for not-a-knot
+    with pytest.raises(ValueError):
+        CubicSplineNAK([0.0, 1.0, 1.0, 2.0], [1.0, 2.0, 3.0, 4.0])  # not increasing
+
+
+def test_metrics_do_not_import_scipy():
+    """The default metrics path (squat, no pose) runs on numpy alone: scipy.signal and
+    scipy.interpolate each cost more to import than the whole step."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from liftflow_tests.test_physics import make_obs\n"
+        "from liftflow.physics import compute_metrics, PhysicsParams\n"
+        "t = np.arange(0, 6, 1 / 60)\n"
+        "obs = make_obs(t, 0 * t, 0.4 * np.sin(2 * np.pi * t / 3), noise_px=0.4)\n"
+        "compute_metrics(obs, list(t), PhysicsParams())\n"
+        "print(sorted(m for m in sys.modules if m.startswith('scipy')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
