@@ -31,8 +31,14 @@ def test_speed_bench_on_a_tiny_clip(tmp_path, capsys):
     # tracking's decode fed the overlay: the video was decoded once, not twice
     assert an["overlay_source"] == "tracking's decode"
     assert row["ratio"] > 0 and isinstance(row["meets_ratio"], bool) and isinstance(row["meets_memory"], bool)
+    # interleaved runs (default 2 of analyze, 3 of decode-alone); the fastest of each compared
+    assert len(an["runs_s"]) == 2 and an["seconds"] == min(an["runs_s"])
+    assert len(row["decode_alone"]["runs_s"]) == 3
+    assert row["decode_alone"]["seconds"] == min(row["decode_alone"]["runs_s"])
+    assert "fastest of each compared" in printed
     # the cached clip is reused: no second generation
-    res2 = run([2], cache_dir=tmp_path / "cache", width=320, height=240, fps=30, log=lambda m: None)
+    res2 = run([2], cache_dir=tmp_path / "cache", width=320, height=240, fps=30, log=lambda m: None,
+               repeat=1)
     assert res2["rows"][0]["video"] == row["video"]
     table = format_table(res["rows"] + res2["rows"])
     assert table.count("\n") >= 3

@@ -29,6 +29,7 @@ from typing import Iterable, Iterator, Optional
 
 import numpy as np
 
+from liftflow.physics.numeric import round_array
 from liftflow.progress import ProgressFn, report
 from liftflow.tracking.base import (LOST, TRACKED, DiscObservation, FrameSource, SeedCircle,
                                     TrackingError)
@@ -1108,7 +1109,7 @@ class ClassicTracker:
         ca, sa = math.cos(math.radians(ang)), math.sin(math.radians(ang))
         px = cx + a_f * np.cos(th) * ca - b_f * np.sin(th) * sa
         py = cy + a_f * np.cos(th) * sa + b_f * np.sin(th) * ca
-        poly = [[round(float(x), 2), round(float(y), 2)] for x, y in zip(px, py)]
+        poly = round_array(np.column_stack((px, py)), 2).tolist()  # = round(x, 2), vectorised
         return DiscObservation(
             frame=idx, t_s=float(t), state=TRACKED, confidence=round(float(conf), 4),
             center=(round(float(cx), 3), round(float(cy), 3)), radius=round(float(radius), 3),
