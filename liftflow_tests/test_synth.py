@@ -321,3 +321,22 @@ def test_plate_looks_like_a_real_bumper(tmp_path):
             assert np.abs(col[ys, xs] - body).max() < 10.0, (look, rho)  # the old ring: ~85
         # the outline is the truth radius: the coverage integrates to the disc's area
         assert a.sum() == pytest.approx(np.pi * r * r, rel=1e-4)
+
+
+def test_long_clips_keep_every_rep_moving_forward_in_time():
+    """A 120 s squat clip has ~40 reps: the fatigue model slows each rep but never to a
+    standstill (it once reached zero speed at rep 17: knots went back in time and the
+    plate jumped hundreds of pixels between frames)."""
+    import numpy as np
+
+    from liftflow.synth import profiles
+
+    for prof in ("squat", "deadlift"):
+        m = profiles.build(prof, 0.5, 40, np.random.default_rng(0))
+        assert len(m.reps) == 40
+        t = np.arange(0.0, m.end_s, 1 / 60)
+        h = m.h(t)
+        assert np.max(np.abs(np.diff(h))) < 0.05  # m per frame at 60 fps: no jumps
+        assert all(r["concentric_end_s"] > r["concentric_start_s"] for r in m.reps)
+    with pytest.raises(ValueError):
+        profiles.Quintic([profiles.Knot(1.0, 0.0), profiles.Knot(0.5, 1.0)])

@@ -50,10 +50,14 @@ def clip_spec(seconds: float, width: int = 1080, height: int = 1920, fps: float 
                      plate_radius_px=round(120 * width / 1080, 1), duration_s=float(seconds), seed=0)
 
 
+CLIP_VERSION = 2  # bump when the generator's output for these specs changes (2: rep speed floor)
+
+
 def _spec_key(spec) -> str:
     # only the fields this benchmark sets: new SynthSpec fields (defaults) keep the cache valid
     d = {k: getattr(spec, k) for k in ("profile", "fps", "width", "height", "plate_radius_px",
                                         "duration_s", "seed")}
+    d["clip_version"] = CLIP_VERSION
     h = hashlib.sha1(json.dumps(d, sort_keys=True).encode()).hexdigest()[:10]
     return f"speed-{spec.width}x{spec.height}-{spec.fps:g}fps-{spec.duration_s:g}s-{h}"
 

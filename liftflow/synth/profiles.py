@@ -32,7 +32,7 @@ class Quintic:
     """Piecewise quintic Hermite curve through knots (t, p, v, a); constant outside."""
 
     def __init__(self, knots: list[Knot]):
-        ks = sorted(knots, key=lambda k: k.t)
+        ks = list(knots)  # in time order: a knot out of order is a profile bug, not sorted away
         for k0, k1 in zip(ks, ks[1:]):
             if not k1.t > k0.t:
                 raise ValueError(f"knot times must increase: {k0.t} then {k1.t}")
@@ -131,6 +131,16 @@ def _rep_dict(h: Quintic, ecc_start, con_start, con_end, kind: str) -> dict:
     }
 
 
+FATIGUE_FLOOR = 0.5  # the slowest rep's speed, as a share of the first's
+
+
+def _fatigue(rep: int, per_rep: float) -> float:
+    """Speed of rep ``rep`` (0-based) relative to the first: ``per_rep`` slower each rep,
+    never below FATIGUE_FLOOR. (Without the floor a long clip's 17th squat rep had zero or
+    negative speed: its knots went back in time and the generated plate jumped.)"""
+    return max(FATIGUE_FLOOR, 1.0 - per_rep * rep)
+
+
 def squat(t0: float, reps: int, rng: np.random.Generator, include_unrack: bool = False) -> Motion:
     """Back squat: (optional walk-out) then reps of eccentric down, pause, concentric up."""
     h_top = 1.40 + rng.uniform(-0.05, 0.05)
@@ -168,7 +178,7 @@ def squat(t0: float, reps: int, rng: np.random.Generator, include_unrack: bool =
         h_bot = h_top - rom
         t_ecc = rng.uniform(0.9, 1.2)
         pause = rng.uniform(0.10, 0.25)
-        v_peak = v_first * (1.0 - 0.06 * r)  # fatigue: each rep a bit slower
+        v_peak = v_first * _fatigue(r, 0.06)  # each rep a bit slower
         t_con = 1.875 * rom / v_peak  # minimum-jerk peak = 1.875 * mean
         drift = rng.uniform(0.01, 0.04)
         e0 = t
@@ -206,7 +216,7 @@ def deadlift(t0: float, reps: int, rng: np.random.Generator) -> Motion:
     v_first = rng.uniform(0.65, 0.8)
     for r in range(max(1, reps)):
         rom = rng.uniform(0.50, 0.56)
-        v_peak = v_first * (1.0 - 0.05 * r)
+        v_peak = v_first * _fatigue(r, 0.05)
         t_con = 1.875 * rom / v_peak
         c0 = t
         t += t_con
