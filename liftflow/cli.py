@@ -52,9 +52,10 @@ def _analyze(args: argparse.Namespace) -> int:
     )
     run_id = str(uuid.uuid4())
     outcome: dict = {}
+    summary: dict = {}
 
     def _run() -> None:
-        outcome["result"] = jobrun.run_job(folder, run_id, request)
+        outcome["result"] = jobrun.run_job(folder, run_id, request, summary_into=summary)
 
     worker = threading.Thread(target=_run, daemon=True)
     worker.start()
@@ -84,10 +85,9 @@ def _analyze(args: argparse.Namespace) -> int:
         print(f"liftflow analyze: failed at {err.get('step', '?')}: {err.get('reason', 'see pipeline.log')}",
               file=sys.stderr)
         return 1
-    result = read_json(folder.file(RESULT)) or {}
-    s = result.get("summary", {})
+    s = summary
     print(f"done: {out / RESULT}")
-    print(f"  frames {s.get('total_frames')}, tracked {result.get('tracking', {}).get('tracked_frames')}, "
+    print(f"  frames {s.get('total_frames')}, tracked {s.get('tracked_frames')}, "
           f"peak speed {s.get('peak_speed_m_s')} m/s, reps {s.get('rep_count')}")
     return 0
 
