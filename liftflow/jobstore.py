@@ -69,7 +69,16 @@ def atomic_write_text(path: Path, text: str) -> None:
     _atomic_write(path, lambda f: f.write(text))
 
 
-_COMPACT = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode  # the C encoder
+def _arrays_as_lists(obj: Any) -> Any:
+    """JSON for numpy arrays (a result's per-frame outlines): their ``tolist()``."""
+    tolist = getattr(obj, "tolist", None)
+    if tolist is None or isinstance(obj, (str, bytes)):
+        raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+    return tolist()
+
+
+# the C encoder; numpy arrays become lists on the way out, one at a time
+_COMPACT = json.JSONEncoder(separators=(",", ":"), allow_nan=False, default=_arrays_as_lists).encode
 
 
 def _write_compact(obj: Any, write, depth: int = 0) -> None:

@@ -73,8 +73,18 @@ def test_disc_track_rounds_per_array_exactly_like_python_round():
         obs.append({"frame": i, "t_s": i / 60, "state": "tracked", "confidence": rnd.uniform(-0.2, 1.2),
                     "center": [cx, cy], "radius": r, "polygon": poly or None,
                     "ellipse": [r * 1.1, r * 0.9, rnd.uniform(-90, 90)] if i % 3 else None})
-    assert disc_track(obs) == _disc_track_slow(obs)
-    assert disc_track([_obs(1, tracked=False)]) == _disc_track_slow([])
+    fast = disc_track(obs)
+    # outlines are compact arrays in memory, [[x, y], ...] once written
+    assert all(type(e["mask"]).__name__ == "ndarray" for e in fast["frames"].values())
+    assert _plain(fast) == _disc_track_slow(obs)
+    assert _plain(disc_track([_obs(1, tracked=False)])) == _disc_track_slow([])
+
+
+def _plain(obj):
+    """``obj`` as written to JSON and read back (arrays become lists)."""
+    import json
+
+    return json.loads(json.dumps(obj, default=lambda a: a.tolist()))
 
 
 def test_round_array_equals_python_round():
@@ -98,8 +108,8 @@ def test_result_json_is_streamed_compact_with_the_same_content(tmp_path):
     res = build_result("abc12345-def6", INFO, [_obs(i) for i in range(100)], physics=None)
     write_result_json(tmp_path / "result.json", res)
     text = (tmp_path / "result.json").read_text()
-    assert text == json.dumps(res, separators=(",", ":")) + "\n"
-    assert read_json(tmp_path / "result.json") == res
+    assert text == json.dumps(res, separators=(",", ":"), default=lambda a: a.tolist()) + "\n"
+    assert read_json(tmp_path / "result.json") == _plain(res)
     with pytest.raises(ValueError):
         write_result_json(tmp_path / "bad.json", {"a": [{"b": float("nan")}] * 100})
     assert not (tmp_path / "bad.json").exists()
@@ -118,3 +128,13 @@ def test_frame_entries_are_validated_one_by_one_with_the_full_location():
     res["tracks"][0]["frames"]["2"]["mask"] = [["a", 1.0]]
     with pytest.raises(ValidationError, match="tracks.0.frames.2.mask"):
         validate_result(res)
+    import numpy as np
+
+    res["tracks"][0]["frames"]["2"]["mask"] = np.array([["a", "1.0"]])  # an array, not of floats
+    with pytest.raises(ValidationError, match="tracks.0.frames.2.mask"):
+        validate_result(res)
+    res["tracks"][0]["frames"]["2"]["mask"] = np.array([1.0, 2.0])  # not [[x, y], ...]
+    with pytest.raises(ValidationError, match="tracks.0.frames.2.mask"):
+        validate_result(res)
+    res["tracks"][0]["frames"]["2"]["mask"] = np.array([[1.0, 2.0], [3.0, 4.0]])
+    validate_result(res)

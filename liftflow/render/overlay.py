@@ -339,8 +339,8 @@ class _Scene:
         s = self.s
         m = self.th + 4  # the halo's half width plus anti-aliasing
         pts = centre = r = None
-        poly = entry.get("mask") or []
-        if len(poly) >= 3:
+        poly = entry.get("mask")  # lists, or an (n, 2) array from contract.disc_track
+        if poly is not None and len(poly) >= 3:
             try:
                 pts = np.round(np.asarray(poly, dtype=float)[:, :2] * s * ONE).astype(np.int32)
             except (TypeError, ValueError):
