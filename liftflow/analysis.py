@@ -2,8 +2,9 @@
 
 decode -> track_disc -> estimate_pose -> compute_metrics -> assemble_contract
 
-Each step takes and returns small JSON-able values (video info, per-frame observations,
-time series); frames never leave a step, each step that needs pixels streams the file.
+Each step takes and returns plain values (video info, per-frame observations, time
+series: dicts, lists, numbers, and small numpy arrays for outlines; Dagster pickles them
+between ops); frames never leave a step, each step that needs pixels streams the file.
 Bad input raises AnalysisError with a sentence a user can act on.
 """
 

@@ -70,13 +70,19 @@ def test_disc_track_rounds_per_array_exactly_like_python_round():
         n = 0 if i % 29 == 3 else rnd.choice([8, 48])
         # coordinates on a 0.05 grid: many exact-looking ties at one decimal
         poly = [[round(cx + rnd.uniform(-r, r), 2), round(cy + rnd.uniform(-r, r), 2)] for _ in range(n)]
+        if poly and i % 4 == 0:  # the classic tracker gives its outline as an (n, 2) array
+            import numpy as np
+
+            poly = np.array(poly)
         obs.append({"frame": i, "t_s": i / 60, "state": "tracked", "confidence": rnd.uniform(-0.2, 1.2),
-                    "center": [cx, cy], "radius": r, "polygon": poly or None,
+                    "center": [cx, cy], "radius": r, "polygon": poly if len(poly) else None,
                     "ellipse": [r * 1.1, r * 0.9, rnd.uniform(-90, 90)] if i % 3 else None})
     fast = disc_track(obs)
     # outlines are compact arrays in memory, [[x, y], ...] once written
     assert all(type(e["mask"]).__name__ == "ndarray" for e in fast["frames"].values())
     assert _plain(fast) == _disc_track_slow(obs)
+    assert _plain(disc_track([o for o in obs if type(o.get("polygon")) is not list])) == \
+        _disc_track_slow([o for o in obs if type(o.get("polygon")) is not list])
     assert _plain(disc_track([_obs(1, tracked=False)])) == _disc_track_slow([])
 
 

@@ -25,6 +25,14 @@ def _r(v: float, nd: int = 2) -> float:
     return round(float(v), nd)
 
 
+def _outline(ob: dict) -> list:
+    """An observation's outline as a list of [x, y] (it may be given as an (n, 2) array)."""
+    poly = ob.get("polygon")
+    if poly is None:
+        return []
+    return poly.tolist() if hasattr(poly, "tolist") else list(poly)
+
+
 def _disc_track_slow(observations: list[dict]) -> dict:
     """Reference implementation, one value at a time (used when an outline holds a
     non-finite value, where Python's min/max and numpy's disagree)."""
@@ -35,7 +43,7 @@ def _disc_track_slow(observations: list[dict]) -> dict:
             continue
         cx, cy = ob["center"]
         r = float(ob["radius"])
-        poly = ob.get("polygon") or []
+        poly = _outline(ob)
         if poly:
             xs = [p[0] for p in poly]
             ys = [p[1] for p in poly]
@@ -78,9 +86,13 @@ def disc_track(observations: list[dict]) -> dict:
     obs = [ob for ob in observations if ob.get("state") == "tracked" and ob.get("center") is not None]
     if not obs:
         return _disc_track_slow([])
-    polys = [ob.get("polygon") or [] for ob in obs]
-    lens = np.fromiter((len(p) for p in polys), int, len(polys))
-    pts = np.array([xy for p in polys for xy in p], float).reshape(-1, 2)
+    polys = [ob.get("polygon") for ob in obs]
+    lens = np.fromiter((0 if p is None else len(p) for p in polys), int, len(polys))
+    if all(p is None or type(p) is list for p in polys):
+        pts = np.array([xy for p in polys if p for xy in p], float).reshape(-1, 2)
+    else:  # outlines given as (n, 2) arrays (the classic tracker's)
+        pts = np.concatenate([np.zeros((0, 2))] + [np.asarray(p, float).reshape(-1, 2)
+                                                   for p in polys if p is not None and len(p)])
     centre = np.array([ob["center"] for ob in obs], float).reshape(-1, 2)
     rad = np.array([float(ob["radius"]) for ob in obs], float)
     conf = np.array([float(ob.get("confidence", 0.0)) for ob in obs], float)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Iterator, Optional, Protocol
+from typing import Any, Callable, Iterator, Optional, Protocol
 
 from liftflow.progress import ProgressFn
 from liftflow.video import Frame, VideoInfo
@@ -50,7 +50,7 @@ class DiscObservation:
     center: Optional[tuple[float, float]] = None
     radius: Optional[float] = None  # equivalent circle radius, sqrt(a*b) for an ellipse
     ellipse: Optional[tuple[float, float, float]] = None  # (semi_major, semi_minor, angle_deg)
-    polygon: Optional[list[list[float]]] = None  # outline [[x, y], ...]
+    polygon: Optional[Any] = None  # outline [[x, y], ...], or the same as an (n, 2) array
     extra: dict = field(default_factory=dict)
 
     @property
@@ -58,9 +58,9 @@ class DiscObservation:
         return self.state == TRACKED and self.center is not None
 
     def to_dict(self) -> dict:
-        """JSON-able dict of the fields. The outline list is shared, not copied (asdict's
-        deep copy held a second copy of every frame's outline, ~6 KB a frame, while the
-        analysis converted a whole track)."""
+        """Plain dict of the fields. The outline is shared, not copied (asdict's deep copy
+        held a second copy of every frame's outline while the analysis converted a whole
+        track); it may be an (n, 2) numpy array (``liftflow.contract`` takes either)."""
         return {
             "frame": self.frame,
             "t_s": self.t_s,

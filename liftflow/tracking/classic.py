@@ -1109,7 +1109,8 @@ class ClassicTracker:
         ca, sa = math.cos(math.radians(ang)), math.sin(math.radians(ang))
         px = cx + a_f * np.cos(th) * ca - b_f * np.sin(th) * sa
         py = cy + a_f * np.cos(th) * sa + b_f * np.sin(th) * ca
-        poly = round_array(np.column_stack((px, py)), 2).tolist()  # = round(x, 2), vectorised
+        # = round(x, 2); kept as an array: ~0.9 instead of ~6 KB a frame as lists
+        poly = round_array(np.column_stack((px, py)), 2)
         return DiscObservation(
             frame=idx, t_s=float(t), state=TRACKED, confidence=round(float(conf), 4),
             center=(round(float(cx), 3), round(float(cy), 3)), radius=round(float(radius), 3),
