@@ -37,12 +37,14 @@ def synth_clip(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def long_clip(tmp_path_factory):
-    """A longer clip so a run is still in progress when a test interferes with it."""
+    """A longer clip so a run is still in progress when a test interferes with it: ~1000
+    frames, its tracking step lasts ~2 s here (with 3 reps it lasted 0.6 s once tracking
+    got faster, and a test polling for that step every 0.2 s through the API missed it)."""
     from liftflow.synth import SynthSpec, generate_clip
 
     d = tmp_path_factory.mktemp("synth-long")
     path = d / "long.mp4"
-    truth = generate_clip(path, SynthSpec(profile="squat", reps=3, width=640, height=480,
+    truth = generate_clip(path, SynthSpec(profile="squat", reps=10, width=640, height=480,
                                           plate_radius_px=60, fps=30, seed=5))
     return path, truth
 

@@ -332,6 +332,19 @@ def test_second_stack_on_same_data_folder_is_refused(stack):
     assert out.returncode == 1 and "already running on this data folder" in out.stderr
 
 
+def _wait_for_step(c, job_id: str, step: str, tail, timeout_s: float = 120) -> None:
+    """Poll the job's status until ``step`` runs; fails at once (not at the deadline) when
+    the job got past it between two polls."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        st = c.get(f"/api/v1/videos/{job_id}/status").json()
+        if st.get("current_step") == step:
+            return
+        assert st.get("status") in ("pending", "processing"), f"never saw {step}: {st}"
+        assert time.monotonic() < deadline, tail()
+        time.sleep(0.05)
+
+
 def test_kill9_of_whole_stack_mid_run_then_restart(tmp_path, synth_clip, long_clip):
     long_path, _ = long_clip
     path, _ = synth_clip
@@ -344,10 +357,7 @@ def test_kill9_of_whole_stack_mid_run_then_restart(tmp_path, synth_clip, long_cl
             with open(path, "rb") as f:
                 queued = c.post("/api/v1/videos/upload", files={"file": ("q.mp4", f, "video/mp4")},
                                 data={"disc_center_x": 160, "disc_center_y": 170, "disc_radius": 36}).json()["video_id"]
-            deadline = time.monotonic() + 120
-            while c.get(f"/api/v1/videos/{killed}/status").json().get("current_step") != "track_disc":
-                assert time.monotonic() < deadline, s.tail()
-                time.sleep(0.2)
+            _wait_for_step(c, killed, "track_disc", s.tail)
         s.kill9_everything()
         assert not s.tree()
         s.start()
@@ -447,10 +457,7 @@ def test_kill9_of_the_run_worker_fails_the_job_with_a_reason(stack, long_clip, s
             nxt = c.post("/api/v1/videos/upload", files={"file": ("n.mp4", f, "video/mp4")},
                          data={"disc_center_x": small.x[0], "disc_center_y": small.y[0],
                                "disc_radius": small.r[0]}).json()["video_id"]
-        deadline = time.monotonic() + 120
-        while c.get(f"/api/v1/videos/{victim}/status").json().get("current_step") != "track_disc":
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
+        _wait_for_step(c, victim, "track_disc", stack.tail)
     run = [r for r in stack.instance().get_runs() if r.tags.get("job_id") == victim][0]
     psutil.Process(int(run.tags["liftflow/worker_pid"])).kill()
     st = stack.wait_status(victim, timeout=120)
