@@ -737,8 +737,11 @@ class _Engine:
                 rim = _RimFitter(self.rim.plate_col, n_rays=3 * N_RAYS)
                 rim.set_shape(self.rim.ratio, self.rim.phi)
                 rim.reach = self.rim.reach
-            fit = rim.fit(feat, fit0.cx, fit0.cy, fit0.r, passes=2, first_sigma=False,
-                          r_bounds=rb)
+            # the fast path's rim is already where it was predicted: one narrow pass refines
+            # it as well as two (bench tracking, % of radius, medians within +-0.03 points
+            # on all 13 clips, p95 within +-0.03, 13/13 pass) at a third less edge search
+            fit = rim.fit(feat, fit0.cx, fit0.cy, fit0.r, passes=1 if fast else 2,
+                          first_sigma=False, r_bounds=rb)
             if fit is None or fit.n_inliers == 0:
                 continue
             refined.append(fit)
