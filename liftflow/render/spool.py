@@ -87,7 +87,10 @@ class FrameSpool:
         self.problem: Optional[str] = None  # why the spool cannot be used
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.info_path.unlink(missing_ok=True)
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        # a new file, never an old one truncated: ext4 flushes a file truncated and
+        # rewritten when it is closed (auto_da_alloc), 0.24 s for 785 MB
+        self.path.unlink(missing_ok=True)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
 
     def tap(self, index: int, t_s: float, av_frame, rotation: int) -> None:
         if self.problem is not None or self._fd < 0 or not 0 <= index < self.frame_count:
