@@ -188,8 +188,7 @@ class _Halvings(threading.local):
 
         if self.frame is not av_frame:
             self.frame = av_frame  # holds the frame: its planes back the level-0 views
-            self.levels = [[_plane(av_frame, 0, w, h), _plane(av_frame, 1, w // 2, h // 2),
-                            _plane(av_frame, 2, w // 2, h // 2)]]
+            self.levels = [list(frame_planes(av_frame))]  # (w, h: the frame's, see applies())
             self.sized = {}
         while len(self.levels) <= level:
             prev = self.levels[-1]
