@@ -15,6 +15,7 @@ import secrets
 import shutil
 import tempfile
 import time
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -70,7 +71,10 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def _arrays_as_lists(obj: Any) -> Any:
-    """JSON for numpy arrays (a result's per-frame outlines): their ``tolist()``."""
+    """JSON for numpy arrays (a result's per-frame outlines): their ``tolist()``; for other
+    mappings (a result's ``DiscFrames``): the dict of their items."""
+    if isinstance(obj, Mapping):
+        return dict(obj.items())
     tolist = getattr(obj, "tolist", None)
     if tolist is None or isinstance(obj, (str, bytes)):
         raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
@@ -87,8 +91,18 @@ def _write_compact(obj: Any, write, depth: int = 0) -> None:
     series) goes through the C encoder. Same text as ``json.dumps(obj, separators=(",", ":"))``
     without ever holding all of it (a 120 s result is ~8 MB of text; json.dump would use
     the pure-Python encoder, ~5x slower)."""
-    if depth < 6 and isinstance(obj, dict) and all(type(k) is str for k in obj) and any(
-            isinstance(v, (dict, list, tuple)) for v in obj.values()):
+    if depth < 6 and isinstance(obj, Mapping) and not isinstance(obj, dict):
+        write("{")  # built item by item (``DiscFrames``): walked, never held whole
+        first = True
+        for k, v in obj.items():
+            if type(k) is not str:
+                raise TypeError(f"keys must be str, not {type(k).__name__}")
+            write(("" if first else ",") + _COMPACT(k) + ":")
+            _write_compact(v, write, depth + 1)
+            first = False
+        write("}")
+    elif depth < 6 and isinstance(obj, dict) and all(type(k) is str for k in obj) and any(
+            isinstance(v, (Mapping, list, tuple)) for v in obj.values()):
         write("{")
         first = True
         for k, v in obj.items():
@@ -96,8 +110,9 @@ def _write_compact(obj: Any, write, depth: int = 0) -> None:
             _write_compact(v, write, depth + 1)
             first = False
         write("}")
-    elif depth < 6 and isinstance(obj, (list, tuple)) and len(obj) > 64 and any(
-            isinstance(v, (dict, list, tuple)) for v in obj[:4]):
+    elif depth < 6 and isinstance(obj, (list, tuple)) and (
+            any(isinstance(v, Mapping) for v in obj[:4])  # records (a result's tracks)
+            or (len(obj) > 64 and any(isinstance(v, (list, tuple)) for v in obj[:4]))):
         write("[")
         for i, v in enumerate(obj):
             if i:

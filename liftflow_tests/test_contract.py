@@ -46,9 +46,19 @@ def test_physics_sections_pass_through_and_person_track():
     assert [t["class_name"] for t in res["tracks"]] == ["frisbee", "person"]
 
 
+def _editable(res: dict) -> dict:
+    """``res`` with its disc track's frame entries as plain dicts (built results hold them
+    read-only, in a ``DiscFrames``)."""
+    disc = res["tracks"][0]
+    disc["frames"] = {k: dict(e) for k, e in disc["frames"].items()}
+    return res
+
+
 def test_model_rejects_a_broken_contract():
     res = build_result("abc12345-def6", INFO, [_obs(0)], physics=None)
-    res["tracks"][0]["frames"]["0"]["confidence"] = 1.5
+    with pytest.raises(TypeError):  # read-only: an edit would be lost, so it fails loudly
+        res["tracks"][0]["frames"]["0"]["confidence"] = 1.5
+    _editable(res)["tracks"][0]["frames"]["0"]["confidence"] = 1.5
     with pytest.raises(ValidationError):
         ResultsContract.model_validate(res)
 
@@ -90,7 +100,13 @@ def _plain(obj):
     """``obj`` as written to JSON and read back (arrays become lists)."""
     import json
 
-    return json.loads(json.dumps(obj, default=lambda a: a.tolist()))
+    return json.loads(json.dumps(obj, default=_listed))
+
+
+def _listed(obj):
+    from collections.abc import Mapping
+
+    return dict(obj.items()) if isinstance(obj, Mapping) else obj.tolist()
 
 
 def test_round_array_equals_python_round():
@@ -104,6 +120,39 @@ def test_round_array_equals_python_round():
         for k in range(7):
             assert round_array(a, k).tolist() == [round(float(v), k) for v in a]
     assert round_list([1.23456, float("nan"), float("inf")], 2) == [1.23, None, None]
+    # long inputs go block by block: ties and non-finite values in several blocks
+    from liftflow.physics import numeric
+
+    ties = np.array([0.285, 2.675, 1.005, 0.125, -0.125, 2.5, float("nan"), float("inf"), 1e17])
+    a = np.concatenate([rng.normal(0, 500, 3 * numeric._BLOCK), np.tile(ties, 9000)])
+    rng.shuffle(a)
+    a = a.reshape(-1, 3)[:, :2]  # not contiguous
+    for k in (1, 2):
+        got = round_array(a, k)
+        assert got.shape == a.shape
+        assert np.array_equal(got, np.array([[round(float(v), k) for v in row] for row in a]), equal_nan=True)
+
+
+def test_disc_frames_is_a_read_only_mapping_of_the_entries():
+    import pickle
+
+    from liftflow.contract.assemble import _disc_track_slow, disc_track
+
+    obs = [_obs(i) for i in (3, 5, 12)]
+    frames = disc_track(obs)["frames"]
+    slow = _disc_track_slow(obs)["frames"]
+    assert len(frames) == 3 and list(frames) == ["3", "5", "12"] and "5" in frames
+    for missing in ("4", "05", " 5", 5, "x", "13", "-1"):
+        assert missing not in frames and frames.get(missing) is None
+    assert _plain(frames) == slow and frames == _plain(frames) and _plain(frames) == frames
+    assert _plain(pickle.loads(pickle.dumps(frames))) == slow
+    with pytest.raises(TypeError):
+        frames["5"] = {}
+    # frames out of order or repeated: the order and values a dict built row by row has
+    obs = [_obs(i) for i in (7, 2, 7, 4)]
+    obs[2]["center"] = [1.0, 2.0]
+    assert list(disc_track(obs)["frames"]) == ["7", "2", "4"]
+    assert _plain(disc_track(obs)) == _disc_track_slow(obs)
 
 
 def test_result_json_is_streamed_compact_with_the_same_content(tmp_path):
@@ -114,7 +163,7 @@ def test_result_json_is_streamed_compact_with_the_same_content(tmp_path):
     res = build_result("abc12345-def6", INFO, [_obs(i) for i in range(100)], physics=None)
     write_result_json(tmp_path / "result.json", res)
     text = (tmp_path / "result.json").read_text()
-    assert text == json.dumps(res, separators=(",", ":"), default=lambda a: a.tolist()) + "\n"
+    assert text == json.dumps(res, separators=(",", ":"), default=_listed) + "\n"
     assert read_json(tmp_path / "result.json") == _plain(res)
     with pytest.raises(ValueError):
         write_result_json(tmp_path / "bad.json", {"a": [{"b": float("nan")}] * 100})
@@ -131,7 +180,7 @@ def test_frame_entries_are_validated_one_by_one_with_the_full_location():
         validate_result(res)
     assert "tracks.1.frames.1.confidence" in str(e.value)
     res["tracks"].pop()
-    res["tracks"][0]["frames"]["2"]["mask"] = [["a", 1.0]]
+    _editable(res)["tracks"][0]["frames"]["2"]["mask"] = [["a", 1.0]]
     with pytest.raises(ValidationError, match="tracks.0.frames.2.mask"):
         validate_result(res)
     import numpy as np

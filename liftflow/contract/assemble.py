@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timezone
+from types import MappingProxyType
 from typing import Optional
 
 from pydantic import ValidationError
@@ -70,15 +72,116 @@ def _disc_track_slow(observations: list[dict]) -> dict:
     }
 
 
+class DiscFrames(Mapping):
+    """A disc track's ``frames`` ({"<frame>": entry}), each entry built when it is read.
+
+    The columns hold what the entries would (rounded already); an entry is the same dict
+    ``_disc_track_slow`` makes, with ``mask`` an (n, 2) float view into one array of all the
+    outlines. Nothing per frame is held as Python objects: ~0.9 KB a frame instead of ~2 KB
+    as entry dicts, and no transient of them while result.json is written (the writer,
+    ``validate_result`` and the overlay read entries one at a time). Compares equal to the
+    plain dict of its entries. Read-only, entries included (each is built anew when read, so
+    a change would be lost): ``{k: dict(e) for k, e in frames.items()}`` is an editable copy."""
+
+    def __init__(self, frames, mask, lens, box, conf, centre, rad, ellipse, has_ellipse):
+        import numpy as np
+
+        self._frames = np.asarray(frames, np.int64)
+        self._mask = mask
+        self._off = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+        self._box, self._conf, self._centre, self._rad = box, conf, centre, rad
+        self._ell, self._has_ell = ellipse, has_ellipse
+        d = np.diff(self._frames)
+        # rows in increasing frame order (the trackers'): a key's row by binary search;
+        # otherwise a {key: row} index with dict semantics (a repeated frame: the last row
+        # at the first one's place)
+        self._index: Optional[dict] = None
+        if d.size and not (d > 0).all():
+            self._index = {}
+            for row, f in enumerate(self._frames.tolist()):
+                self._index[str(f)] = row
+
+    def _row(self, key) -> int:
+        if self._index is not None:
+            return self._index[key]
+        if type(key) is not str:
+            raise KeyError(key)
+        try:
+            f = int(key)
+        except ValueError:
+            raise KeyError(key) from None
+        if str(f) != key:
+            raise KeyError(key)
+        import numpy as np
+
+        row = int(np.searchsorted(self._frames, f))
+        if row >= self._frames.size or self._frames[row] != f:
+            raise KeyError(key)
+        return row
+
+    def entry(self, row: int) -> Mapping:
+        """Row ``row``'s entry, read-only (a change to it would be lost: it is built anew on
+        every read): copy it, or ``dict(frames)``, to edit."""
+        a, b = int(self._off[row]), int(self._off[row + 1])
+        x1, y1, x2, y2 = self._box[row].tolist()
+        e = {
+            "mask": self._mask[a:b],
+            "bbox": {"x1": x1, "y1": y1, "x2": x2, "y2": y2},
+            "confidence": float(self._conf[row]),
+            "center": self._centre[row].tolist(),
+            "radius": float(self._rad[row]),
+        }
+        if self._has_ell[row]:
+            sa, sb, ang = self._ell[row].tolist()
+            e["ellipse"] = {"semi_major": sa, "semi_minor": sb, "angle_deg": ang}
+        return MappingProxyType(e)
+
+    def __getitem__(self, key) -> Mapping:
+        return self.entry(self._row(key))
+
+    def __iter__(self):
+        if self._index is not None:
+            return iter(self._index)
+        return (str(f) for f in self._frames.tolist())
+
+    def __len__(self) -> int:
+        return len(self._index) if self._index is not None else int(self._frames.size)
+
+    def items(self):
+        """(key, entry) pairs in order, without a lookup per key."""
+        if self._index is not None:
+            return ((k, self.entry(r)) for k, r in self._index.items())
+        return ((str(f), self.entry(r)) for r, f in enumerate(self._frames.tolist()))
+
+    def values(self):
+        return (e for _, e in self.items())
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        if len(other) != len(self):
+            return False
+
+        def plain(e):  # masks as the lists they stand for
+            return {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in e.items()} \
+                if isinstance(e, Mapping) else e
+        return all(k in other and plain(e) == plain(other[k]) for k, e in self.items())
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"DiscFrames({len(self)} frames)"
+
+
 def disc_track(observations: list[dict]) -> dict:
     """The single disc track: one frame entry per tracked frame (lost frames are absent).
 
     Rounded with ``round_array`` (the same doubles as Python's ``round``, computed per array
-    instead of per value: the outline alone is ~170 000 numbers for 1800 frames). Each
-    frame's ``mask`` is an (n, 2) float array, a view into one array of all the outlines:
-    ~0.9 instead of ~6 KB a frame as lists of lists (the largest part of a result in
-    memory); ``liftflow.jobstore.write_result_json`` writes it as the contract's
-    ``[[x, y], ...]``, and ``validate_result`` checks it as that."""
+    instead of per value: the outline alone is ~170 000 numbers for 1800 frames). ``frames``
+    is a ``DiscFrames`` mapping: the entries are built from these columns when read (each
+    ``mask`` an (n, 2) float view into one array of all the outlines);
+    ``liftflow.jobstore.write_result_json`` writes them as the contract's ``{"<frame>":
+    {..., "mask": [[x, y], ...]}}``, and ``validate_result`` checks them as that."""
     import numpy as np
 
     from liftflow.physics.numeric import round_array
@@ -93,6 +196,7 @@ def disc_track(observations: list[dict]) -> dict:
     else:  # outlines given as (n, 2) arrays (the classic tracker's)
         pts = np.concatenate([np.zeros((0, 2))] + [np.asarray(p, float).reshape(-1, 2)
                                                    for p in polys if p is not None and len(p)])
+    del polys
     centre = np.array([ob["center"] for ob in obs], float).reshape(-1, 2)
     rad = np.array([float(ob["radius"]) for ob in obs], float)
     conf = np.array([float(ob.get("confidence", 0.0)) for ob in obs], float)
@@ -107,34 +211,26 @@ def disc_track(observations: list[dict]) -> dict:
         box[has, 1] = np.minimum.reduceat(pts[:, 1], starts)
         box[has, 2] = np.maximum.reduceat(pts[:, 0], starts)
         box[has, 3] = np.maximum.reduceat(pts[:, 1], starts)
-    box = round_array(box, 2).tolist()
     mask = round_array(pts, 1)
     del pts
-    conf = round_array(np.clip(conf, 0.0, 1.0), 3).tolist()
-    centre = round_array(centre, 2).tolist()
-    rad = round_array(rad, 2).tolist()
-    frames: dict[str, dict] = {}
-    off = 0
+    ell = np.full((len(obs), 3), np.nan)
+    has_ell = np.zeros(len(obs), bool)
     for i, ob in enumerate(obs):
-        n = int(lens[i])
-        x1, y1, x2, y2 = box[i]
-        entry = {
-            "mask": mask[off:off + n],
-            "bbox": {"x1": x1, "y1": y1, "x2": x2, "y2": y2},
-            "confidence": conf[i],
-            "center": centre[i],
-            "radius": rad[i],
-        }
-        off += n
         if ob.get("ellipse"):
-            a, b, ang = ob["ellipse"]
-            entry["ellipse"] = {"semi_major": _r(a), "semi_minor": _r(b), "angle_deg": _r(ang, 1)}
-        frames[str(int(ob["frame"]))] = entry
+            ell[i] = [float(v) for v in ob["ellipse"]]
+            has_ell[i] = True
+    ell[:, :2] = round_array(ell[:, :2], 2)
+    ell[:, 2] = round_array(ell[:, 2], 1)
+    centre = round_array(centre, 2)
+    frames = DiscFrames(
+        frames=[int(ob["frame"]) for ob in obs], mask=mask, lens=lens,
+        box=round_array(box, 2), conf=round_array(np.clip(conf, 0.0, 1.0), 3),
+        centre=centre, rad=round_array(rad, 2), ellipse=ell, has_ellipse=has_ell)
     return {
         "track_id": 1,
         "class_name": DISC_CLASS_NAME,
         "frames": frames,
-        "trajectory": [list(c) for c in centre],
+        "trajectory": centre.tolist(),
     }
 
 
@@ -217,7 +313,7 @@ def validate_result(result: dict) -> None:
     of every frame's outline (~6 KB a frame) just to be thrown away."""
     tracks = result.get("tracks")
     if not isinstance(tracks, list) or not all(
-            isinstance(t, dict) and isinstance(t.get("frames"), dict) for t in tracks):
+            isinstance(t, dict) and isinstance(t.get("frames"), Mapping) for t in tracks):
         ResultsContract.model_validate(result)
         return
     ResultsContract.model_validate({**result, "tracks": [{**t, "frames": {}} for t in tracks]})

@@ -55,26 +55,39 @@ def vy_rgb(vy: np.ndarray, vmax: float) -> np.ndarray:
     return np.round(rgb).astype(np.uint8)
 
 
-def metrics_by_frame(result: dict) -> dict[int, dict[str, float]]:
-    """{frame index: {"t": s, "vy": m/s, "h": m, "speed": m/s}} from result["metrics"]."""
-    m = result.get("metrics") or {}
-    frames = m.get("frames") or []
-    t = floats(m.get("time_s"))
-    vy = floats(m.get("vy_m_s"))
-    h = floats(m.get("height_m"))
-    sp = floats(m.get("speed_m_s"))
+class FrameSeries:
+    """result["metrics"] as arrays indexed by frame number: ``t`` (s), ``vy`` (m/s), ``h``
+    (m), NaN where a frame has no metrics. Four floats a frame, for whole clips (the overlay
+    reads it every frame; a dict per frame held ~0.4 KB each)."""
 
-    def at(a: np.ndarray, i: int) -> float:
-        return float(a[i]) if i < a.size else math.nan
+    def __init__(self, result: dict, min_frames: int = 0):
+        m = result.get("metrics") or {}
+        frames = []
+        for i, f in enumerate(m.get("frames") or []):
+            try:
+                fi = int(f)
+            except (TypeError, ValueError):
+                continue
+            if fi >= 0:
+                frames.append((i, fi))
+        pos = np.array([p for p, _ in frames], int)
+        at = np.array([f for _, f in frames], int)
+        n = max(int(min_frames), int(at.max()) + 1 if at.size else 0)
+        self.has = np.zeros(n, bool)
+        self.has[at] = True
 
-    out = {}
-    for i, f in enumerate(frames):
-        try:
-            fi = int(f)
-        except (TypeError, ValueError):
-            continue
-        out[fi] = {"t": at(t, i), "vy": at(vy, i), "h": at(h, i), "speed": at(sp, i)}
-    return out
+        def column(key: str) -> np.ndarray:
+            vals = floats(m.get(key))
+            out = np.full(n, math.nan)
+            ok = pos < vals.size
+            out[at[ok]] = vals[pos[ok]]
+            return out
+
+        self.t, self.vy, self.h = column("time_s"), column("vy_m_s"), column("height_m")
+        self.vy_all = self.vy[self.has]  # every frame's, for the colour scale
+
+    def __len__(self) -> int:
+        return self.has.size
 
 
 def disc_track(result: dict) -> dict:

@@ -26,8 +26,8 @@ from typing import Callable, Optional
 import numpy as np
 
 from liftflow.render.common import (
+    FrameSeries,
     disc_track,
-    metrics_by_frame,
     person_track,
     phase_list,
     rep_intervals,
@@ -149,20 +149,29 @@ class _Scene:
         self.s = scale
         self.w, self.h = width, height
         track = disc_track(result)
-        self.frames: dict[int, dict] = {}
-        for k, v in (track.get("frames") or {}).items():
+        # entries are read frame by frame, never copied: a result's DiscFrames builds each
+        # one when read (holding them all cost ~1 KB a frame)
+        self.entries = track.get("frames") or {}
+        self.keys: Optional[dict[int, str]] = None  # only for keys that are not str(int)
+        idx = []
+        for k in self.entries:
             try:
-                self.frames[int(k)] = v
+                i = int(k)
             except (TypeError, ValueError):
                 continue
-        self.metrics = metrics_by_frame(result)
-        vy_all = np.array([m["vy"] for m in self.metrics.values()], dtype=float)
-        self.vmax = vy_scale(vy_all)
-        # per tracked frame: path colour (BGR tuple) of the segment ending there
-        idx = sorted(self.frames)
-        vys = np.array([self.metrics.get(i, {}).get("vy", math.nan) for i in idx], dtype=float)
-        rgb = vy_rgb(vys, self.vmax)
-        self.colour = {i: (int(c[2]), int(c[1]), int(c[0])) for i, c in zip(idx, rgb)}
+            idx.append(i)
+            if k != str(i):
+                self.keys = self.keys or {}
+                self.keys[i] = k
+        idx = sorted(set(idx))
+        self.metrics = FrameSeries(result, min_frames=(idx[-1] + 1) if idx else 0)
+        self.vmax = vy_scale(self.metrics.vy_all)
+        # per frame: path colour (BGR) of the segment ending there; has_colour: tracked
+        rgb = vy_rgb(self.metrics.vy[idx] if idx else np.zeros(0), self.vmax)
+        self.colour = np.zeros((len(self.metrics), 3), np.uint8)
+        self.has_colour = np.zeros(len(self.metrics), bool)
+        self.colour[idx] = rgb[:, ::-1]
+        self.has_colour[idx] = True
         self.prev_pt: Optional[tuple[int, int, int]] = None  # (frame, x, y) fixed-point
         # thickness and text sizes follow the output size
         side = min(width, height)
@@ -245,7 +254,7 @@ class _Scene:
         if prev is None or idx - prev[0] > GAP_FRAMES:
             return
         cv2 = self.cv2
-        col = self.colour.get(idx, (150, 150, 150))
+        col = self._colour(idx, (150, 150, 150))
         a, b = (prev[1], prev[2]), (p[1], p[2])
         cv2.line(self.layer, a, b, col, self.path_th, cv2.LINE_8, SHIFT)
         cv2.line(self.mask, a, b, 1, self.path_th, cv2.LINE_8, SHIFT)
@@ -278,9 +287,19 @@ class _Scene:
             cv2.putText(img, t, (pad, y), cv2.FONT_HERSHEY_SIMPLEX, self.fs * k, col, self.ft, cv2.LINE_AA)
         _bgr_to_box(planes, box, img)
 
+    def _colour(self, idx: int, default: tuple) -> tuple:
+        if 0 <= idx < self.has_colour.size and self.has_colour[idx]:
+            b, g, r = self.colour[idx].tolist()
+            return (b, g, r)
+        return default
+
+    def _entry(self, idx: int):
+        key = str(idx) if self.keys is None else self.keys.get(idx, str(idx))
+        return self.entries.get(key)
+
     def draw(self, planes, idx: int, t_video: float) -> None:
         """Draw frame ``idx`` over its I420 picture, given as its (Y, U, V) plane views."""
-        entry = self.frames.get(idx)
+        entry = self._entry(idx)
         if entry is not None:
             self._extend_path(idx, entry)
         kps = None
@@ -304,17 +323,18 @@ class _Scene:
                 self._plate(img, plate[0], ox, oy)
             _bgr_to_box(planes, box, img)
         # readout
-        m = self.metrics.get(idx)
-        t = m["t"] if m and math.isfinite(m["t"]) else t_video
-        vy = m["vy"] if m else math.nan
+        ms = self.metrics
+        m = 0 <= idx < len(ms) and bool(ms.has[idx])
+        t = float(ms.t[idx]) if m and math.isfinite(ms.t[idx]) else t_video
+        vy = float(ms.vy[idx]) if m else math.nan
         lines = []
         if math.isfinite(vy):
-            col = self.colour.get(idx, TEXT_BGR)
+            col = self._colour(idx, TEXT_BGR)
             col = tuple(int(0.6 * c + 0.4 * 255) for c in col)  # lighter: readable on the dark panel
             lines.append((f"vy {vy:+.2f} m/s", 1.25, col))
         else:
             lines.append(("vy  --", 1.25, TEXT_BGR))
-        h = m["h"] if m else math.nan
+        h = float(ms.h[idx]) if m else math.nan
         sub = f"t {t:5.2f} s"
         if math.isfinite(h):
             sub += f"   h {h:.2f} m"
