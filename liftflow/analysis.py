@@ -207,7 +207,11 @@ def track_step(
             raise AnalysisError(str(exc)) from exc
         raise
     elapsed = time.perf_counter() - t0
-    n_tracked = sum(1 for o in observations if o.tracked)
+    from liftflow.tracking.table import ObservationTable
+
+    if not isinstance(observations, ObservationTable):
+        observations = ObservationTable.from_observations(observations)
+    n_tracked = int(observations.tracked_mask().sum())
     if n_tracked == 0:
         raise AnalysisError("the plate was not found in any frame; check the seed circle")
     return {
@@ -215,7 +219,8 @@ def track_step(
         "seed": seed.to_dict(),
         # why the overlay will decode the video again (None: it reuses tracking's decode)
         "overlay_spool_refused": why_not if spool is None else spool.problem,
-        "observations": [o.to_dict() for o in observations],
+        # DiscObservation.to_dict() per frame, built when read, stored as columns
+        "observations": observations.dicts(),
         "stats": {
             "frames": len(observations),
             "tracked_frames": n_tracked,
@@ -257,7 +262,9 @@ def metrics_step(req: AnalysisRequest, video_info: dict, track: dict, pose: Opti
         plate_count=req.plate_count,
         lift_type=req.lift_type,
     )
-    observations = [DiscObservation.from_dict(o) for o in track["observations"]]
+    observations = track["observations"]
+    table = getattr(observations, "table", None)  # ObservationDicts: its columns
+    observations = table if table is not None else [DiscObservation.from_dict(o) for o in observations]
     pose_events = (pose or {}).get("events") if pose else None
     return compute_metrics(observations, video_info["timestamps_s"], params, pose_events=pose_events)
 

@@ -76,9 +76,9 @@ class DiscFrames(Mapping):
     """A disc track's ``frames`` ({"<frame>": entry}), each entry built when it is read.
 
     The columns hold what the entries would (rounded already); an entry is the same dict
-    ``_disc_track_slow`` makes, with ``mask`` an (n, 2) float view into one array of all the
-    outlines. Nothing per frame is held as Python objects: ~0.9 KB a frame instead of ~2 KB
-    as entry dicts, and no transient of them while result.json is written (the writer,
+    ``_disc_track_slow`` makes, with ``mask`` an (n, 2) float array. Nothing per frame is
+    held as Python objects: ~0.5 KB a frame (48-point outlines) instead of ~2 KB as entry
+    dicts, and no transient of them while result.json is written (the writer,
     ``validate_result`` and the overlay read entries one at a time). Compares equal to the
     plain dict of its entries. Read-only, entries included (each is built anew when read, so
     a change would be lost): ``{k: dict(e) for k, e in frames.items()}`` is an editable copy."""
@@ -87,7 +87,13 @@ class DiscFrames(Mapping):
         import numpy as np
 
         self._frames = np.asarray(frames, np.int64)
-        self._mask = mask
+        # outlines rounded to 0.1 px are k / 10 exactly: held as the int32 k (half the
+        # memory), given back as k / 10.0, the very same doubles
+        k = np.rint(mask * 10.0)
+        if mask.size and np.abs(k).max() < 2**31 - 1 and np.array_equal(k / 10.0, mask):
+            self._mask, self._tenths = k.astype(np.int32), True
+        else:
+            self._mask, self._tenths = mask, False
         self._off = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
         self._box, self._conf, self._centre, self._rad = box, conf, centre, rad
         self._ell, self._has_ell = ellipse, has_ellipse
@@ -125,7 +131,7 @@ class DiscFrames(Mapping):
         a, b = int(self._off[row]), int(self._off[row + 1])
         x1, y1, x2, y2 = self._box[row].tolist()
         e = {
-            "mask": self._mask[a:b],
+            "mask": self._mask[a:b] / 10.0 if self._tenths else self._mask[a:b],
             "bbox": {"x1": x1, "y1": y1, "x2": x2, "y2": y2},
             "confidence": float(self._conf[row]),
             "center": self._centre[row].tolist(),
@@ -184,8 +190,9 @@ def disc_track(observations: list[dict]) -> dict:
     {..., "mask": [[x, y], ...]}}``, and ``validate_result`` checks them as that."""
     import numpy as np
 
-    from liftflow.physics.numeric import round_array
-
+    table = getattr(observations, "table", None)  # ObservationDicts: read its columns
+    if table is not None:
+        return _disc_track_of_table(table, observations)
     obs = [ob for ob in observations if ob.get("state") == "tracked" and ob.get("center") is not None]
     if not obs:
         return _disc_track_slow([])
@@ -202,6 +209,23 @@ def disc_track(observations: list[dict]) -> dict:
     conf = np.array([float(ob.get("confidence", 0.0)) for ob in obs], float)
     if not all(np.isfinite(a).all() for a in (pts, centre, rad, conf)):
         return _disc_track_slow(observations)
+    ell = np.full((len(obs), 3), np.nan)
+    has_ell = np.zeros(len(obs), bool)
+    for i, ob in enumerate(obs):
+        if ob.get("ellipse"):
+            ell[i] = [float(v) for v in ob["ellipse"]]
+            has_ell[i] = True
+    return _disc_track_columns(np.array([int(ob["frame"]) for ob in obs], np.int64), pts, lens,
+                               centre, rad, conf, ell, has_ell)
+
+
+def _disc_track_columns(frame, pts, lens, centre, rad, conf, ell, has_ell) -> dict:
+    """The track from its columns: tracked rows only; ``pts`` every outline point in row
+    order, ``lens`` each row's count; ``ell`` (n, 3) ellipses where ``has_ell``."""
+    import numpy as np
+
+    from liftflow.physics.numeric import round_array
+
     # bbox: the outline's extent, or the circle's where there is no outline
     box = np.column_stack([centre[:, 0] - rad, centre[:, 1] - rad, centre[:, 0] + rad, centre[:, 1] + rad])
     has = lens > 0
@@ -213,25 +237,42 @@ def disc_track(observations: list[dict]) -> dict:
         box[has, 3] = np.maximum.reduceat(pts[:, 1], starts)
     mask = round_array(pts, 1)
     del pts
-    ell = np.full((len(obs), 3), np.nan)
-    has_ell = np.zeros(len(obs), bool)
-    for i, ob in enumerate(obs):
-        if ob.get("ellipse"):
-            ell[i] = [float(v) for v in ob["ellipse"]]
-            has_ell[i] = True
+    ell = np.array(ell, float)
     ell[:, :2] = round_array(ell[:, :2], 2)
     ell[:, 2] = round_array(ell[:, 2], 1)
     centre = round_array(centre, 2)
     frames = DiscFrames(
-        frames=[int(ob["frame"]) for ob in obs], mask=mask, lens=lens,
+        frames=frame, mask=mask, lens=lens,
         box=round_array(box, 2), conf=round_array(np.clip(conf, 0.0, 1.0), 3),
-        centre=centre, rad=round_array(rad, 2), ellipse=ell, has_ellipse=has_ell)
+        centre=centre, rad=round_array(rad, 2), ellipse=ell, has_ellipse=np.asarray(has_ell, bool))
     return {
         "track_id": 1,
         "class_name": DISC_CLASS_NAME,
         "frames": frames,
         "trajectory": centre.tolist(),
     }
+
+
+def _disc_track_of_table(table, observations) -> dict:
+    """disc_track of an ``ObservationTable`` from its columns (no dict per frame)."""
+    import numpy as np
+
+    rows = np.flatnonzero(table.tracked_mask())
+    if not rows.size:
+        return _disc_track_slow([])
+    has_poly = table.has_polygon[rows]
+    polys = [table.polygon(i) if h else None for i, h in zip(rows.tolist(), has_poly.tolist())]
+    lens = np.fromiter((0 if p is None else len(p) for p in polys), int, len(polys))
+    pts = np.concatenate([np.zeros((0, 2))] + [p for p in polys if p is not None and len(p)])
+    del polys
+    centre = table.center[rows]
+    rad = table.radius[rows]
+    conf = table.confidence[rows]
+    if not table.has_radius[rows].all() or not all(
+            np.isfinite(a).all() for a in (pts, centre, rad, conf)):
+        return _disc_track_slow(observations)
+    return _disc_track_columns(table.frame[rows], pts, lens, centre, rad, conf,
+                               table.ellipse[rows], table.has_ellipse[rows])
 
 
 def build_result(

@@ -117,6 +117,28 @@ def _empty_result(params: PhysicsParams, total_frames: int, warnings: list[str])
     }
 
 
+def _table_rows(observations, ts: list) -> Optional[list]:
+    """compute_metrics' rows straight from an ``ObservationTable``'s columns (the same
+    values the loop over its DiscObservations gives, without building them); None for
+    any other sequence."""
+    from liftflow.tracking.table import ObservationTable
+
+    if not isinstance(observations, ObservationTable):
+        return None
+    tab = observations
+    rows = []
+    for i in np.flatnonzero(tab.tracked_mask()).tolist():
+        f = int(tab.frame[i])
+        t = float(ts[f]) if 0 <= f < len(ts) else float(tab.t_s[i])
+        x, y = tab.center[i].tolist()
+        if not (math.isfinite(t) and math.isfinite(x) and math.isfinite(y)):
+            continue
+        r = float(tab.radius[i]) if tab.has_radius[i] else None
+        e = tuple(tab.ellipse[i].tolist()) if tab.has_ellipse[i] else None
+        rows.append((f, t, x, y, r, e))
+    return rows
+
+
 def compute_metrics(
     observations: list,
     timestamps_s: list[float],
@@ -143,20 +165,22 @@ def compute_metrics(
     ts = list(timestamps_s or [])
     total_frames = len(ts) if ts else len(observations)
 
-    rows = []
-    for o in observations:
-        if isinstance(o, dict):  # observations that travelled as JSON
-            from liftflow.tracking.base import DiscObservation
+    rows = _table_rows(observations, ts)
+    if rows is None:
+        rows = []
+        for o in observations:
+            if isinstance(o, dict):  # observations that travelled as JSON
+                from liftflow.tracking.base import DiscObservation
 
-            o = DiscObservation.from_dict(o)
-        if not getattr(o, "tracked", False):
-            continue
-        f = int(o.frame)
-        t = float(ts[f]) if 0 <= f < len(ts) else float(o.t_s)
-        x, y = float(o.center[0]), float(o.center[1])
-        if not (math.isfinite(t) and math.isfinite(x) and math.isfinite(y)):
-            continue
-        rows.append((f, t, x, y, o.radius, o.ellipse))
+                o = DiscObservation.from_dict(o)
+            if not getattr(o, "tracked", False):
+                continue
+            f = int(o.frame)
+            t = float(ts[f]) if 0 <= f < len(ts) else float(o.t_s)
+            x, y = float(o.center[0]), float(o.center[1])
+            if not (math.isfinite(t) and math.isfinite(x) and math.isfinite(y)):
+                continue
+            rows.append((f, t, x, y, o.radius, o.ellipse))
     rows.sort(key=lambda r: r[0])
     # one observation per frame (first wins)
     dedup, seen = [], set()

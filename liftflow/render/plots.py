@@ -131,6 +131,9 @@ def _bar_path(fig, x, h, vy) -> None:
     fig.colorbar(sm, ax=ax, label="vertical velocity (m/s, up +)", shrink=0.8)
 
 
+PLOT_SERIES = ("time_s", "x_m", "height_m", "vy_m_s", "power_w")  # the metrics drawn
+
+
 def render_plots(result: dict, out_dir: Path) -> dict[str, Path]:
     """Write bar_path.png, height.png, velocity.png and power.png into ``out_dir``.
 
@@ -141,7 +144,7 @@ def render_plots(result: dict, out_dir: Path) -> dict[str, Path]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     m = result.get("metrics") or {}
-    t = floats(m.get("time_s"))
+    t = floats(m.get(PLOT_SERIES[0]))
     n = t.size
 
     def col(name: str) -> np.ndarray:
@@ -152,7 +155,7 @@ def render_plots(result: dict, out_dir: Path) -> dict[str, Path]:
             a = b
         return a
 
-    x, h, vy, p = col("x_m"), col("height_m"), col("vy_m_s"), col("power_w")
+    x, h, vy, p = (col(k) for k in PLOT_SERIES[1:])
     reps = rep_intervals(result.get("reps"))
     phases = phase_list(result.get("phases"))
     out: dict[str, Path] = {}

@@ -24,6 +24,8 @@ import tempfile
 from pathlib import Path
 from typing import Optional
 
+from liftflow.render.plots import PLOT_SERIES
+
 PLOT_INPUTS = ("metrics", "reps", "phases")  # the result keys render_plots reads
 
 log = logging.getLogger(__name__)
@@ -48,7 +50,11 @@ class PlotsProcess:
 
         fd, self.tmp = tempfile.mkstemp(prefix="liftflow-plots-", suffix=".json")
         os.close(fd)
-        atomic_write_json(Path(self.tmp), {k: result.get(k) for k in PLOT_INPUTS}, compact=True)
+        inputs = {k: result.get(k) for k in PLOT_INPUTS}
+        metrics = inputs.get("metrics")
+        if isinstance(metrics, dict):  # the series drawn, not all thirteen
+            inputs["metrics"] = {k: metrics[k] for k in PLOT_SERIES if k in metrics}
+        atomic_write_json(Path(self.tmp), inputs, compact=True)
         try:
             self.proc.stdin.write(json.dumps([self.tmp, str(out_dir)]) + "\n")
             self.proc.stdin.flush()  # left open: communicate() in finish() closes it

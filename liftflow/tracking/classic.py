@@ -33,6 +33,7 @@ from liftflow.physics.numeric import round_array
 from liftflow.progress import ProgressFn, report
 from liftflow.tracking.base import (LOST, TRACKED, DiscObservation, FrameSource, SeedCircle,
                                     TrackingError)
+from liftflow.tracking.table import ObservationTable
 
 DESCRIPTION = (
     "Classic OpenCV tracker (no weights): appearance matching around a constant-velocity "
@@ -999,7 +1000,7 @@ class ClassicTracker:
         if not (seed.r > 2):
             raise TrackingError(f"seed radius {seed.r} is too small")
         s = self._scale_for(info, seed)
-        obs: list[Optional[DiscObservation]] = [None] * n
+        obs = ObservationTable(n)  # columns: nothing per frame stays as Python objects
         t_start = time.perf_counter()
 
         def mapper(img):
@@ -1075,17 +1076,14 @@ class ClassicTracker:
                 del chunk_frames
                 end = begin
 
-        out = []
         for i in range(n):
-            if obs[i] is None:  # not decodable: honest loss
+            if not obs.is_set(i):  # not decodable: honest loss
                 t = info.timestamps_s[i] if i < len(info.timestamps_s) else 0.0
                 obs[i] = DiscObservation(frame=i, t_s=float(t), state=LOST, confidence=0.0,
                                          extra={"reason": "frame not decoded"})
-            out.append(obs[i])
         elapsed = time.perf_counter() - t_start
-        if out:
-            out[0].extra.setdefault("tracker_fps", round(n / max(elapsed, 1e-6), 1))
-        return out
+        obs.set_extra(0, "tracker_fps", round(n / max(elapsed, 1e-6), 1))
+        return obs
 
     def _obs(self, idx, info, t_s, fit: Optional[_Fit], conf, sx, sy, diag) -> DiscObservation:
         t = info.timestamps_s[idx] if idx < len(info.timestamps_s) else float(t_s)
