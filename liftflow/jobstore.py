@@ -91,36 +91,51 @@ def _write_compact(obj: Any, write, depth: int = 0) -> None:
     series) goes through the C encoder. Same text as ``json.dumps(obj, separators=(",", ":"))``
     without ever holding all of it (a 120 s result is ~8 MB of text; json.dump would use
     the pure-Python encoder, ~5x slower)."""
-    if depth < 6 and isinstance(obj, Mapping) and not isinstance(obj, dict):
-        write("{")  # built item by item (``DiscFrames``): walked, never held whole
-        first = True
-        for k, v in obj.items():
-            if type(k) is not str:
-                raise TypeError(f"keys must be str, not {type(k).__name__}")
-            write(("" if first else ",") + _COMPACT(k) + ":")
-            _write_compact(v, write, depth + 1)
-            first = False
-        write("}")
-    elif depth < 6 and isinstance(obj, dict) and all(type(k) is str for k in obj) and any(
-            isinstance(v, (Mapping, list, tuple)) for v in obj.values()):
-        write("{")
-        first = True
-        for k, v in obj.items():
-            write(("" if first else ",") + _COMPACT(k) + ":")
-            _write_compact(v, write, depth + 1)
-            first = False
-        write("}")
-    elif depth < 6 and isinstance(obj, (list, tuple)) and (
-            any(isinstance(v, Mapping) for v in obj[:4])  # records (a result's tracks)
-            or (len(obj) > 64 and any(isinstance(v, (list, tuple)) for v in obj[:4]))):
-        write("[")
-        for i, v in enumerate(obj):
-            if i:
-                write(",")
-            _write_compact(v, write, depth + 1)
-        write("]")
+    if depth >= 6:
+        write(_COMPACT(obj))
+    elif isinstance(obj, dict):
+        if all(type(k) is str for k in obj) and any(
+                isinstance(v, (dict, list, tuple)) or _is_mapping(v) for v in obj.values()):
+            _write_items(obj.items(), write, depth)
+        else:
+            write(_COMPACT(obj))
+    elif isinstance(obj, (list, tuple)):
+        head = obj[:4]
+        if any(isinstance(v, dict) or _is_mapping(v) for v in head) or (  # records: tracks
+                len(obj) > 64 and any(isinstance(v, (list, tuple)) for v in head)):
+            write("[")
+            for i, v in enumerate(obj):
+                if i:
+                    write(",")
+                _write_compact(v, write, depth + 1)
+            write("]")
+        else:
+            write(_COMPACT(obj))
+    elif _is_mapping(obj):  # built item by item (a result's DiscFrames): never held whole
+        _write_items(obj.items(), write, depth, whole_entries=True)
     else:
         write(_COMPACT(obj))
+
+
+def _is_mapping(obj: Any) -> bool:
+    return not isinstance(obj, (str, bytes, int, float, list, tuple, type(None))) and isinstance(obj, Mapping)
+
+
+def _write_items(items, write, depth: int, whole_entries: bool = False) -> None:
+    """``{"k":v,...}``; ``whole_entries``: each value through the C encoder in one call
+    (the entries of a mapping built on read: small, and 1800 of them for 30 s)."""
+    write("{")
+    first = True
+    for k, v in items:
+        if type(k) is not str:
+            raise TypeError(f"keys must be str, not {type(k).__name__}")
+        write(("" if first else ",") + _COMPACT(k) + ":")
+        if whole_entries:
+            write(_COMPACT(v))
+        else:
+            _write_compact(v, write, depth + 1)
+        first = False
+    write("}")
 
 
 def atomic_write_json(path: Path, obj: Any, compact: bool = False) -> None:

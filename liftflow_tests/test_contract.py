@@ -193,3 +193,27 @@ def test_frame_entries_are_validated_one_by_one_with_the_full_location():
         validate_result(res)
     res["tracks"][0]["frames"]["2"]["mask"] = np.array([[1.0, 2.0], [3.0, 4.0]])
     validate_result(res)
+
+
+def test_disc_frames_are_validated_on_their_columns_with_the_full_location():
+    """validate_result checks a DiscFrames' confidences on the column (the model's only
+    constraint on what it holds) and any offending entry through the model itself."""
+    import numpy as np
+
+    from liftflow.contract.assemble import DiscFrames, validate_result
+
+    res = build_result("abc12345-def6", INFO, [_obs(0), _obs(1), _obs(2)], physics=None)
+    validate_result(res)
+    n = 3
+
+    def frames(conf):
+        return DiscFrames(frames=[0, 1, 2], mask=np.zeros((0, 2)), lens=np.zeros(n, int),
+                          box=np.zeros((n, 4)), conf=np.array(conf, float), centre=np.zeros((n, 2)),
+                          rad=np.ones(n), ellipse=np.full((n, 3), np.nan), has_ellipse=np.zeros(n, bool))
+
+    for conf, where in (([0.5, 1.5, 0.2], "1"), ([0.5, 0.4, float("nan")], "2"), ([-0.1, 0.5, 0.5], "0")):
+        res["tracks"][0]["frames"] = frames(conf)
+        with pytest.raises(ValidationError, match=f"tracks.0.frames.{where}.confidence"):
+            validate_result(res)
+    res["tracks"][0]["frames"] = frames([0.0, 1.0, 0.5])
+    validate_result(res)
