@@ -136,6 +136,8 @@ def test_round_array_equals_python_round():
 def test_disc_frames_is_a_read_only_mapping_of_the_entries():
     import pickle
 
+    import numpy as np
+
     from liftflow.contract.assemble import _disc_track_slow, disc_track
 
     obs = [_obs(i) for i in (3, 5, 12)]
@@ -148,6 +150,10 @@ def test_disc_frames_is_a_read_only_mapping_of_the_entries():
     assert _plain(pickle.loads(pickle.dumps(frames))) == slow
     with pytest.raises(TypeError):
         frames["5"] = {}
+    from liftflow.contract.assemble import _tenths
+
+    assert _tenths(np.array([[3e8, 1.0]])) is None  # beyond int32 tenths: kept as doubles
+    assert _tenths(np.array([[0.25, -0.35], [1e7 + 0.05, 2.0]])).tolist() == [[2, -3], [100000001, 20]]
     # frames out of order or repeated: the order and values a dict built row by row has
     obs = [_obs(i) for i in (7, 2, 7, 4)]
     obs[2]["center"] = [1.0, 2.0]

@@ -401,3 +401,25 @@ def test_plots_markdown_inlines_pngs(tmp_path):
     b64 = md.split("base64,")[1].split(")")[0]
     assert base64.b64decode(b64)[:4] == b"\x89PNG"
     assert plots_markdown({}) == "_no plots_"
+
+
+def test_bar_path_segments_never_cross_a_gap_and_stay_few_for_long_clips():
+    from liftflow.render.plots import _path_segments
+
+    rng = np.random.default_rng(5)
+    idx = np.flatnonzero(rng.random(9000) > 0.02)  # valid samples, with short and long gaps
+    idx = idx[(idx < 3000) | (idx > 3100)]
+    # short clips: exactly the consecutive pairs within 3 frames
+    a, b = _path_segments(idx[:1500])
+    near = np.diff(idx[:1500]) <= 3
+    assert np.array_equal(a, idx[:1499][near]) and np.array_equal(b, idx[1:1500][near])
+    # long clips: few segments, none across a gap, each run still drawn end to end
+    a, b = _path_segments(idx, max_segments=1000)
+    assert len(a) <= 1000 + 2 * int((np.diff(idx) > 3).sum())
+    pos = {v: i for i, v in enumerate(idx.tolist())}
+    for s, e in zip(a.tolist(), b.tolist()):
+        assert (np.diff(idx[pos[s]:pos[e] + 1]) <= 3).all()
+    runs = np.split(idx, np.flatnonzero(np.diff(idx) > 3) + 1)
+    for run in runs:
+        if len(run) > 1:
+            assert run[0] in a and run[-1] in b

@@ -87,13 +87,8 @@ class DiscFrames(Mapping):
         import numpy as np
 
         self._frames = np.asarray(frames, np.int64)
-        # outlines rounded to 0.1 px are k / 10 exactly: held as the int32 k (half the
-        # memory), given back as k / 10.0, the very same doubles
-        k = np.rint(mask * 10.0)
-        if mask.size and np.abs(k).max() < 2**31 - 1 and np.array_equal(k / 10.0, mask):
-            self._mask, self._tenths = k.astype(np.int32), True
-        else:
-            self._mask, self._tenths = mask, False
+        # ``mask``: the outlines rounded to 0.1 px, or (int32) the k of k / 10.0 (see _tenths)
+        self._mask, self._tenths = mask, mask.dtype == np.int32
         self._off = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
         self._box, self._conf, self._centre, self._rad = box, conf, centre, rad
         self._ell, self._has_ell = ellipse, has_ellipse
@@ -235,6 +230,26 @@ def disc_track(observations: list[dict]) -> dict:
                                centre, rad, conf, ell, has_ell)
 
 
+def _tenths(pts):
+    """Every value rounded to 0.1 (Python's round) as the int32 k with k / 10.0 the very
+    same double: half the memory of the doubles. Block by block, so that no whole-size
+    temporary exists; None where a value does not fit (non-finite, or beyond 2e8)."""
+    import numpy as np
+
+    from liftflow.physics.numeric import round_array
+
+    out = np.empty(pts.shape, np.int32)
+    src, dst = pts.reshape(-1), out.reshape(-1)
+    step = 1 << 16
+    for i in range(0, src.size, step):
+        r = round_array(src[i:i + step], 1)
+        k = np.rint(r * 10.0)
+        if not (np.abs(k) < 2**31 - 1).all() or not np.array_equal(k / 10.0, r):
+            return None
+        dst[i:i + step] = k
+    return out
+
+
 def _disc_track_columns(frame, pts, lens, centre, rad, conf, ell, has_ell) -> dict:
     """The track from its columns: tracked rows only; ``pts`` every outline point in row
     order, ``lens`` each row's count; ``ell`` (n, 3) ellipses where ``has_ell``."""
@@ -251,7 +266,9 @@ def _disc_track_columns(frame, pts, lens, centre, rad, conf, ell, has_ell) -> di
         box[has, 1] = np.minimum.reduceat(pts[:, 1], starts)
         box[has, 2] = np.maximum.reduceat(pts[:, 0], starts)
         box[has, 3] = np.maximum.reduceat(pts[:, 1], starts)
-    mask = round_array(pts, 1)
+    mask = _tenths(pts)
+    if mask is None:
+        mask = round_array(pts, 1)
     del pts
     ell = np.array(ell, float)
     ell[:, :2] = round_array(ell[:, :2], 2)
@@ -276,11 +293,7 @@ def _disc_track_of_table(table, observations) -> dict:
     rows = np.flatnonzero(table.tracked_mask())
     if not rows.size:
         return _disc_track_slow([])
-    has_poly = table.has_polygon[rows]
-    polys = [table.polygon(i) if h else None for i, h in zip(rows.tolist(), has_poly.tolist())]
-    lens = np.fromiter((0 if p is None else len(p) for p in polys), int, len(polys))
-    pts = np.concatenate([np.zeros((0, 2))] + [p for p in polys if p is not None and len(p)])
-    del polys
+    pts, lens = table.outline_points(rows)
     centre = table.center[rows]
     rad = table.radius[rows]
     conf = table.confidence[rows]

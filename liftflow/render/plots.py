@@ -87,6 +87,30 @@ def _time_plot(fig, t, y, ylabel: str, title: str, reps, phases, colour: str,
         ax.legend(loc="lower right", fontsize=8, framealpha=0.8)
 
 
+MAX_PATH_SEGMENTS = 2000  # more are finer than the figure's pixels
+
+
+def _path_segments(idx: np.ndarray, max_segments: int = MAX_PATH_SEGMENTS):
+    """(start, end) sample indices of the bar path's segments: between consecutive valid
+    samples ``idx``, none across a gap of more than 3 frames. A long clip keeps every
+    ``step``-th sample (and both ends of every gap) so that there are at most about
+    ``max_segments``: a 2 min clip's 7200 one-sample segments were each a matplotlib Path
+    (~1 KB) and lie within a pixel of each other on a 600 px figure."""
+    if idx.size < 2:
+        return idx[:0], idx[:0]
+    gap_after = np.diff(idx) > 3
+    step = max(1, -(-idx.size // max_segments))
+    keep = np.zeros(idx.size, bool)
+    keep[::step] = True
+    keep[-1] = True
+    keep[:-1] |= gap_after  # the ends of every run stay
+    keep[1:] |= gap_after
+    k = np.flatnonzero(keep)
+    gaps_before = np.concatenate([[0], np.cumsum(gap_after)])
+    joined = gaps_before[k[1:]] == gaps_before[k[:-1]]
+    return idx[k[:-1]][joined], idx[k[1:]][joined]
+
+
 def _bar_path(fig, x, h, vy) -> None:
     from matplotlib.collections import LineCollection
     from matplotlib.colors import LinearSegmentedColormap, Normalize
@@ -103,11 +127,8 @@ def _bar_path(fig, x, h, vy) -> None:
     vmax = vy_scale(vy)
     cmap = LinearSegmentedColormap.from_list(
         "vy", [((p + 1) / 2, tuple(c / 255 for c in rgb)) for p, rgb in VY_STOPS])
-    # segments between consecutive valid samples (gaps stay gaps)
+    a, b = _path_segments(np.flatnonzero(ok))
     idx = np.flatnonzero(ok)
-    a, b = idx[:-1], idx[1:]
-    near = b - a <= 3
-    a, b = a[near], b[near]
     segs = np.stack([np.column_stack([x[a], h[a]]), np.column_stack([x[b], h[b]])], axis=1)
     cols = vy_rgb(vy[b], vmax) / 255.0  # one call for all segments, same colours
     ax.add_collection(LineCollection(segs, colors=cols, linewidths=2.5))

@@ -132,6 +132,18 @@ class ObservationTable(Sequence):
         v.flags.writeable = False
         return v
 
+    def outline_points(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(every outline point of ``rows`` in order as an (m, 2) array, each row's count)."""
+        has = self.has_polygon[rows]
+        if self._poly_rows is None:
+            size = 0 if self._poly is None else self._poly.shape[1]
+            lens = np.where(has, size, 0)
+            pts = self._poly[rows[has]].reshape(-1, 2) if size else np.zeros((0, 2))
+            return pts, lens
+        polys = [self._poly_rows[i] if h else None for i, h in zip(rows.tolist(), has.tolist())]
+        lens = np.array([0 if p is None else len(p) for p in polys], int)
+        return np.concatenate([np.zeros((0, 2))] + [p for p in polys if p is not None and len(p)]), lens
+
     def __getitem__(self, i):
         if isinstance(i, slice):
             return [self[k] for k in range(*i.indices(self._n))]
