@@ -191,7 +191,8 @@ def track_step(
         if spool is not None and scale is not None and abs(scale / shared_scale - 1) <= 0.15:
             scale = shared_scale
         return iter_frames(req.video_path, start=start, stop=stop, max_side=max_side, scale=scale,
-                           tap=spool.tap if spool else None, skip_loop_filter=fast)
+                           tap=spool.tap if spool else None, skip_loop_filter=fast,
+                           lazy_bgr=getattr(tracker, "lazy_frames", False))
 
     try:
         with single_threaded_cv2():

@@ -24,7 +24,7 @@ from typing import Iterator, Optional
 import numpy as np
 
 from liftflow.jobstore import FRAME_SPOOL
-from liftflow.video.decode import PlaneScaler, i420_planes
+from liftflow.video.decode import PlaneScaler, rotate_i420
 
 SPOOL_NAME = FRAME_SPOOL  # in the job folder
 MAX_BYTES = 8 * 2**30  # never more than this on disk (about 5 min of 1080x1920 60 fps)
@@ -61,17 +61,6 @@ def spool_refusal(folder: Path, width: int, height: int, frame_count: int,
     return None
 
 
-def _rotate_i420(buf: np.ndarray, W: int, H: int, rotation: int) -> np.ndarray:
-    """Rotate an I420 image (H*3/2, W) clockwise by ``rotation`` degrees, plane by plane."""
-    import cv2
-
-    if rotation == 0:
-        return buf
-    code = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180,
-            270: cv2.ROTATE_90_COUNTERCLOCKWISE}[rotation]
-    return np.concatenate([cv2.rotate(p, code).reshape(-1) for p in i420_planes(buf, W, H)])
-
-
 class FrameSpool:
     """Writer: pass ``tap`` to ``iter_frames`` (or a tracker's frame source); ``close()``."""
 
@@ -104,7 +93,7 @@ class FrameSpool:
             # not plain 4:2:0 at the first frame's size: the overlay decodes the video itself
             self.problem = f"frame {index} is {av_frame.format.name} {av_frame.width}x{av_frame.height}"
             return
-        buf = _rotate_i420(self.scaler.i420(av_frame), self.scaler.W, self.scaler.H,
+        buf = rotate_i420(self.scaler.i420(av_frame), self.scaler.W, self.scaler.H,
                            self.scaler.rotation)
         os.pwrite(self._fd, memoryview(np.ascontiguousarray(buf)).cast("B"), index * self.record)
         self.times[index] = float(t_s)

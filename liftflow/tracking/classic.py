@@ -579,7 +579,8 @@ class _Engine:
         return cands
 
     def step(self, img) -> tuple[Optional[_Fit], float, dict]:
-        """Track one frame (BGR, working resolution). Returns (fit or None, confidence, diag)."""
+        """Track one frame (working resolution: a BGR array, or an I420Image read by region).
+        Returns (fit or None, confidence, diag)."""
         st = self.state
         H, W = img.shape[:2]
         r = st.r
@@ -630,9 +631,13 @@ class _Engine:
             if conf >= 0.5 and best.visible_frac > 0.95:
                 # (into the buffer it had: a fresh frame-sized array per frame costs more
                 # in page faults than the copy)
-                if st.ref is None or st.ref.shape != img.shape or st.ref.dtype != img.dtype:
-                    st.ref = np.empty_like(img)
-                np.copyto(st.ref, img)
+                if not isinstance(img, np.ndarray):  # an I420Image
+                    st.ref = img.copy_into(st.ref)
+                else:
+                    if not isinstance(st.ref, np.ndarray) or st.ref.shape != img.shape \
+                            or st.ref.dtype != img.dtype:
+                        st.ref = np.empty_like(img)
+                    np.copyto(st.ref, img)
                 st.ref_xy = (best.cx, best.cy)
         return best, conf, diag
 
@@ -975,6 +980,7 @@ def _prefetch(it: Iterable, depth: int = 4) -> Iterator:
 
 class ClassicTracker:
     name = "classic"
+    lazy_frames = True  # reads frames by region: an I420Image (iter_frames(lazy_bgr=True)) will do
 
     def __init__(self, work_radius: float = WORK_RADIUS, n_rays: int = N_RAYS, **_ignored):
         self.work_radius = float(work_radius)
@@ -990,7 +996,8 @@ class ClassicTracker:
 
         from liftflow.video.decode import iter_frames
 
-        frames = frame_source or partial(iter_frames, video_path)
+        # frames as I420Image where the source can (BGR converted only around the plate)
+        frames = frame_source or partial(iter_frames, video_path, lazy_bgr=True)
 
         n = int(info.frame_count)
         if n <= 0:
@@ -1023,7 +1030,7 @@ class ClassicTracker:
                 break
             sx, sy = mapper(fr.image)
             if engine is None:
-                feat = _features(fr.image)
+                feat = _features(np.asarray(fr.image))
                 seed_w = ((seed.cx + 0.5) * sx - 0.5, (seed.cy + 0.5) * sy - 0.5, seed.r * sx)
                 engine = _Engine(feat, seed_w)
                 fit = engine.seed_fit
