@@ -84,3 +84,37 @@ def test_metrics_and_contract_read_the_same_values_from_the_columns():
     a, b = disc_track(table.dicts()), disc_track([o.to_dict() for o in obs])
     assert a["frames"] == b["frames"] and a["trajectory"] == b["trajectory"]
     assert len(a["frames"]) == int(table.tracked_mask().sum())
+
+
+def test_outlines_in_hundredths_are_stored_compactly_and_come_back_exactly():
+    obs = _track(120)  # outlines rounded to 0.01 px, like the classic tracker's
+    table = ObservationTable.from_observations(obs)
+    assert table._poly.dtype == np.int32
+    for o, got in zip(obs, table):
+        assert _plain(got.to_dict()) == _plain(o.to_dict())
+    # one outline that is not in hundredths: the table switches to doubles, nothing changes
+    odd = DiscObservation(frame=119, t_s=2.0, state=TRACKED, confidence=0.5, center=(1.0, 2.0),
+                          radius=3.0, polygon=np.full((48, 2), 1.0 / 3.0))
+    table[119] = odd
+    assert table._poly.dtype == float
+    for o, got in zip(obs[:119] + [odd], table):
+        assert _plain(got.to_dict()) == _plain(o.to_dict())
+
+
+def test_contract_outlines_are_the_same_in_blocks_of_any_size():
+    from liftflow.contract.assemble import _dense_outline_columns, disc_track
+
+    table = ObservationTable.from_observations(_track(300))
+    rows = np.flatnonzero(table.tracked_mask())
+    whole = _dense_outline_columns(table, rows, block=10**6)
+    assert whole is not None
+    for block in (1, 7, 64):
+        part = _dense_outline_columns(table, rows, block=block)
+        assert all(np.array_equal(a, b) for a, b in zip(part, whole))
+    # the general path (outlines as one copy of doubles) gives the same track
+    obs = _track(300)
+    obs[5] = DiscObservation(frame=5, t_s=5 / 60, state=TRACKED, confidence=0.5, center=(1.0, 2.0),
+                             radius=3.0, polygon=[[1.0, 2.0]] * 5)  # another length: no dense array
+    mixed = ObservationTable.from_observations(obs)
+    assert mixed.outline_size() is None
+    assert disc_track(mixed.dicts())["frames"] == disc_track([o.to_dict() for o in obs])["frames"]

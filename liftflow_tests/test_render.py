@@ -423,3 +423,42 @@ def test_bar_path_segments_never_cross_a_gap_and_stay_few_for_long_clips():
     for run in runs:
         if len(run) > 1:
             assert run[0] in a and run[-1] in b
+
+
+def test_render_view_draws_the_same_overlay_and_plots(synth_clip, pipeline_result, tmp_path):
+    """The analysis renders from render_view(result) (so the other per-frame series can be
+    freed first): the overlay's frames and the plots are those of the whole result."""
+    from liftflow.render.common import RENDER_SERIES, render_view
+    from liftflow.render.plots import PLOT_SERIES
+    from liftflow.video import iter_frames
+
+    assert set(PLOT_SERIES) <= set(RENDER_SERIES)
+    path, _ = synth_clip
+    view = render_view(pipeline_result)
+    assert set(view["metrics"]) == set(RENDER_SERIES) and "metrics_raw" not in view
+    a = render_overlay(str(path), pipeline_result, tmp_path / "a.mp4", max_side=200, poster=False)
+    b = render_overlay(str(path), view, tmp_path / "b.mp4", max_side=200, poster=False)
+    assert a["frames"] == b["frames"] > 0
+    for fa, fb in zip(iter_frames(tmp_path / "a.mp4"), iter_frames(tmp_path / "b.mp4")):
+        assert np.array_equal(fa.image, fb.image)
+    pa, pb = render_plots(pipeline_result, tmp_path / "pa"), render_plots(view, tmp_path / "pb")
+    for name in pa:
+        assert pa[name].read_bytes() == pb[name].read_bytes()
+
+
+def test_long_time_series_are_drawn_as_their_envelope():
+    from liftflow.render.plots import _envelope
+
+    t = np.arange(1000) / 60.0
+    y = np.sin(t * 3)
+    assert _envelope(t, y)[0] is t  # short: as it is
+    t = np.arange(20000) / 60.0
+    y = np.sin(t * 3) + (np.arange(20000) == 12345) * 5.0  # one spike
+    te, ye = _envelope(t, y, max_points=1000)
+    assert len(te) <= 1002 and np.all(np.diff(te) > 0)
+    assert te[0] == t[0] and te[-1] == t[-1] and ye.max() == y.max() and ye.min() == y.min()
+    assert t[12345] in te  # the spike stays
+    # every run of 40 samples keeps its extremes
+    for i in range(0, 20000, 40):
+        run = y[i:i + 40]
+        assert run.max() in ye and run.min() in ye

@@ -90,6 +90,21 @@ class FrameSeries:
         return self.has.size
 
 
+# the metrics series the overlay and the plots read (liftflow.render.plots.PLOT_SERIES too)
+RENDER_SERIES = ("frames", "time_s", "x_m", "height_m", "vy_m_s", "power_w")
+
+
+def render_view(result: dict) -> dict:
+    """The part of a result the overlay and the plots read (metadata, tracks, reps, phases
+    and six of the metrics series): rendering from it frees the rest of the result's
+    per-frame series (thirteen metrics, metrics_raw) for the overlay pass."""
+    view = {k: result[k] for k in ("metadata", "tracks", "reps", "phases") if k in result}
+    m = result.get("metrics")
+    if isinstance(m, dict):
+        view["metrics"] = {k: m[k] for k in RENDER_SERIES if k in m}
+    return view
+
+
 def disc_track(result: dict) -> dict:
     """The disc track (tracks[0] by contract; anything not a person as a fallback)."""
     tracks = result.get("tracks") or []

@@ -73,7 +73,7 @@ def _time_plot(fig, t, y, ylabel: str, title: str, reps, phases, colour: str,
         if e - s >= 0.05:  # name the phases long enough to hold a label
             ax.text(0.5 * (s + e), 0.03, label, transform=ax.get_xaxis_transform(), rotation=90,
                     ha="center", va="bottom", fontsize=7, color="#555")
-    ax.plot(t[ok], y[ok], color=colour, lw=1.6)
+    ax.plot(*_envelope(t[ok], y[ok]), color=colour, lw=1.6)
     if zero_line:
         ax.axhline(0, color="#444", lw=0.7)
     if reps:  # headroom for the rep labels
@@ -88,6 +88,25 @@ def _time_plot(fig, t, y, ylabel: str, title: str, reps, phases, colour: str,
 
 
 MAX_PATH_SEGMENTS = 2000  # more are finer than the figure's pixels
+MAX_LINE_POINTS = 4000  # a time plot is ~700 px wide
+
+
+def _envelope(t: np.ndarray, y: np.ndarray, max_points: int = MAX_LINE_POINTS):
+    """(t, y) of a long series reduced to the lowest and highest sample of each of
+    ``max_points / 2`` runs of consecutive samples, in order: the line drawn looks the
+    same (each run is narrower than a pixel) and its size no longer grows with the clip
+    (a 2 min clip's three 7200-point lines were ~2 MB of matplotlib paths). Short series
+    come back as they are."""
+    n = t.size
+    if n <= max_points:
+        return t, y
+    buckets = max_points // 2
+    k = -(-n // buckets)
+    pad = np.pad(y, (0, buckets * k - n), mode="edge").reshape(buckets, k)
+    base = np.arange(buckets) * k
+    keep = np.unique(np.minimum(np.concatenate([base + pad.argmin(axis=1), base + pad.argmax(axis=1),
+                                                [0, n - 1]]), n - 1))
+    return t[keep], y[keep]
 
 
 def _path_segments(idx: np.ndarray, max_segments: int = MAX_PATH_SEGMENTS):

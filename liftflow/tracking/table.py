@@ -4,7 +4,8 @@ A tracker used to keep one ``DiscObservation`` per frame and the analysis one di
 frame: ~2 KB of Python objects a frame (the 48-point outline, the dict, its lists and
 floats), scattered through the heap between the frames' temporaries, so that a 2 min
 clip's track grew the worker by 25-35 MB. ``ObservationTable`` stores the same values in
-arrays sized once for the clip (~0.9 KB a frame, the outline as (n, P, 2) floats) and
+arrays sized once for the clip (~0.5 KB a frame, the outline as (n, P, 2) int32
+hundredths of a pixel where it is rounded to those, else doubles) and
 builds a ``DiscObservation`` (``table[i]``) or its dict (``table.dicts()[i]``) when a
 frame is read. Values come back exactly as they were stored.
 """
@@ -22,7 +23,7 @@ from liftflow.tracking.base import TRACKED, DiscObservation
 class ObservationTable(Sequence):
     """One row per frame index ``0 .. n-1``: ``table[i] = observation`` stores it,
     ``table[i]`` gives it back (a fresh ``DiscObservation`` whose ``polygon`` is a read-only
-    (P, 2) view into the table). ``is_set(i)`` says whether row ``i`` was stored; reading
+    (P, 2) array). ``is_set(i)`` says whether row ``i`` was stored; reading
     an unset row raises ``ValueError``. A Sequence of ``DiscObservation`` (what
     ``DiscTracker.track`` returns)."""
 
@@ -83,17 +84,29 @@ class ObservationTable(Sequence):
             return
         p = np.asarray(poly, float).reshape(-1, 2)
         if self._poly_rows is None and self._poly is None and len(p):
-            self._poly = np.full((self._n, len(p), 2), np.nan)
+            # outlines rounded to 0.01 px (the classic tracker's) are k / 100 exactly: held
+            # as the int32 k, half the memory, until one is not
+            self._poly = np.zeros((self._n, len(p), 2), np.int32 if _hundredths(p) is not None else float)
         if self._poly_rows is None and self._poly is not None and len(p) == self._poly.shape[1]:
+            if self._poly.dtype == np.int32:
+                k = _hundredths(p)
+                if k is not None:
+                    self._poly[i] = k
+                    return
+                self._poly = self._poly / 100.0  # from now on as doubles
             self._poly[i] = p
             return
         if self._poly_rows is None:  # a different length: one array per row from now on
             rows: list = [None] * self._n
             if self._poly is not None:
                 for k in np.flatnonzero(self.has_polygon & self._set):
-                    rows[k] = self._poly[k].copy()
+                    rows[k] = self._dense(k)
             self._poly_rows, self._poly = rows, None
         self._poly_rows[i] = p.copy()
+
+    def _dense(self, i) -> np.ndarray:
+        """Row(s) ``i`` of the dense outlines as doubles (a new array)."""
+        return self._poly[i] / 100.0 if self._poly.dtype == np.int32 else self._poly[i].copy()
 
     # --- reading ---------------------------------------------------------------------------
     def _index(self, i) -> int:
@@ -125,12 +138,21 @@ class ObservationTable(Sequence):
         if self._poly_rows is not None:
             p = self._poly_rows[i]
         elif self._poly is not None:
-            p = self._poly[i]
+            p = self._dense(i)
         else:  # stored empty
             p = np.zeros((0, 2))
         v = p.view()
         v.flags.writeable = False
         return v
+
+    def outline_size(self) -> Optional[int]:
+        """Points per outline when all of them have the same number (held in one array),
+        else None."""
+        return None if self._poly_rows is not None or self._poly is None else self._poly.shape[1]
+
+    def outlines(self, rows: np.ndarray) -> np.ndarray:
+        """(len(rows), P, 2) outlines of ``rows`` as doubles (with ``outline_size()`` P)."""
+        return self._dense(np.asarray(rows))
 
     def outline_points(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(every outline point of ``rows`` in order as an (m, 2) array, each row's count)."""
@@ -138,7 +160,7 @@ class ObservationTable(Sequence):
         if self._poly_rows is None:
             size = 0 if self._poly is None else self._poly.shape[1]
             lens = np.where(has, size, 0)
-            pts = self._poly[rows[has]].reshape(-1, 2) if size else np.zeros((0, 2))
+            pts = self._dense(rows[has]).reshape(-1, 2) if size else np.zeros((0, 2))
             return pts, lens
         polys = [self._poly_rows[i] if h else None for i, h in zip(rows.tolist(), has.tolist())]
         lens = np.array([0 if p is None else len(p) for p in polys], int)
@@ -172,6 +194,14 @@ class ObservationTable(Sequence):
 
     def __repr__(self) -> str:
         return f"ObservationTable({self._n} rows, {int(self.tracked_mask().sum())} tracked)"
+
+
+def _hundredths(p: np.ndarray) -> Optional[np.ndarray]:
+    """The int32 k with k / 100.0 == p exactly, or None."""
+    k = np.rint(p * 100.0)
+    if not (np.abs(k) < 2**31 - 1).all() or not np.array_equal(k / 100.0, p):
+        return None
+    return k.astype(np.int32)
 
 
 class ObservationDicts(Sequence):
