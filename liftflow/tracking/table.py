@@ -223,9 +223,9 @@ class ObservationDicts(Sequence):
         return (self.table[i].to_dict() for i in range(len(self.table)))
 
     def __eq__(self, other) -> bool:
-        if not isinstance(other, Sequence) or len(other) != len(self):
-            return NotImplemented if not isinstance(other, Sequence) else False
-        return all(_plain(a) == _plain(b) for a, b in zip(self, other))
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(other) == len(self) and all(_plain(a) == _plain(b) for a, b in zip(self, other))
 
     __hash__ = None  # type: ignore[assignment]
 
