@@ -236,15 +236,14 @@ def _tenths(pts):
     temporary exists; None where a value does not fit (non-finite, or beyond 2e8)."""
     import numpy as np
 
-    from liftflow.physics.numeric import round_array
+    from liftflow.physics.numeric import fixed_point, round_array
 
     out = np.empty(pts.shape, np.int32)
     src, dst = pts.reshape(-1), out.reshape(-1)
     step = 1 << 16
     for i in range(0, src.size, step):
-        r = round_array(src[i:i + step], 1)
-        k = np.rint(r * 10.0)
-        if not (np.abs(k) < 2**31 - 1).all() or not np.array_equal(k / 10.0, r):
+        k = fixed_point(round_array(src[i:i + step], 1), 1)
+        if k is None:
             return None
         dst[i:i + step] = k
     return out

@@ -53,6 +53,18 @@ def _round_block(x: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
+def fixed_point(x: np.ndarray, k: int) -> "np.ndarray | None":
+    """The int32 ``n`` with ``n / 10**k`` the very same doubles as ``x`` (values already
+    rounded to ``k`` decimals: ``round(v, k)`` is the double nearest ``n / 10**k``, and so
+    is the correctly rounded division), half the memory of the doubles; None where a value
+    is not such a number or does not fit (non-finite, beyond int32)."""
+    scale = 10.0**k
+    n = np.rint(x * scale)
+    if not (np.abs(n) < 2**31 - 1).all() or not np.array_equal(n / scale, x):
+        return None
+    return n.astype(np.int32)
+
+
 def round_list(a, k: int) -> list:
     """``[round(float(x), k) or None for non-finite x]`` as a list of Python floats."""
     x = np.asarray(a, dtype=float)

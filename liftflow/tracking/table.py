@@ -17,6 +17,7 @@ from typing import Iterable, Optional
 
 import numpy as np
 
+from liftflow.physics.numeric import fixed_point
 from liftflow.tracking.base import TRACKED, DiscObservation
 
 
@@ -83,13 +84,13 @@ class ObservationTable(Sequence):
                 self._poly_rows[i] = None
             return
         p = np.asarray(poly, float).reshape(-1, 2)
+        k = fixed_point(p, 2) if self._poly_rows is None else None
         if self._poly_rows is None and self._poly is None and len(p):
             # outlines rounded to 0.01 px (the classic tracker's) are k / 100 exactly: held
             # as the int32 k, half the memory, until one is not
-            self._poly = np.zeros((self._n, len(p), 2), np.int32 if _hundredths(p) is not None else float)
+            self._poly = np.zeros((self._n, len(p), 2), np.int32 if k is not None else float)
         if self._poly_rows is None and self._poly is not None and len(p) == self._poly.shape[1]:
             if self._poly.dtype == np.int32:
-                k = _hundredths(p)
                 if k is not None:
                     self._poly[i] = k
                     return
@@ -194,14 +195,6 @@ class ObservationTable(Sequence):
 
     def __repr__(self) -> str:
         return f"ObservationTable({self._n} rows, {int(self.tracked_mask().sum())} tracked)"
-
-
-def _hundredths(p: np.ndarray) -> Optional[np.ndarray]:
-    """The int32 k with k / 100.0 == p exactly, or None."""
-    k = np.rint(p * 100.0)
-    if not (np.abs(k) < 2**31 - 1).all() or not np.array_equal(k / 100.0, p):
-        return None
-    return k.astype(np.int32)
 
 
 class ObservationDicts(Sequence):
