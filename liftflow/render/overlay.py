@@ -34,7 +34,7 @@ from liftflow.render.common import (
     vy_rgb,
     vy_scale,
 )
-from liftflow.video.decode import frame_planes, i420_planes
+from liftflow.video.decode import frame_planes, i420_box_to_bgr, i420_planes
 from liftflow.video.encode import VideoWriter
 
 ProgressFn = Callable[[float, str], None]
@@ -112,20 +112,6 @@ def _union(boxes):
         return None
     return (min(b[0] for b in boxes), min(b[1] for b in boxes),
             max(b[2] for b in boxes), max(b[3] for b in boxes))
-
-
-def _box_to_bgr(planes, box) -> np.ndarray:
-    """A BGR copy of ``box`` (even coordinates) of an I420 picture given as its planes."""
-    import cv2
-
-    x0, y0, x1, y1 = box
-    w, h = x1 - x0, y1 - y0
-    buf = np.empty((h * 3 // 2, w), np.uint8)
-    by, bu, bv = i420_planes(buf, w, h)
-    by[...] = planes[0][y0:y1, x0:x1]
-    bu[...] = planes[1][y0 // 2:y1 // 2, x0 // 2:x1 // 2]
-    bv[...] = planes[2][y0 // 2:y1 // 2, x0 // 2:x1 // 2]
-    return cv2.cvtColor(buf, cv2.COLOR_YUV2BGR_I420)
 
 
 def _bgr_to_box(planes, box, img: np.ndarray) -> None:
@@ -278,7 +264,7 @@ class _Scene:
         box = _even_box(0, 0, W, H, self.w, self.h)
         if box is None:
             return
-        img = _box_to_bgr(planes, box)
+        img = i420_box_to_bgr(planes, box)
         roi = img[0:H, 0:W]
         cv2.addWeighted(roi, 0.35, np.full_like(roi, PANEL_BGR), 0.65, 0, dst=roi)
         y = 0
@@ -311,7 +297,7 @@ class _Scene:
         box = _union([self.bbox, kps and kps[1], plate and plate[1]])
         box = box and _even_box(*box, self.w, self.h)
         if box is not None:
-            img = _box_to_bgr(planes, box)
+            img = i420_box_to_bgr(planes, box)
             ox, oy = box[0], box[1]
             if self.bbox is not None:  # one ROI copy, whatever the lift's length
                 x0, y0, x1, y1 = self.bbox

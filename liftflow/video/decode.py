@@ -173,6 +173,21 @@ def rotate_i420(buf: np.ndarray, W: int, H: int, rotation: int) -> np.ndarray:
     return np.concatenate([cv2.rotate(p, code).reshape(-1) for p in i420_planes(buf, W, H)])
 
 
+def i420_box_to_bgr(planes, box) -> np.ndarray:
+    """A BGR copy of ``box`` = (x0, y0, x1, y1), even coordinates, of an I420 picture given
+    as its (Y, U, V) planes: the very pixels the whole picture's conversion has there."""
+    import cv2
+
+    x0, y0, x1, y1 = box
+    w, h = x1 - x0, y1 - y0
+    buf = np.empty((h * 3 // 2, w), np.uint8)
+    by, bu, bv = i420_planes(buf, w, h)
+    by[...] = planes[0][y0:y1, x0:x1]
+    bu[...] = planes[1][y0 // 2:y1 // 2, x0 // 2:x1 // 2]
+    bv[...] = planes[2][y0 // 2:y1 // 2, x0 // 2:x1 // 2]
+    return cv2.cvtColor(buf, cv2.COLOR_YUV2BGR_I420)
+
+
 class I420Image:
     """A frame kept as I420 and converted to BGR only where it is read.
 
@@ -190,8 +205,6 @@ class I420Image:
         self.dtype = np.dtype(np.uint8)
 
     def __getitem__(self, key) -> np.ndarray:
-        import cv2
-
         H, W = self.shape[:2]
         if not (isinstance(key, tuple) and len(key) == 2
                 and all(isinstance(k, slice) and k.step in (None, 1) for k in key)):
@@ -202,11 +215,7 @@ class I420Image:
             return np.zeros((max(0, y1 - y0), max(0, x1 - x0), 3), np.uint8)
         ey0, ex0 = y0 - (y0 & 1), x0 - (x0 & 1)
         ey1, ex1 = min(H, y1 + (y1 & 1)), min(W, x1 + (x1 & 1))
-        h, w = ey1 - ey0, ex1 - ex0
-        buf = np.empty((h * 3 // 2, w), np.uint8)
-        for dst, src, k in zip(i420_planes(buf, w, h), i420_planes(self.i420, W, H), (1, 2, 2)):
-            dst[...] = src[ey0 // k:ey1 // k, ex0 // k:ex1 // k]
-        bgr = cv2.cvtColor(buf, cv2.COLOR_YUV2BGR_I420)
+        bgr = i420_box_to_bgr(i420_planes(self.i420, W, H), (ex0, ey0, ex1, ey1))
         return bgr[y0 - ey0:y1 - ey0, x0 - ex0:x1 - ex0]
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
