@@ -117,26 +117,27 @@ def _empty_result(params: PhysicsParams, total_frames: int, warnings: list[str])
     }
 
 
-def _table_rows(observations, ts: list) -> Optional[list]:
-    """compute_metrics' rows straight from an ``ObservationTable``'s columns (the same
-    values the loop over its DiscObservations gives, without building them); None for
-    any other sequence."""
+def _tracked(observations):
+    """(frame, own t_s, x, y, radius, ellipse) of each tracked observation: from an
+    ``ObservationTable``'s columns without building its DiscObservations, else from the
+    DiscObservations (or their dicts, when they travelled as JSON)."""
+    from liftflow.tracking.base import DiscObservation
     from liftflow.tracking.table import ObservationTable
 
-    if not isinstance(observations, ObservationTable):
-        return None
-    tab = observations
-    rows = []
-    for i in np.flatnonzero(tab.tracked_mask()).tolist():
-        f = int(tab.frame[i])
-        t = float(ts[f]) if 0 <= f < len(ts) else float(tab.t_s[i])
-        x, y = tab.center[i].tolist()
-        if not (math.isfinite(t) and math.isfinite(x) and math.isfinite(y)):
-            continue
-        r = float(tab.radius[i]) if tab.has_radius[i] else None
-        e = tuple(tab.ellipse[i].tolist()) if tab.has_ellipse[i] else None
-        rows.append((f, t, x, y, r, e))
-    return rows
+    if isinstance(observations, ObservationTable):
+        tab = observations
+        for i in np.flatnonzero(tab.tracked_mask()).tolist():
+            x, y = tab.center[i].tolist()
+            yield (int(tab.frame[i]), float(tab.t_s[i]), x, y,
+                   float(tab.radius[i]) if tab.has_radius[i] else None,
+                   tuple(tab.ellipse[i].tolist()) if tab.has_ellipse[i] else None)
+        return
+    for o in observations:
+        if isinstance(o, dict):
+            o = DiscObservation.from_dict(o)
+        if getattr(o, "tracked", False):
+            yield (int(o.frame), float(o.t_s), float(o.center[0]), float(o.center[1]),
+                   o.radius, o.ellipse)
 
 
 def compute_metrics(
@@ -165,22 +166,11 @@ def compute_metrics(
     ts = list(timestamps_s or [])
     total_frames = len(ts) if ts else len(observations)
 
-    rows = _table_rows(observations, ts)
-    if rows is None:
-        rows = []
-        for o in observations:
-            if isinstance(o, dict):  # observations that travelled as JSON
-                from liftflow.tracking.base import DiscObservation
-
-                o = DiscObservation.from_dict(o)
-            if not getattr(o, "tracked", False):
-                continue
-            f = int(o.frame)
-            t = float(ts[f]) if 0 <= f < len(ts) else float(o.t_s)
-            x, y = float(o.center[0]), float(o.center[1])
-            if not (math.isfinite(t) and math.isfinite(x) and math.isfinite(y)):
-                continue
-            rows.append((f, t, x, y, o.radius, o.ellipse))
+    rows = []
+    for f, t_own, x, y, r, e in _tracked(observations):
+        t = float(ts[f]) if 0 <= f < len(ts) else t_own
+        if math.isfinite(t) and math.isfinite(x) and math.isfinite(y):
+            rows.append((f, t, x, y, r, e))
     rows.sort(key=lambda r: r[0])
     # one observation per frame (first wins)
     dedup, seen = [], set()
