@@ -106,10 +106,11 @@ def test_contract_outlines_are_the_same_in_blocks_of_any_size():
 
     table = ObservationTable.from_observations(_track(300))
     rows = np.flatnonzero(table.tracked_mask())
-    whole = _dense_outline_columns(table, rows, block=10**6)
+    centre, rad = table.center[rows], table.radius[rows]
+    whole = _dense_outline_columns(table, rows, centre, rad, block=10**6)
     assert whole is not None
     for block in (1, 7, 64):
-        part = _dense_outline_columns(table, rows, block=block)
+        part = _dense_outline_columns(table, rows, centre, rad, block=block)
         assert all(np.array_equal(a, b) for a, b in zip(part, whole))
     # the general path (outlines as one copy of doubles) gives the same track
     obs = _track(300)

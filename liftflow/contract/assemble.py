@@ -196,7 +196,7 @@ def disc_track(observations: list[dict]) -> dict:
     Rounded with ``round_array`` (the same doubles as Python's ``round``, computed per array
     instead of per value: the outline alone is ~170 000 numbers for 1800 frames). ``frames``
     is a ``DiscFrames`` mapping: the entries are built from these columns when read (each
-    ``mask`` an (n, 2) float view into one array of all the outlines);
+    ``mask`` an (n, 2) float array, from the outlines held as int32 tenths);
     ``liftflow.jobstore.write_result_json`` writes them as the contract's ``{"<frame>":
     {..., "mask": [[x, y], ...]}}``, and ``validate_result`` checks them as that."""
     import numpy as np
@@ -301,19 +301,16 @@ def _track_of_columns(frame, mask, lens, box, centre, rad, conf, ell, has_ell) -
     }
 
 
-def _dense_outline_columns(table, rows, block: int = 2048):
+def _dense_outline_columns(table, rows, centre, rad, block: int = 2048):
     """(int32 tenths of every outline point, each row's count, boxes) for a table whose
     outlines all have the same number of points, a block of rows at a time (no copy of
     all the outlines as doubles: 5.5 MB for a 2 min clip); None where that does not apply
-    (outlines of several lengths, a non-finite value anywhere, values beyond int32
-    tenths): the general path then decides."""
+    (outlines of several lengths, a non-finite outline value, values beyond int32
+    tenths): the general path then decides. ``centre``, ``rad``: of ``rows``, finite."""
     import numpy as np
 
     n_pts = table.outline_size()
-    centre, rad = table.center[rows], table.radius[rows]
-    conf = table.confidence[rows]
-    if n_pts is None or not table.has_radius[rows].all() or not all(
-            np.isfinite(a).all() for a in (centre, rad, conf)):
+    if n_pts is None:
         return None
     has = table.has_polygon[rows]
     lens = np.where(has, n_pts, 0)
@@ -341,21 +338,18 @@ def _disc_track_of_table(table, observations) -> dict:
     rows = np.flatnonzero(table.tracked_mask())
     if not rows.size:
         return _disc_track_slow([])
-    blocked = _dense_outline_columns(table, rows)
+    centre, rad, conf = table.center[rows], table.radius[rows], table.confidence[rows]
+    if not table.has_radius[rows].all() or not all(np.isfinite(a).all() for a in (centre, rad, conf)):
+        return _disc_track_slow(observations)
+    ell, has_ell = table.ellipse[rows], table.has_ellipse[rows]
+    blocked = _dense_outline_columns(table, rows, centre, rad)
     if blocked is not None:
         mask, lens, box = blocked
-        return _track_of_columns(table.frame[rows], mask, lens, box, table.center[rows],
-                                 table.radius[rows], table.confidence[rows],
-                                 table.ellipse[rows], table.has_ellipse[rows])
+        return _track_of_columns(table.frame[rows], mask, lens, box, centre, rad, conf, ell, has_ell)
     pts, lens = table.outline_points(rows)
-    centre = table.center[rows]
-    rad = table.radius[rows]
-    conf = table.confidence[rows]
-    if not table.has_radius[rows].all() or not all(
-            np.isfinite(a).all() for a in (pts, centre, rad, conf)):
+    if not np.isfinite(pts).all():
         return _disc_track_slow(observations)
-    return _disc_track_columns(table.frame[rows], pts, lens, centre, rad, conf,
-                               table.ellipse[rows], table.has_ellipse[rows])
+    return _disc_track_columns(table.frame[rows], pts, lens, centre, rad, conf, ell, has_ell)
 
 
 def build_result(

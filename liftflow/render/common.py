@@ -57,8 +57,8 @@ def vy_rgb(vy: np.ndarray, vmax: float) -> np.ndarray:
 
 class FrameSeries:
     """result["metrics"] as arrays indexed by frame number: ``t`` (s), ``vy`` (m/s), ``h``
-    (m), NaN where a frame has no metrics. Four floats a frame, for whole clips (the overlay
-    reads it every frame; a dict per frame held ~0.4 KB each)."""
+    (m), NaN where a frame has no metrics, and ``has``. Three floats and a flag a frame, for
+    whole clips (the overlay reads it every frame; a dict per frame held ~0.4 KB each)."""
 
     def __init__(self, result: dict, min_frames: int = 0):
         m = result.get("metrics") or {}

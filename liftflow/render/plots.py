@@ -146,8 +146,8 @@ def _bar_path(fig, x, h, vy) -> None:
     vmax = vy_scale(vy)
     cmap = LinearSegmentedColormap.from_list(
         "vy", [((p + 1) / 2, tuple(c / 255 for c in rgb)) for p, rgb in VY_STOPS])
-    a, b = _path_segments(np.flatnonzero(ok))
     idx = np.flatnonzero(ok)
+    a, b = _path_segments(idx)
     segs = np.stack([np.column_stack([x[a], h[a]]), np.column_stack([x[b], h[b]])], axis=1)
     cols = vy_rgb(vy[b], vmax) / 255.0  # one call for all segments, same colours
     ax.add_collection(LineCollection(segs, colors=cols, linewidths=2.5))
