@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Optional
 
 from liftflow.config import Settings, get_settings
+from liftflow.errors import AnalysisError
 from liftflow.progress import ProgressFn, report
 
 STEPS = ("decode", "track_disc", "estimate_pose", "compute_metrics", "assemble_contract")
@@ -60,10 +61,6 @@ def single_threaded_cv2():
         yield
     finally:
         cv2.setNumThreads(before)
-
-
-class AnalysisError(ValueError):
-    """The job cannot go on; the message is the readable reason shown to the user."""
 
 
 @dataclass
@@ -144,7 +141,7 @@ def track_step(
 ) -> dict:
     """Track the plate. With ``job_dir`` and rendering on, the same decode also keeps small
     overlay frames there (``liftflow.render.spool``), so the overlay needs no second decode."""
-    from liftflow.tracking import BackendUnavailable, SeedCircle, TrackingError, create_tracker
+    from liftflow.tracking import TrackerUnavailable, SeedCircle, TrackingError, create_tracker
     from liftflow.video import VideoInfo, iter_frames
 
     settings = settings or get_settings()
@@ -152,7 +149,7 @@ def track_step(
     t0 = time.perf_counter()
     try:
         tracker = create_tracker(req.backend, settings)
-    except BackendUnavailable as exc:
+    except TrackerUnavailable as exc:
         raise AnalysisError(str(exc)) from exc
     if req.has_seed:
         seed = SeedCircle(float(req.disc_center_x), float(req.disc_center_y),

@@ -1,34 +1,82 @@
 """Settings from the environment, with embedded defaults that need nothing installed by hand.
 
-One place for every knob an operator can turn; ``/api/v1/info`` reports them truthfully.
+One place for every knob an operator can turn, and the only module that reads the
+environment: ``get_settings()`` builds one validated ``Settings`` per environment (a bad
+value is refused with the variable's name: ``ConfigError``); ``/api/v1/info`` reports
+them truthfully. The variables and their defaults are the table in the README.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+from typing import Optional
+
+from liftflow.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 SUPPORTED_FORMATS = (".mp4", ".mov", ".avi", ".mkv", ".webm")
 
 
-def _env_path(name: str, default: Path) -> Path:
-    v = os.environ.get(name)
+DEFAULT_SWEEP_CRON = "0 3 * * *"
+
+# Every variable get_settings() reads: its cache is keyed on their values.
+ENV_VARS = (
+    "LIFTFLOW_DATA_DIR", "DATASETS_ROOT", "LIFTFLOW_MODELS_DIR", "LIFTFLOW_API_HOST", "LIFTFLOW_API_PORT",
+    "LIFTFLOW_UI_PORT", "LIFTFLOW_CODE_SERVER_PORT", "LIFTFLOW_MAX_UPLOAD_MB", "LIFTFLOW_MAX_DURATION_S",
+    "LIFTFLOW_MAX_PIXELS", "LIFTFLOW_YOLO_DISC_WEIGHTS", "LIFTFLOW_YOLO_POSE_WEIGHTS",
+    "LIFTFLOW_CUTIE_WEIGHTS", "LIFTFLOW_DEVICE", "LIFTFLOW_RETENTION_DAYS", "LIFTFLOW_API_KEYS",
+    "LIFTFLOW_API_KEYS_FILE", "LIFTFLOW_CORS_ORIGINS", "LIFTFLOW_FAST_DECODE", "LIFTFLOW_SWEEP_CRON",
+    "LIFTFLOW_SWEEP_DATASET", "LIFTFLOW_SWEEP_SENSOR_INTERVAL_S", "LIFTFLOW_REAL_DATA",
+    "LIFTFLOW_GIT_SHA", "LIFTFLOW_BUILD_TIME",
+)
+
+
+def _env_path(env: dict, name: str, default: Path) -> Path:
+    v = env.get(name)
     return Path(v).expanduser().resolve() if v else default.resolve()
 
 
-def _env_int(name: str, default: int) -> int:
-    v = os.environ.get(name)
-    return int(v) if v not in (None, "") else default
-
-
-def _env_float_or_none(name: str, default: float | None) -> float | None:
-    v = os.environ.get(name)
+def _env_int(env: dict, name: str, default: int, minimum: int = 0) -> int:
+    v = env.get(name)
     if v in (None, ""):
         return default
-    return None if v.lower() in ("none", "null", "off") else float(v)
+    try:
+        n = int(v)
+    except ValueError:
+        raise ConfigError(f"{name}={v!r} is not a whole number") from None
+    if n < minimum:
+        raise ConfigError(f"{name}={v!r} must be at least {minimum}")
+    return n
+
+
+def _env_float_or_none(env: dict, name: str, default: float | None) -> float | None:
+    v = env.get(name)
+    if v in (None, ""):
+        return default
+    if v.lower() in ("none", "null", "off"):
+        return None
+    try:
+        x = float(v)
+    except ValueError:
+        raise ConfigError(f"{name}={v!r} is not a number (or 'none')") from None
+    if not x > 0 or x == float("inf"):
+        raise ConfigError(f"{name}={v!r} must be a positive number (or 'none')")
+    return x
+
+
+def _sweep_cron(env: dict) -> str:
+    """LIFTFLOW_SWEEP_CRON, or the default where it is not a 5-field cron: a typo must not
+    take the whole code location (every job, not just the schedule) down."""
+    cron = env.get("LIFTFLOW_SWEEP_CRON", "").strip() or DEFAULT_SWEEP_CRON
+    parts = cron.split()
+    if len(parts) != 5 or not all(all(ch in "0123456789*/,-" for ch in p) for p in parts):
+        return DEFAULT_SWEEP_CRON
+    return cron
 
 
 @dataclass(frozen=True)
@@ -54,6 +102,13 @@ class Settings:
     # picture 2x or more (~23% less decoder CPU; tracking accuracy on the real clips
     # unchanged within noise)
     fast_decode: bool = True
+    sweep_cron: str = DEFAULT_SWEEP_CRON  # the benchmark sweep schedule (UTC)
+    sweep_dataset: Optional[str] = None  # dataset of the scheduled sweep (default DATASETS_ROOT)
+    sweep_sensor_interval_s: int = 15
+    # real clips with hand-checked ground truth (tests, benchmarks); never copied into the project
+    real_data_dir: Path = PROJECT_ROOT.parent / "shared" / "data" / "real"
+    git_sha: Optional[str] = None  # LIFTFLOW_GIT_SHA, else read from git by build_info()
+    build_time: Optional[str] = None
 
     @property
     def dagster_home(self) -> Path:
@@ -78,43 +133,109 @@ class Settings:
         return self.data_dir / "run"
 
 
-def _api_keys() -> tuple[str, ...]:
+def _api_keys(env: dict) -> tuple[str, ...]:
     """Keys from LIFTFLOW_API_KEYS (comma-separated) and LIFTFLOW_API_KEYS_FILE (one per line)."""
-    keys = [k.strip() for k in os.environ.get("LIFTFLOW_API_KEYS", "").split(",")]
-    path = os.environ.get("LIFTFLOW_API_KEYS_FILE")
+    keys = [k.strip() for k in env.get("LIFTFLOW_API_KEYS", "").split(",")]
+    path = env.get("LIFTFLOW_API_KEYS_FILE")
     if path:
         try:
             keys += [ln.strip() for ln in Path(path).read_text().splitlines()
                      if ln.strip() and not ln.strip().startswith("#")]
         except OSError as exc:
-            raise RuntimeError(f"LIFTFLOW_API_KEYS_FILE {path} cannot be read: {exc}") from exc
+            raise ConfigError(f"LIFTFLOW_API_KEYS_FILE {path} cannot be read: {exc}") from exc
     return tuple(k for k in keys if k)
 
 
-def get_settings() -> Settings:
-    data_dir = _env_path("LIFTFLOW_DATA_DIR", PROJECT_ROOT / "data")
+def _choice(env: dict, name: str, default: str, allowed: tuple[str, ...]) -> str:
+    v = (env.get(name) or default).strip().lower()
+    if v not in allowed:
+        raise ConfigError(f"{name}={env.get(name)!r} must be one of {', '.join(allowed)}")
+    return v
+
+
+def _flag(env: dict, name: str, default: bool) -> bool:
+    v = (env.get(name) or "").strip().lower()
+    if v == "":
+        return default
+    if v in ("0", "false", "no", "off"):
+        return False
+    if v in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name}={env.get(name)!r} must be 1 or 0")
+
+
+def build_settings(env: dict) -> Settings:
+    """Settings from ``env`` (a mapping of environment variables), validated."""
+    data_dir = _env_path(env, "LIFTFLOW_DATA_DIR", PROJECT_ROOT / "data")
     return Settings(
         data_dir=data_dir,
-        datasets_root=_env_path("DATASETS_ROOT", data_dir / "bench_assets"),
-        models_dir=_env_path("LIFTFLOW_MODELS_DIR", data_dir / "models"),
-        api_host=os.environ.get("LIFTFLOW_API_HOST", "127.0.0.1"),
-        api_port=_env_int("LIFTFLOW_API_PORT", 8000),
-        ui_port=_env_int("LIFTFLOW_UI_PORT", 3000),
-        code_server_port=_env_int("LIFTFLOW_CODE_SERVER_PORT", 4266),
-        max_upload_mb=_env_int("LIFTFLOW_MAX_UPLOAD_MB", 100),
-        max_duration_s=_env_float_or_none("LIFTFLOW_MAX_DURATION_S", 600.0),
-        max_pixels=_env_int("LIFTFLOW_MAX_PIXELS", 3840 * 2160),
-        yolo_disc_weights=os.environ.get("LIFTFLOW_YOLO_DISC_WEIGHTS", "yolo-plate.pt"),
-        yolo_pose_weights=os.environ.get("LIFTFLOW_YOLO_POSE_WEIGHTS", "yolo11n-pose.pt"),
-        cutie_weights=os.environ.get("LIFTFLOW_CUTIE_WEIGHTS", "cutie-base-mega.pth"),
-        device=os.environ.get("LIFTFLOW_DEVICE", "auto"),
-        retention_days=_env_float_or_none("LIFTFLOW_RETENTION_DAYS", None),
-        api_keys=_api_keys(),
-        cors_origins=tuple(o.strip() for o in os.environ.get("LIFTFLOW_CORS_ORIGINS", "").split(",")
+        datasets_root=_env_path(env, "DATASETS_ROOT", data_dir / "bench_assets"),
+        models_dir=_env_path(env, "LIFTFLOW_MODELS_DIR", data_dir / "models"),
+        api_host=env.get("LIFTFLOW_API_HOST", "127.0.0.1"),
+        api_port=_env_int(env, "LIFTFLOW_API_PORT", 8000),
+        ui_port=_env_int(env, "LIFTFLOW_UI_PORT", 3000),
+        code_server_port=_env_int(env, "LIFTFLOW_CODE_SERVER_PORT", 4266),
+        max_upload_mb=_env_int(env, "LIFTFLOW_MAX_UPLOAD_MB", 100, minimum=1),
+        max_duration_s=_env_float_or_none(env, "LIFTFLOW_MAX_DURATION_S", 600.0),
+        max_pixels=_env_int(env, "LIFTFLOW_MAX_PIXELS", 3840 * 2160, minimum=1),
+        yolo_disc_weights=env.get("LIFTFLOW_YOLO_DISC_WEIGHTS", "yolo-plate.pt"),
+        yolo_pose_weights=env.get("LIFTFLOW_YOLO_POSE_WEIGHTS", "yolo11n-pose.pt"),
+        cutie_weights=env.get("LIFTFLOW_CUTIE_WEIGHTS", "cutie-base-mega.pth"),
+        device=_choice(env, "LIFTFLOW_DEVICE", "auto", ("auto", "cpu", "cuda")),
+        retention_days=_env_float_or_none(env, "LIFTFLOW_RETENTION_DAYS", None),
+        api_keys=_api_keys(env),
+        cors_origins=tuple(o.strip() for o in env.get("LIFTFLOW_CORS_ORIGINS", "").split(",")
                            if o.strip()),
-        fast_decode=os.environ.get("LIFTFLOW_FAST_DECODE", "1").strip().lower()
-        not in ("0", "false", "no", "off"),
+        fast_decode=_flag(env, "LIFTFLOW_FAST_DECODE", True),
+        sweep_cron=_sweep_cron(env),
+        sweep_dataset=env.get("LIFTFLOW_SWEEP_DATASET") or None,
+        sweep_sensor_interval_s=max(5, _env_int(env, "LIFTFLOW_SWEEP_SENSOR_INTERVAL_S", 15)),
+        real_data_dir=_env_path(env, "LIFTFLOW_REAL_DATA", PROJECT_ROOT.parent / "shared" / "data" / "real"),
+        git_sha=env.get("LIFTFLOW_GIT_SHA") or None,
+        build_time=env.get("LIFTFLOW_BUILD_TIME") or None,
     )
+
+
+@lru_cache(maxsize=16)
+def _settings_for(items: tuple) -> Settings:
+    return build_settings(dict(items))
+
+
+def get_settings() -> Settings:
+    """The validated Settings of the current environment (built once per distinct environment)."""
+    return _settings_for(tuple((k, os.environ[k]) for k in ENV_VARS if k in os.environ))
+
+
+def environment() -> dict[str, str]:
+    """A copy of this process's environment, for starting a child process (the stack's services)."""
+    return dict(os.environ)
+
+
+def set_environment(**values: str) -> None:
+    """Export variables to this process and the children it starts (DAGSTER_HOME; library
+    switches such as YOLO_OFFLINE, set where they are not set already)."""
+    for k, v in values.items():
+        os.environ[k] = v
+
+
+def default_environment(**values: str) -> None:
+    """Like ``set_environment``, but only where the variable is not set already."""
+    for k, v in values.items():
+        os.environ.setdefault(k, v)
+
+
+@lru_cache(maxsize=1)
+def git_sha() -> Optional[str]:
+    """LIFTFLOW_GIT_SHA, else the checkout's HEAD (None outside a git checkout)."""
+    s = get_settings()
+    if s.git_sha:
+        return s.git_sha
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True,
+                             text=True, timeout=5)
+        return out.stdout.strip() or None if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
 
 
 def model_file(settings: Settings, name: str) -> Path:

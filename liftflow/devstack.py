@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -13,9 +12,11 @@ from pathlib import Path
 import httpx
 import psutil
 
+from liftflow.config import environment, get_settings
+
 ROOT = Path(__file__).resolve().parents[1]
 # The shared real clips beside the checkout (never copied into the project).
-REAL_DATA_DEFAULT = Path(os.environ.get("LIFTFLOW_REAL_DATA", ROOT.parent / "shared" / "data" / "real"))
+REAL_DATA_DEFAULT = get_settings().real_data_dir
 
 
 def free_port() -> int:
@@ -28,7 +29,7 @@ class StackProcess:
     def __init__(self, data_dir: Path, **env_overrides: str):
         self.data_dir = Path(data_dir)
         self.api_port, self.ui_port, self.grpc_port = free_port(), free_port(), free_port()
-        self.env = dict(os.environ)
+        self.env = environment()
         self.env.update({
             "LIFTFLOW_DATA_DIR": str(self.data_dir),
             "LIFTFLOW_API_PORT": str(self.api_port),

@@ -20,13 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
-from liftflow.config import PROJECT_ROOT, Settings, get_settings
+from liftflow.errors import StackError
+from liftflow.config import PROJECT_ROOT, Settings, environment, get_settings
 
 PR_SET_PDEATHSIG = 1
-
-
-class StackError(RuntimeError):
-    pass
 
 
 def _die_with_parent() -> None:
@@ -164,7 +161,7 @@ class Stack:
 
     @property
     def env(self) -> dict:
-        env = dict(os.environ)
+        env = environment()
         env.update({
             "DAGSTER_HOME": str(self.s.dagster_home),
             "LIFTFLOW_DATA_DIR": str(self.s.data_dir),
@@ -225,7 +222,7 @@ class Stack:
         """LIFTFLOW_RETENTION_DAYS: delete finished jobs (and everything they made) past it."""
         from datetime import datetime, timedelta, timezone
 
-        from liftflow.jobs import JobService
+        from liftflow.orchestration.service import JobService
         from liftflow.orchestration.instance import get_instance
         from liftflow.orchestration.launcher import launcher_from_settings
 

@@ -7,7 +7,7 @@ from functools import lru_cache
 from liftflow.config import get_settings
 from liftflow.orchestration.instance import get_instance
 from liftflow.orchestration.launcher import launcher_from_settings
-from liftflow.jobs import JobService
+from liftflow.orchestration.service import JobService
 
 
 @lru_cache(maxsize=1)

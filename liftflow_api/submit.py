@@ -12,7 +12,7 @@ from liftflow.orchestration.launcher import LaunchError
 from liftflow.tracking import BACKENDS
 from liftflow_api import model_config
 from liftflow_api.model_config import POSE_BACKENDS
-from liftflow.jobs import JobService
+from liftflow.orchestration.service import JobService
 
 MAX_TAGS = 50
 MAX_TAG_LEN = 256

@@ -112,7 +112,7 @@ def _listed(obj):
 def test_round_array_equals_python_round():
     import numpy as np
 
-    from liftflow.physics.numeric import round_array, round_list
+    from liftflow.numeric import round_array, round_list
 
     rng = np.random.default_rng(3)
     for a in (rng.normal(0, 50, 20000), np.arange(-2000, 2000) / 200.0,
@@ -121,7 +121,7 @@ def test_round_array_equals_python_round():
             assert round_array(a, k).tolist() == [round(float(v), k) for v in a]
     assert round_list([1.23456, float("nan"), float("inf")], 2) == [1.23, None, None]
     # long inputs go block by block: ties and non-finite values in several blocks
-    from liftflow.physics import numeric
+    from liftflow import numeric
 
     ties = np.array([0.285, 2.675, 1.005, 0.125, -0.125, 2.5, float("nan"), float("inf"), 1e17])
     a = np.concatenate([rng.normal(0, 500, 3 * numeric._BLOCK), np.tile(ties, 9000)])

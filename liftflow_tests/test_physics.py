@@ -445,12 +445,12 @@ def test_observations_as_dicts_give_the_same_result():
 
 
 def test_numpy_butterworth_filtfilt_matches_scipy():
-    """physics.numeric replaces scipy.signal.butter/filtfilt (an import of ~0.75 s) for the
+    """liftflow.numeric replaces scipy.signal.butter/filtfilt (an import of ~0.75 s) for the
     2nd-order low-pass: same coefficients, same filtered series to ~1e-12."""
     import numpy as np
     from scipy import signal
 
-    from liftflow.physics.numeric import butter2_lowpass, filtfilt_odd
+    from liftflow.numeric import butter2_lowpass, filtfilt_odd
 
     rng = np.random.default_rng(5)
     for wn in (0.01, 0.05, 0.2, 0.5, 0.8, 0.95):
@@ -465,13 +465,13 @@ def test_numpy_butterworth_filtfilt_matches_scipy():
 
 
 def test_numpy_not_a_knot_spline_matches_scipy():
-    """physics.numeric.CubicSplineNAK replaces scipy.interpolate.CubicSpline (an import of
+    """liftflow.numeric.CubicSplineNAK replaces scipy.interpolate.CubicSpline (an import of
     ~0.3 s) for the velocity/acceleration splines and the VFR resampling: same values and
     first derivatives, at the knots, between them and beyond the ends."""
     import numpy as np
     from scipy.interpolate import CubicSpline
 
-    from liftflow.physics.numeric import CubicSplineNAK
+    from liftflow.numeric import CubicSplineNAK
 
     rng = np.random.default_rng(11)
     for n in (4, 5, 7, 120, 1800):

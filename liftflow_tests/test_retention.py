@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 from dagster import DagsterInstance
 
 from liftflow.config import get_settings
-from liftflow.jobs import JobService
+from liftflow.orchestration.service import JobService
 from liftflow.jobstore import JobFolder, new_meta
 
 

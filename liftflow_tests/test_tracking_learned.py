@@ -20,7 +20,7 @@ from liftflow.config import PROJECT_ROOT, get_settings
 from liftflow.tracking import (
     LOST,
     TRACKED,
-    BackendUnavailable,
+    TrackerUnavailable,
     SeedCircle,
     TrackingError,
     backend_status,
@@ -118,7 +118,7 @@ def test_missing_weights_name_the_full_path(tmp_path, monkeypatch, no_network, b
     st = backend_status(backend, settings)
     assert not st.available
     assert "weights file not found" in st.reason and expected in st.reason
-    with pytest.raises(BackendUnavailable) as ei:
+    with pytest.raises(TrackerUnavailable) as ei:
         create_tracker(backend, settings)
     assert expected in str(ei.value)
     # the file name is configurable

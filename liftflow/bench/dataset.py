@@ -40,6 +40,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Union
 
+from liftflow.errors import DatasetError  # re-exported
+
 MANIFEST = "manifest.csv"
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm")
 LIFT_TYPES = ("squat", "snatch", "clean", "clean_and_jerk", "deadlift", "bench")
@@ -49,19 +51,6 @@ VISIBILITIES = ("visible", "partial", "absent")
 
 LIFTFLOW_REQUIRED = ("case_id", "asset")
 REAL_REQUIRED = ("id", "file", "disc_center_x", "disc_center_y", "disc_radius")
-
-
-class DatasetError(ValueError):
-    """The dataset (or one ground-truth file) is not usable; ``problems`` lists why, one per line."""
-
-    def __init__(self, problems: Union[str, list[str]], where: str = ""):
-        self.problems = [problems] if isinstance(problems, str) else list(problems)
-        head = f"{where}: " if where else ""
-        if len(self.problems) == 1:
-            msg = head + self.problems[0]
-        else:
-            msg = head + f"{len(self.problems)} problems:\n" + "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(msg)
 
 
 @dataclass

@@ -19,10 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Union
 
+from liftflow.errors import BatchError  # re-exported
 from liftflow.bench.dataset import Case, Dataset, DatasetError, case_from_fields, load_dataset
 
-SWEEP_TAG = "liftflow/sweep"
-SWEEP_ID_TAG = "sweep_id"
 CASE_TAG = "case_id"
 MAX_BATCH = 500
 
@@ -75,7 +74,7 @@ def submit_case(settings, launcher, case: Case, *, client_run_id: Optional[str] 
     """Create a job folder and launch one lift_analysis run for ``case``, exactly like
     POST /bench/run_one with local_asset does (JobService.submit). Returns
     {case_id, job_id, run_id, job_dir}. Raises LaunchError when the queue is not reachable."""
-    from liftflow.jobs import JobService
+    from liftflow.orchestration.service import JobService
 
     opts = opts or RunOptions()
     svc = JobService(settings, None, _TaggingLauncher(launcher, {CASE_TAG: case.case_id, **(extra_tags or {})}))
@@ -151,14 +150,6 @@ def batch_cases(payload: dict, datasets_root: Union[str, Path]) -> list[Case]:
     if len(cases) > MAX_BATCH:
         raise DatasetError(f"at most {MAX_BATCH} cases per batch (got {len(cases)})")
     return cases
-
-
-class BatchError(RuntimeError):
-    """Launching stopped part-way; ``submitted`` lists the jobs created before the failure."""
-
-    def __init__(self, message: str, submitted: list[dict]):
-        super().__init__(message)
-        self.submitted = submitted
 
 
 def submit_batch(cases: list[Case], submit_one: Callable[[Case], dict]) -> list[dict]:

@@ -19,7 +19,6 @@ import argparse
 import csv
 import json
 import math
-import os
 import sys
 import tempfile
 import time
@@ -28,9 +27,9 @@ from typing import Optional
 
 import numpy as np
 
-DEFAULT_REAL_DIR = Path(
-    os.environ.get("LIFTFLOW_REAL_DATA", Path(__file__).resolve().parents[2].parent / "shared/data/real")
-)
+from liftflow.config import get_settings
+
+DEFAULT_REAL_DIR = get_settings().real_data_dir
 
 MEDIAN_PCT_MAX = 3.0
 P95_PCT_MAX = 10.0

@@ -236,7 +236,7 @@ def _tenths(pts):
     temporary exists; None where a value does not fit (non-finite, or beyond 2e8)."""
     import numpy as np
 
-    from liftflow.physics.numeric import fixed_point, round_array
+    from liftflow.numeric import fixed_point, round_array
 
     out = np.empty(pts.shape, np.int32)
     src, dst = pts.reshape(-1), out.reshape(-1)
@@ -260,7 +260,7 @@ def _disc_track_columns(frame, pts, lens, centre, rad, conf, ell, has_ell) -> di
     order, ``lens`` each row's count; ``ell`` (n, 3) ellipses where ``has_ell``."""
     import numpy as np
 
-    from liftflow.physics.numeric import round_array
+    from liftflow.numeric import round_array
 
     # bbox: the outline's extent, or the circle's where there is no outline
     box = _circle_boxes(centre, rad)
@@ -283,7 +283,7 @@ def _track_of_columns(frame, mask, lens, box, centre, rad, conf, ell, has_ell) -
     0.1, as doubles or int32 tenths; the rest rounded here)."""
     import numpy as np
 
-    from liftflow.physics.numeric import round_array
+    from liftflow.numeric import round_array
 
     ell = np.array(ell, float)
     ell[:, :2] = round_array(ell[:, :2], 2)

@@ -25,7 +25,7 @@ from liftflow.orchestration.ops import (
 from liftflow.orchestration.resources import LiftRequest
 from liftflow.orchestration.sweep import SWEEP_JOBS, SWEEP_SCHEDULES, SWEEP_SENSORS
 
-JOB_NAME = "lift_analysis"
+from liftflow.orchestration.names import ANALYSIS_JOB as JOB_NAME
 
 
 @job(

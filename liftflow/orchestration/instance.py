@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from functools import lru_cache
 from pathlib import Path
 
-from liftflow.config import PROJECT_ROOT, Settings, get_settings
+from liftflow.config import PROJECT_ROOT, Settings, get_settings, set_environment
 
 
 def prepare_dagster_home(settings: Settings | None = None) -> Path:
@@ -19,7 +18,7 @@ def prepare_dagster_home(settings: Settings | None = None) -> Path:
     dst = home / "dagster.yaml"
     if not dst.exists() or dst.read_bytes() != src.read_bytes():
         shutil.copyfile(src, dst)
-    os.environ["DAGSTER_HOME"] = str(home)
+    set_environment(DAGSTER_HOME=str(home))
     return home
 
 

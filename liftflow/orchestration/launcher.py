@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from typing import Optional
 
-from liftflow.orchestration.definitions import JOB_NAME
-
-LOCATION_NAME = "liftflow"
-REPOSITORY_NAME = "__repository__"
+from liftflow.errors import LaunchError  # re-exported
+from liftflow.orchestration.names import ANALYSIS_JOB as JOB_NAME, LOCATION_NAME, REPOSITORY_NAME
 
 _REEXECUTE = """
 mutation Reexecute($parentRunId: String!, $strategy: ReexecutionStrategy!) {
@@ -28,10 +26,6 @@ mutation Reexecute($parentRunId: String!, $strategy: ReexecutionStrategy!) {
   }
 }
 """
-
-
-class LaunchError(RuntimeError):
-    """The run could not be launched (webserver down, config invalid, ...)."""
 
 
 class RunLauncher:

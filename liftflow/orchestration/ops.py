@@ -26,8 +26,7 @@ from liftflow.analysis import AnalysisError
 from liftflow.config import get_settings
 from liftflow.orchestration.resources import LiftRequest
 
-WORKER_PID_TAG = "liftflow/worker_pid"
-WORKER_HOST_TAG = "liftflow/worker_host"
+from liftflow.orchestration.names import WORKER_HOST_TAG, WORKER_PID_TAG
 
 
 @contextlib.contextmanager

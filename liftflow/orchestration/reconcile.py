@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Optional
 
 from liftflow.jobstore import JobFolder
-from liftflow.orchestration.ops import WORKER_HOST_TAG, WORKER_PID_TAG
+from liftflow.orchestration.names import WORKER_HOST_TAG, WORKER_PID_TAG
 
 REASON = ("the analysis worker is gone: the LiftFlow stack stopped (crash, kill or reboot) while "
           "this run was in progress. Re-execute it from failure (Dagster UI, or "

@@ -18,7 +18,6 @@ Only dagster and the standard library are imported here; the rest inside the ops
 
 
 import json
-import os
 from pathlib import Path
 from typing import Optional
 
@@ -43,15 +42,9 @@ from dagster import (
 )
 from pydantic import Field
 
-SWEEP_JOB = "benchmark_sweep"
-REPORT_JOB = "sweep_report"
-ANALYSIS_JOB = "lift_analysis"
-SWEEP_ID_TAG = "sweep_id"
-SWEEP_TAG = "liftflow/sweep"
-SWEEP_CASES_TAG = "liftflow/sweep_cases"
-REPORT_TAG = "liftflow/sweep_report"
+from liftflow.orchestration.names import (ANALYSIS_JOB, REPORT_JOB, REPORT_TAG, SWEEP_CASES_TAG,
+                                          SWEEP_ID_TAG, SWEEP_JOB, SWEEP_TAG)
 REPORT_ASSET = "benchmark_report"
-DEFAULT_CRON = "0 3 * * *"
 THRESHOLD_FIELDS = ("max_median_pct_increase", "max_p95_pct_increase", "max_case_median_pct_increase",
                     "max_lost_keyframes_increase", "max_rep_error_increase", "max_failed_cases_increase",
                     "max_velocity_error_increase")
@@ -65,11 +58,9 @@ def sweeps_dir(settings=None) -> Path:
 
 
 def _sweep_cron() -> str:
-    cron = os.environ.get("LIFTFLOW_SWEEP_CRON", "").strip() or DEFAULT_CRON
-    parts = cron.split()
-    if len(parts) != 5 or not all(all(ch in "0123456789*/,-" for ch in p) for p in parts):
-        return DEFAULT_CRON  # a typo must not take the whole code location down
-    return cron
+    from liftflow.config import get_settings
+
+    return get_settings().sweep_cron
 
 
 class _Thresholds(Config):
@@ -259,10 +250,9 @@ def report_run_request(sweep_id: str, thresholds: Optional[dict] = None) -> RunR
 
 
 def _sensor_interval() -> int:
-    try:
-        return max(5, int(os.environ.get("LIFTFLOW_SWEEP_SENSOR_INTERVAL_S", "15")))
-    except ValueError:
-        return 15
+    from liftflow.config import get_settings
+
+    return get_settings().sweep_sensor_interval_s
 
 
 @sensor(name="sweep_report_sensor", job=sweep_report, minimum_interval_seconds=_sensor_interval(),
@@ -324,8 +314,10 @@ def benchmark_sweep_schedule(context: ScheduleEvaluationContext):
     t = context.scheduled_execution_time or datetime.now(timezone.utc)
     sid = f"sweep-{t.strftime('%Y%m%d-%H%M')}-scheduled"
     cfg = {}
-    if os.environ.get("LIFTFLOW_SWEEP_DATASET"):
-        cfg["dataset_root"] = os.environ["LIFTFLOW_SWEEP_DATASET"]
+    from liftflow.config import get_settings
+
+    if get_settings().sweep_dataset:
+        cfg["dataset_root"] = get_settings().sweep_dataset
     run_config = {"ops": {"submit_sweep_cases": {"config": cfg}}} if cfg else {}
     return RunRequest(run_key=sid, run_config=run_config,
                       tags={SWEEP_ID_TAG: sid, SWEEP_TAG: "1", "liftflow/scheduled": "1"})

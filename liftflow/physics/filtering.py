@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from liftflow.physics.numeric import CubicSplineNAK, butter2_lowpass, filtfilt_odd
+from liftflow.numeric import CubicSplineNAK, butter2_lowpass, filtfilt_odd
 
 MAX_DT_GAP_S = 0.25  # a timestamp jump longer than this splits a segment even without LOST
 MIN_SEGMENT_SAMPLES = 5  # fewer tracked frames in a row: not analysed (no derivative possible)
@@ -121,7 +121,7 @@ def _resample(t_from: np.ndarray, z: np.ndarray, t_to: np.ndarray) -> np.ndarray
 
 def _butter_filtfilt(z: np.ndarray, fs: float, fc: float) -> np.ndarray:
     # = scipy.signal.filtfilt(*butter(2, wn), z, padtype="odd", padlen=padlen), in numpy
-    # (liftflow.physics.numeric): importing scipy.signal cost more than the whole step
+    # (liftflow.numeric): importing scipy.signal cost more than the whole step
     wn = min(fc / DOUBLE_PASS_CORRECTION / (fs / 2.0), 0.95)
     b, a = butter2_lowpass(wn)
     n = len(z)

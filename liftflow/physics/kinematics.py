@@ -21,7 +21,7 @@ import numpy as np
 
 from liftflow.physics import filtering as flt
 from liftflow.physics.calibration import Calibration, calibrate
-from liftflow.physics.numeric import round_list
+from liftflow.numeric import round_list
 from liftflow.physics.params import CONCENTRIC_FIRST, OLYMPIC, PhysicsParams
 
 CONTRACT_METRIC_KEYS = (

@@ -7,9 +7,8 @@ from typing import Optional, Protocol
 
 import numpy as np
 
+from liftflow.errors import PoseUnavailable  # noqa: F401 (pose's error)
 
-class PoseUnavailable(RuntimeError):
-    """A pose backend cannot run here; the message is the exact reason (package, file path)."""
 
 
 @dataclass

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import sys
 import tempfile
 import time
@@ -19,12 +18,12 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Optional
 
-from liftflow.config import PROJECT_ROOT
 
 
 def real_data_dir() -> Path:
-    v = os.environ.get("LIFTFLOW_REAL_DATA")
-    return Path(v).expanduser().resolve() if v else (PROJECT_ROOT.parent / "shared" / "data" / "real")
+    from liftflow.config import get_settings
+
+    return get_settings().real_data_dir
 
 
 def track_from_gt(gt_csv: Path, timestamps: list[float]) -> dict:

@@ -92,9 +92,10 @@ class MediaPipePose:
         if unknown:
             raise PoseUnavailable(f"unknown mediapipe option(s): {', '.join(sorted(unknown))}")
         self.opts = {**DEFAULTS, **options}
-        import os
 
-        os.environ.setdefault("GLOG_minloglevel", "2")  # mediapipe's C++ info/warning chatter
+        from liftflow.config import default_environment
+
+        default_environment(GLOG_minloglevel="2")  # mediapipe's C++ info/warning chatter
         import mediapipe as mp
 
         from liftflow.pose._mediapipe_compat import patch_mediapipe

@@ -9,7 +9,6 @@ disabled; predictions are never plotted (plotting would fetch a font).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Optional
 
@@ -48,7 +47,9 @@ def create(settings: Settings, **options) -> "YoloPose":
 
 def import_ultralytics_offline():
     """Import ultralytics so that it never reaches the network (no downloads, no telemetry)."""
-    os.environ.setdefault("YOLO_OFFLINE", "1")  # read at import: ultralytics.utils.ONLINE
+    from liftflow.config import default_environment
+
+    default_environment(YOLO_OFFLINE="1")  # read at import: ultralytics.utils.ONLINE
     import ultralytics
 
     try:

@@ -3,7 +3,7 @@
 from liftflow.tracking.base import (
     LOST,
     TRACKED,
-    BackendUnavailable,
+    TrackerUnavailable,
     DiscObservation,
     DiscTracker,
     SeedCircle,
@@ -19,7 +19,7 @@ from liftflow.tracking.registry import (
 )
 
 __all__ = [
-    "BACKENDS", "DEFAULT_BACKEND", "LOST", "TRACKED", "BackendUnavailable", "DiscObservation",
+    "BACKENDS", "DEFAULT_BACKEND", "LOST", "TRACKED", "TrackerUnavailable", "DiscObservation",
     "DiscTracker", "SeedCircle", "TrackingError", "all_backends", "available_backends",
     "backend_status", "create_tracker",
 ]

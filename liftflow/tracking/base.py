@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Iterator, Optional, Protocol
 
+from liftflow.errors import TrackerUnavailable, TrackingError  # noqa: F401 (tracking's errors)
+
 from liftflow.progress import ProgressFn
 from liftflow.video import Frame, VideoInfo
 
@@ -14,14 +16,6 @@ FrameSource = Callable[..., Iterator[Frame]]
 # Observation states
 TRACKED = "tracked"  # plate found in this frame
 LOST = "lost"  # plate not found (occluded, out of frame, too blurred): no position invented
-
-
-class TrackingError(RuntimeError):
-    """Tracking could not run or could not produce a usable track (readable reason)."""
-
-
-class BackendUnavailable(TrackingError):
-    """The requested backend cannot run here: the message says exactly why (package, file)."""
 
 
 @dataclass(frozen=True)

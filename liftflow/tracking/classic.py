@@ -29,7 +29,7 @@ from typing import Iterable, Iterator, Optional
 
 import numpy as np
 
-from liftflow.physics.numeric import round_array
+from liftflow.numeric import round_array
 from liftflow.progress import ProgressFn, report
 from liftflow.tracking.base import (LOST, TRACKED, DiscObservation, FrameSource, SeedCircle,
                                     TrackingError)

@@ -36,7 +36,7 @@ from liftflow.progress import ProgressFn, report
 from liftflow.tracking.base import (
     LOST,
     TRACKED,
-    BackendUnavailable,
+    TrackerUnavailable,
     DiscObservation,
     FrameSource,
     SeedCircle,
@@ -92,7 +92,7 @@ def availability(settings: Settings) -> Optional[str]:
 def create(settings: Settings, **options) -> "CutieTracker":
     reason = availability(settings)
     if reason is not None:
-        raise BackendUnavailable(f"tracking backend 'cutie' is unavailable: {reason}")
+        raise TrackerUnavailable(f"tracking backend 'cutie' is unavailable: {reason}")
     return CutieTracker(weights_path(settings), device=settings.device, **options)
 
 
@@ -102,7 +102,7 @@ def create(settings: Settings, **options) -> "CutieTracker":
 def _config_dir() -> Path:
     spec = importlib.util.find_spec("cutie")
     if spec is None or not spec.submodule_search_locations:
-        raise BackendUnavailable("python package 'rf-cutie' is not installed")
+        raise TrackerUnavailable("python package 'rf-cutie' is not installed")
     return Path(list(spec.submodule_search_locations)[0]) / "config"
 
 
@@ -245,7 +245,7 @@ def _resolve_device(requested: str) -> str:
     if requested == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if requested.startswith("cuda") and not torch.cuda.is_available():
-        raise BackendUnavailable(
+        raise TrackerUnavailable(
             f"LIFTFLOW_DEVICE={requested} but CUDA is not available to torch here"
         )
     return requested

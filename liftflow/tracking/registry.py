@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from liftflow.config import Settings, get_settings
-from liftflow.tracking.base import BackendUnavailable, DiscTracker
+from liftflow.tracking.base import TrackerUnavailable, DiscTracker
 
 BACKENDS: dict[str, str] = {
     "classic": "liftflow.tracking.classic",
@@ -37,7 +37,7 @@ class BackendStatus:
 
 def _module(name: str):
     if name not in BACKENDS:
-        raise BackendUnavailable(
+        raise TrackerUnavailable(
             f"unknown tracking backend {name!r}; known backends: {', '.join(BACKENDS)}"
         )
     return importlib.import_module(BACKENDS[name])
@@ -63,9 +63,9 @@ def available_backends(settings: Optional[Settings] = None) -> list[str]:
 
 
 def create_tracker(name: str, settings: Optional[Settings] = None, **options) -> DiscTracker:
-    """Build a tracker, or raise BackendUnavailable with the exact reason. Never substitutes."""
+    """Build a tracker, or raise TrackerUnavailable with the exact reason. Never substitutes."""
     settings = settings or get_settings()
     status = backend_status(name, settings)
     if not status.available:
-        raise BackendUnavailable(f"tracking backend {name!r} is unavailable: {status.reason}")
+        raise TrackerUnavailable(f"tracking backend {name!r} is unavailable: {status.reason}")
     return _module(name).create(settings, **options)

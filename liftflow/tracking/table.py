@@ -17,7 +17,7 @@ from typing import Iterable, Optional
 
 import numpy as np
 
-from liftflow.physics.numeric import fixed_point
+from liftflow.numeric import fixed_point
 from liftflow.tracking.base import TRACKED, DiscObservation
 
 

@@ -20,7 +20,6 @@ and its telemetry is switched off.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -32,7 +31,7 @@ from liftflow.progress import ProgressFn, report
 from liftflow.tracking.base import (
     LOST,
     TRACKED,
-    BackendUnavailable,
+    TrackerUnavailable,
     DiscObservation,
     FrameSource,
     SeedCircle,
@@ -88,13 +87,15 @@ def availability(settings: Settings) -> Optional[str]:
 def create(settings: Settings, **options) -> "YoloTracker":
     reason = availability(settings)
     if reason is not None:
-        raise BackendUnavailable(f"tracking backend 'yolo' is unavailable: {reason}")
+        raise TrackerUnavailable(f"tracking backend 'yolo' is unavailable: {reason}")
     return YoloTracker(weights_path(settings), device=settings.device, **options)
 
 
 def import_ultralytics_offline():
     """Import ultralytics so that it never reaches the network (no downloads, no telemetry)."""
-    os.environ.setdefault("YOLO_OFFLINE", "1")  # read at import: ultralytics.utils.ONLINE
+    from liftflow.config import default_environment
+
+    default_environment(YOLO_OFFLINE="1")  # read at import: ultralytics.utils.ONLINE
     import ultralytics
     from ultralytics.utils import events as _events
 
@@ -376,7 +377,7 @@ def _resolve_device(requested: str) -> str:
     if requested == "auto":
         return "cuda:0" if torch.cuda.is_available() else "cpu"
     if requested.startswith("cuda") and not torch.cuda.is_available():
-        raise BackendUnavailable(f"LIFTFLOW_DEVICE={requested} but CUDA is not available here")
+        raise TrackerUnavailable(f"LIFTFLOW_DEVICE={requested} but CUDA is not available here")
     return "cuda:0" if requested == "cuda" else requested
 
 

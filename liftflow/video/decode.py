@@ -8,9 +8,9 @@ import threading
 
 import numpy as np
 
+from liftflow.errors import VideoError  # noqa: F401 (video's error)
 
-class VideoError(ValueError):
-    """The file is not a decodable video (readable reason in the message)."""
+from liftflow.errors import VideoError  # re-exported: video's error
 
 
 @dataclass(frozen=True)

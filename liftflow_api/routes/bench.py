@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import platform
 import socket
-import subprocess
 from datetime import datetime, timezone
-from functools import lru_cache
 from typing import Optional
 
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from liftflow.config import PROJECT_ROOT, SUPPORTED_FORMATS
+from liftflow.config import SUPPORTED_FORMATS, get_settings, git_sha
 from liftflow.contract import API_VERSION, RESULTS_CONTRACT_VERSION
 from liftflow.pose import pose_backends
 from liftflow.tracking import all_backends
 from liftflow_api import deps, model_config
-from liftflow.jobs import JobNotFound
+from liftflow.orchestration.service import JobNotFound
 from liftflow_api.assets import list_assets, require_root, resolve_asset
 from liftflow_api.submit import check_pose, check_seed, enqueue, parse_tags, resolve_backend
 from liftflow_api.uploads import receive_into_new_job
@@ -27,22 +24,10 @@ from liftflow_api.uploads import receive_into_new_job
 router = APIRouter(prefix="/api/v1", tags=["benchmark"])
 
 
-@lru_cache(maxsize=1)
-def _git_sha() -> Optional[str]:
-    if os.environ.get("LIFTFLOW_GIT_SHA"):
-        return os.environ["LIFTFLOW_GIT_SHA"]
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT,
-                             capture_output=True, text=True, timeout=5)
-        return out.stdout.strip() or None
-    except Exception:
-        return None
-
-
 def server_build() -> dict:
     return {
-        "git_sha": _git_sha(),
-        "build_time": os.environ.get("LIFTFLOW_BUILD_TIME") or None,
+        "git_sha": git_sha(),
+        "build_time": get_settings().build_time,
         "hostname": socket.gethostname(),
         "python_version": platform.python_version(),
         "platform": platform.system(),

@@ -12,7 +12,7 @@ from liftflow.analysis import OVERLAY, POSTER
 from liftflow.jobstore import RESULT, JobFolder, read_json
 from liftflow.render import PLOT_NAMES, results_page_html
 from liftflow_api import deps
-from liftflow.jobs import COMPLETED, JobNotFound
+from liftflow.orchestration.service import COMPLETED, JobNotFound
 
 router = APIRouter(tags=["pages"])
 

@@ -13,7 +13,7 @@ from liftflow.jobstore import JobFolder, is_valid_job_id
 from liftflow.orchestration.launcher import LaunchError
 from liftflow.render.plots import PLOT_NAMES
 from liftflow_api import deps
-from liftflow.jobs import COMPLETED, FAILED, JobConflict, JobNotFound
+from liftflow.orchestration.service import COMPLETED, FAILED, JobConflict, JobNotFound
 from liftflow_api.submit import check_pose, check_seed, enqueue, resolve_backend
 from liftflow_api.uploads import check_extension, receive_into_new_job
 

@@ -16,21 +16,13 @@ from typing import Optional
 
 from liftflow.analysis import STEP_TITLES, STEPS, overall_progress
 from liftflow.config import Settings
+from liftflow.errors import JobConflict, JobNotFound
 from liftflow.jobstore import META, RESULT, JobFolder, is_valid_job_id, new_job_id, new_meta, read_json
-from liftflow.orchestration.definitions import JOB_NAME
+from liftflow.orchestration.names import ANALYSIS_JOB as JOB_NAME, JOB_ID_TAG
 from liftflow.orchestration.launcher import LaunchError, RunLauncher, optional_tags
 from liftflow.orchestration.resources import run_config_for
 
-JOB_ID_TAG = "job_id"
 PENDING, PROCESSING, COMPLETED, FAILED = "pending", "processing", "completed", "failed"
-
-
-class JobNotFound(LookupError):
-    pass
-
-
-class JobConflict(RuntimeError):
-    pass
 
 
 @dataclass

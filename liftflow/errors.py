@@ -1,0 +1,129 @@
+"""Every error LiftFlow raises on purpose, in one tree.
+
+::
+
+    LiftFlowError                      message = a sentence the user can act on
+    ├── ConfigError (ValueError)       an environment variable has a bad value (named in the message)
+    ├── InputError (ValueError)        the request or its file cannot be analysed
+    │   ├── VideoError                 not a decodable video, over a limit, too short
+    │   ├── SeedError                  the seed circle does not fit the video
+    │   ├── DatasetError               a benchmark dataset, manifest or ground truth is unusable
+    │   └── AnalysisError              a step cannot go on (bad input found while running)
+    ├── TrackingError (RuntimeError)   tracking could not produce a usable track
+    ├── BackendUnavailable (RuntimeError)
+    │   │                              a backend cannot run here: ``str()`` is the operator's
+    │   │                              reason (package, weights path); ``public`` has no path
+    │   ├── TrackerUnavailable         ... a tracking backend (also a TrackingError)
+    │   └── PoseUnavailable            ... a pose backend
+    ├── JobNotFound (LookupError)      no job with that id
+    ├── JobConflict (RuntimeError)     the job is not in a state that allows the request
+    ├── LaunchError (RuntimeError)     a Dagster run could not be launched (webserver down, ...)
+    ├── BatchError (RuntimeError)      some runs of a batch could not be launched
+    └── StackError (RuntimeError)      the stack cannot start (port taken, data folder in use)
+
+Mapped once to HTTP status codes (``liftflow_api.errors``) and once to ``dagster.Failure``
+(``liftflow.orchestration.ops``). The domain packages raise these and import nothing else
+of LiftFlow's for it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+__all__ = [
+    "AnalysisError", "BackendUnavailable", "BatchError", "ConfigError", "DatasetError", "InputError", "JobConflict",
+    "JobNotFound", "LaunchError", "LiftFlowError", "PoseUnavailable", "SeedError", "StackError",
+    "TrackerUnavailable", "TrackingError", "VideoError", "public_message",
+]
+
+
+class LiftFlowError(Exception):
+    """Root of every error LiftFlow raises on purpose; the message is the readable reason."""
+
+
+class ConfigError(LiftFlowError, ValueError):
+    """A setting (environment variable) has a value LiftFlow refuses; the message names it."""
+
+
+class InputError(LiftFlowError, ValueError):
+    """The request or its file cannot be analysed."""
+
+
+class VideoError(InputError):
+    """The file is not a decodable video, or it is over a limit (readable reason in the message)."""
+
+
+class SeedError(InputError):
+    """The seed circle does not fit the video (outside the frame, radius not positive, ...)."""
+
+
+class DatasetError(InputError):
+    """The dataset (or one ground-truth file) is not usable; ``problems`` lists why, one per line."""
+
+    def __init__(self, problems, where: str = ""):
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        head = f"{where}: " if where else ""
+        if len(self.problems) == 1:
+            msg = head + self.problems[0]
+        else:
+            msg = head + f"{len(self.problems)} problems:\n" + "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(msg)
+
+
+class AnalysisError(InputError):
+    """A step of the analysis cannot go on; the message is the readable reason shown to the user."""
+
+
+class TrackingError(LiftFlowError, RuntimeError):
+    """Tracking could not run or could not produce a usable track (readable reason)."""
+
+
+_PATH = re.compile(r"(?<![\w.])/(?:[\w.@+-]+/)*[\w.@+-]+")
+
+
+def public_message(text: str) -> str:
+    """``text`` without absolute server paths (each becomes its last part), for API clients."""
+    return _PATH.sub(lambda m: m.group(0).rsplit("/", 1)[-1], text)
+
+
+class BackendUnavailable(LiftFlowError, RuntimeError):
+    """A backend cannot run here: the message says exactly why (package, weights file path).
+
+    ``public`` is the same reason without server paths, for API clients."""
+
+    def __init__(self, message: str, public: Optional[str] = None):
+        super().__init__(message)
+        self.public = public or public_message(message)
+
+
+class TrackerUnavailable(BackendUnavailable, TrackingError):
+    """A tracking backend cannot run here."""
+
+
+class PoseUnavailable(BackendUnavailable):
+    """A pose backend cannot run here."""
+
+
+class JobNotFound(LiftFlowError, LookupError):
+    """No job with that id."""
+
+
+class JobConflict(LiftFlowError, RuntimeError):
+    """The job's state does not allow the request (not failed, still stopping, ...)."""
+
+
+class LaunchError(LiftFlowError, RuntimeError):
+    """The run could not be launched (webserver down, config invalid, ...)."""
+
+
+class BatchError(LiftFlowError, RuntimeError):
+    """Launching stopped part-way; ``submitted`` lists the jobs created before the failure."""
+
+    def __init__(self, message: str, submitted: list):
+        super().__init__(message)
+        self.submitted = submitted
+
+
+class StackError(LiftFlowError, RuntimeError):
+    """The stack cannot start or is already running on this data folder."""

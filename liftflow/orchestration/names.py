@@ -1,0 +1,22 @@
+"""The names Dagster knows LiftFlow's things by: jobs, code location, run tags.
+
+A leaf module (imports nothing), so the service, the launcher, reconciliation, the sweep
+and the benchmark runner can all name a run without importing the Definitions.
+"""
+
+ANALYSIS_JOB = "lift_analysis"
+SWEEP_JOB = "benchmark_sweep"
+REPORT_JOB = "sweep_report"
+
+LOCATION_NAME = "liftflow"
+REPOSITORY_NAME = "__repository__"
+
+# run tags
+JOB_ID_TAG = "job_id"  # a LiftFlow job = every run with this tag, newest is current
+WORKER_PID_TAG = "liftflow/worker_pid"  # lets start-up reconciliation tell a live run from a dead one
+WORKER_HOST_TAG = "liftflow/worker_host"
+SWEEP_ID_TAG = "sweep_id"
+SWEEP_TAG = "liftflow/sweep"
+SWEEP_CASES_TAG = "liftflow/sweep_cases"
+REPORT_TAG = "liftflow/sweep_report"
+USER_TAG_PREFIX = "user/"
