@@ -114,20 +114,13 @@ def decode_step(req: AnalysisRequest, settings: Optional[Settings] = None) -> di
         )
     if info.frame_count < 2:
         raise AnalysisError(f"video has {info.frame_count} frame(s); at least 2 are needed")
-    if not 0 <= req.seed_frame < info.frame_count:
-        raise AnalysisError(
-            f"seed_frame {req.seed_frame} is outside the video (frames 0..{info.frame_count - 1})"
-        )
-    if req.has_seed:
-        x, y, r = req.disc_center_x, req.disc_center_y, req.disc_radius
-        if not (r > 0):
-            raise AnalysisError(f"disc_radius must be positive (got {r})")
-        if not (0 <= x < info.width and 0 <= y < info.height):
-            raise AnalysisError(
-                f"seed centre ({x:g}, {y:g}) lies outside the {info.width}x{info.height} frame"
-            )
-        if r > max(info.width, info.height):
-            raise AnalysisError(f"disc_radius {r:g} px is larger than the frame")
+    from liftflow.tracking.seed import SeedError, check_seed_fits
+
+    try:
+        check_seed_fits(req.disc_center_x, req.disc_center_y, req.disc_radius, req.seed_frame,
+                        info.width, info.height, info.frame_count)
+    except SeedError as exc:
+        raise AnalysisError(str(exc)) from exc
     return info.to_dict(with_timestamps=True)
 
 

@@ -234,22 +234,10 @@ def _num(v: Any, name: str) -> Optional[float]:
 
 
 def check_seed(x: Any, y: Any, r: Any, frame: Any) -> tuple[Optional[float], Optional[float], Optional[float], int]:
-    """Seed circle fields as numbers; ValueError with a readable reason otherwise."""
-    fx, fy, fr = _num(x, "disc_center_x"), _num(y, "disc_center_y"), _num(r, "disc_radius")
-    given = [v is not None for v in (fx, fy, fr)]
-    if any(given) and not all(given):
-        raise ValueError("disc_center_x, disc_center_y and disc_radius must be given together "
-                         "(or none of them for automatic plate detection)")
-    if fr is not None and fr <= 0:
-        raise ValueError(f"disc_radius must be positive (got {r!r})")
-    if fx is not None and (fx < 0 or fy < 0):
-        raise ValueError(f"the seed centre must not be negative (got {x!r}, {y!r})")
-    sf = _num(frame, "seed_frame")
-    if sf is None:
-        sf = 0
-    if sf < 0 or sf != int(sf):
-        raise ValueError(f"seed_frame must be a whole number >= 0 (got {frame!r})")
-    return fx, fy, fr, int(sf)
+    """Seed circle fields as numbers (``liftflow.tracking.seed.read_seed``); ValueError otherwise."""
+    from liftflow.tracking.seed import read_seed
+
+    return read_seed(x, y, r, frame)
 
 
 # ------------------------------------------------------------------- ground truth

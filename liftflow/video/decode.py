@@ -10,7 +10,6 @@ import numpy as np
 
 from liftflow.errors import VideoError  # noqa: F401 (video's error)
 
-from liftflow.errors import VideoError  # re-exported: video's error
 
 
 @dataclass(frozen=True)
