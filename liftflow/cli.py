@@ -10,30 +10,32 @@ from pathlib import Path
 from typing import Optional
 
 from liftflow.config import get_settings
+from liftflow.errors import ConfigError
+from liftflow.tracking.registry import DEFAULT_BACKEND
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    """The five steps in this process (``liftflow.jobrun.run_job``): the same job folder as
-    the Dagster job writes, without Dagster's start-up (~2.4 s) or its pickled outputs."""
+    """The five steps in this process (``liftflow.pipeline.run.run_job``): the same job folder
+    as the Dagster job writes, without Dagster's start-up (~2.4 s) or its pickled outputs."""
     import uuid
 
-    from liftflow import jobrun
-    from liftflow.analysis import AnalysisRequest, overall_progress
+    from liftflow.errors import BackendUnavailable
     from liftflow.jobstore import LOG, META, RESULT, JobFolder, new_job_id, new_meta, read_json
-    from liftflow.tracking.registry import BACKENDS
+    from liftflow.pipeline import AnalysisRequest, overall_progress
+    from liftflow.pipeline.request import check_backends_available
+    from liftflow.pipeline.run import run_job
+    from liftflow.pipeline.steps import mark_failed
+    from liftflow.tracking.seed import SeedError, read_seed
 
     video = Path(args.video).expanduser().resolve()
     if not video.is_file():
         print(f"liftflow analyze: video not found: {video}", file=sys.stderr)
         return 2
-    seed = (args.disc_center_x, args.disc_center_y, args.disc_radius)
-    if any(v is not None for v in seed) and not all(v is not None for v in seed):
-        print("liftflow analyze: give --disc-center-x, --disc-center-y and --disc-radius together "
-              "(or none for automatic plate detection)", file=sys.stderr)
-        return 2
-    if args.backend not in BACKENDS:
-        print(f"liftflow analyze: unknown backend {args.backend!r}; known: {', '.join(BACKENDS)}",
-              file=sys.stderr)
+    try:
+        read_seed(args.disc_center_x, args.disc_center_y, args.disc_radius, args.seed_frame)
+        check_backends_available(args.backend, args.pose, False, get_settings())
+    except (SeedError, BackendUnavailable) as exc:
+        print(f"liftflow analyze: {exc}", file=sys.stderr)
         return 2
     job_id = new_job_id()
     out = Path(args.out or f"liftflow-{video.stem}-{job_id}").resolve()
@@ -55,7 +57,7 @@ def _analyze(args: argparse.Namespace) -> int:
     summary: dict = {}
 
     def _run() -> None:
-        outcome["result"] = jobrun.run_job(folder, run_id, request, summary_into=summary)
+        outcome["result"] = run_job(folder, run_id, request, summary_into=summary)
 
     worker = threading.Thread(target=_run, daemon=True)
     worker.start()
@@ -70,7 +72,7 @@ def _analyze(args: argparse.Namespace) -> int:
         bar.close()
         step = (folder.read_progress() or {}).get("step", "?")
         # the worker thread dies with the process: record why and drop the frame spool
-        jobrun.mark_failed(folder, step, "interrupted (Ctrl-C)", run_id)
+        mark_failed(folder, step, "interrupted (Ctrl-C)", run_id)
         print(f"liftflow analyze: interrupted during {step}; partial output in {out}", file=sys.stderr)
         sys.stdout.flush()
         sys.stderr.flush()
@@ -127,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--disc-center-y", type=float)
     a.add_argument("--disc-radius", type=float)
     a.add_argument("--seed-frame", type=int, default=0)
-    a.add_argument("--backend", default="classic")
+    a.add_argument("--backend", default=DEFAULT_BACKEND)
     a.add_argument("--pose", default="off", help="off | mediapipe | yolo")
     a.add_argument("--lift-type", default=None, help="squat, snatch, clean, clean_and_jerk, deadlift")
     a.add_argument("--out", help="output folder (default ./liftflow-<video>-<job id>)")
@@ -140,7 +142,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    except ConfigError as exc:  # a bad environment variable: its name and why, no traceback
+        print(f"liftflow: {exc}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: list[str]) -> int:
     if argv and argv[0] == "synth":
         from liftflow.synth import synth_cli
 

@@ -28,6 +28,9 @@ LOG = "pipeline.log"
 CONFIG = "pipeline_config.yaml"
 METRICS = "metrics_calculator_output.json"
 PROGRESS = "progress.json"
+OVERLAY = "overlay.mp4"  # the overlay video (H.264)
+POSTER = "overlay_poster.jpg"  # its poster frame
+PLOTS_DIR = "plots"  # the PNG plots (liftflow.render.plots.PLOT_NAMES)
 # scratch: small overlay frames kept by tracking's decode for the overlay pass (large;
 # removed once rendered, or when the job fails)
 FRAME_SPOOL = ".overlay-frames.i420"

@@ -87,10 +87,10 @@ def test_unavailable_backend_fails_at_once_and_never_substitutes(tmp_path, insta
 
 
 def test_cli_runner_writes_the_same_job_folder_as_the_job(tmp_path, instance, synth_clip):
-    """liftflow.jobrun.run_job (what `liftflow analyze` runs, no Dagster) and the Dagster job
-    share the step bookkeeping: same files, same job_meta.json keys, same result."""
-    from liftflow import jobrun
-    from liftflow.analysis import AnalysisRequest
+    """liftflow.pipeline.run.run_job (what `liftflow analyze` runs, no Dagster) and the Dagster
+    job share the step bookkeeping: same files, same job_meta.json keys, same result."""
+    from liftflow.pipeline import AnalysisRequest
+    from liftflow.pipeline.run import run_job
 
     path, truth = synth_clip
     seed = dict(disc_center_x=truth.x[0], disc_center_y=truth.y[0], disc_radius=truth.r[0],
@@ -100,7 +100,7 @@ def test_cli_runner_writes_the_same_job_folder_as_the_job(tmp_path, instance, sy
         run_config=run_config_for(_request(a, path, **seed)), instance=instance)
     assert res.success
     b = _job_folder(tmp_path / "cli")
-    out = jobrun.run_job(b, "cli-run", AnalysisRequest(video_path=str(path), **seed))
+    out = run_job(b, "cli-run", AnalysisRequest(video_path=str(path), **seed))
     assert out == b.file("result.json")
 
     def listing(folder):

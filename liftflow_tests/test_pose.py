@@ -76,11 +76,18 @@ def test_missing_yolo_weights_name_the_absolute_path(tmp_path):
     with pytest.raises(PoseUnavailable, match="yolo11n-pose.pt") as ei:
         estimate_pose(req(backend="yolo"), {"width": 10, "height": 10, "frame_count": 2}, {}, settings)
     assert want in str(ei.value)
-    from liftflow.analysis import AnalysisError, AnalysisRequest, pose_step
+    from liftflow.errors import AnalysisError
+    from liftflow.pipeline import AnalysisRequest, StepRun, TrackResult, steps
+    from liftflow.tracking import SeedCircle
+    from liftflow.tracking.table import ObservationTable
+    from liftflow.video import VideoInfo
 
     r = AnalysisRequest(video_path="x.mp4", pose_backend="yolo")
+    info = VideoInfo(path="x.mp4", width=10, height=10, fps=30.0, frame_count=2, duration_s=0.07,
+                     rotation=0, codec="h264", variable_frame_rate=False, timestamps_s=[0.0, 1 / 30])
+    track = TrackResult("replay", SeedCircle(5, 5, 2), ObservationTable(2), seconds=0.0)
     with pytest.raises(AnalysisError) as ei:
-        pose_step(r, {"width": 10, "height": 10, "frame_count": 2}, {}, settings)
+        steps.estimate_pose(StepRun.in_folder(tmp_path / "job", r, settings=settings), info, track)
     assert want in str(ei.value)
     # an absolute LIFTFLOW_YOLO_POSE_WEIGHTS is used as is
     other = tmp_path / "elsewhere" / "pose.pt"
@@ -373,11 +380,19 @@ def test_yolo_end_to_end_with_random_weights(tmp_path, synth_clip, no_network):
     assert out["events"] == {}  # a squat: no pull phases
     build_result("job", info, obs, None, pose=out)  # validates
     # the pipeline step with the real registry: the weights are found, the job runs
-    from liftflow.analysis import AnalysisRequest, pose_step
+    from liftflow.pipeline import AnalysisRequest, StepRun, TrackResult, steps
+    from liftflow.tracking import SeedCircle
+    from liftflow.tracking.table import ObservationTable
+    from liftflow.video import VideoInfo
 
     r = AnalysisRequest(video_path=str(path), pose_backend="yolo", pose_stride=8,
                         extra={"pose_options": {"imgsz": 128, "cpu_threads": 1}})
-    assert pose_step(r, info, {"observations": obs}, settings)["stats"]["frames_processed"] == len(range(0, n, 8))
+    track = TrackResult("replay", SeedCircle(*obs[0]["center"], obs[0]["radius"]),
+                        ObservationTable.from_observations({**o, "confidence": 1.0} for o in obs),
+                        seconds=0.0)
+    pose, _ = steps.estimate_pose(StepRun.in_folder(tmp_path / "job", r, settings=settings),
+                                  VideoInfo(**info), track)
+    assert pose.data["stats"]["frames_processed"] == len(range(0, n, 8))
 
 
 def test_yolo_refuses_a_detection_checkpoint(tmp_path, no_network):

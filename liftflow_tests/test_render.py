@@ -72,18 +72,18 @@ def truth_result(synth_clip):
 
 
 @pytest.fixture(scope="module")
-def pipeline_result(synth_clip):
-    from liftflow.analysis import (AnalysisRequest, assemble_step, decode_step, metrics_step,
-                                   pose_step, track_step)
+def pipeline_result(synth_clip, tmp_path_factory):
+    from liftflow.pipeline import AnalysisRequest, StepRun, steps
 
     path, truth = synth_clip
     req = AnalysisRequest(video_path=str(path), disc_center_x=truth.x[0], disc_center_y=truth.y[0],
-                          disc_radius=truth.r[0], lift_type="squat")
-    info = decode_step(req)
-    track = track_step(req, info)
-    pose = pose_step(req, info, track)
-    physics = metrics_step(req, info, track, pose)
-    return assemble_step("synth-job", info, track, pose, physics)
+                          disc_radius=truth.r[0], lift_type="squat", render=False)
+    run = StepRun.in_folder(tmp_path_factory.mktemp("pipeline"), req, job_id="synth-job")
+    info, _ = steps.decode(run)
+    track, _ = steps.track_disc(run, info)
+    pose, _ = steps.estimate_pose(run, info, track)
+    kin, _ = steps.compute_metrics(run, info, track, pose)
+    return steps.build_contract("synth-job", info, track, pose, kin)
 
 
 @pytest.fixture(scope="module")

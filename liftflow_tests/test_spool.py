@@ -72,45 +72,46 @@ def test_incomplete_or_mismatched_spool_is_refused(tmp_path, synth_clip):
 
 
 def test_analysis_renders_from_tracking_decode_and_removes_spool(tmp_path, synth_clip):
-    from liftflow.analysis import (AnalysisRequest, assemble_step, decode_step, metrics_step,
-                                   pose_step, render_step, track_step)
     from liftflow.jobstore import FRAME_SPOOL
+    from liftflow.pipeline import AnalysisRequest, StepRun, steps
 
     clip, truth = synth_clip
     k = 5  # a later seed frame: frames before it come from the backward pass, out of order
     req = AnalysisRequest(video_path=str(clip), disc_center_x=truth.x[k], disc_center_y=truth.y[k],
                           disc_radius=truth.r[k], seed_frame=k, lift_type="squat")
-    info = decode_step(req)
     job = tmp_path / "job"
-    track = track_step(req, info, job_dir=job)
+    run = StepRun.in_folder(job, req, job_id="j")
+    info, _ = steps.decode(run)
+    track, _ = steps.track_disc(run, info)
     assert (job / FRAME_SPOOL).is_file()
-    pose = pose_step(req, info, track)
-    result = assemble_step("j", info, track, pose, metrics_step(req, info, track, pose))
-    art = render_step(req, result, job)
+    pose, _ = steps.estimate_pose(run, info, track)
+    result = steps.build_contract("j", info, track, pose, steps.compute_metrics(run, info, track, pose)[0])
+    art = steps.render(req, result, job)
     assert art["overlay_source"] == "tracking's decode"
     assert not (job / FRAME_SPOOL).exists() and not (job / (FRAME_SPOOL + ".json")).exists()
     # the same overlay as one rendered from a second decode
-    again = render_step(req, result, tmp_path / "job2")
+    again = steps.render(req, result, tmp_path / "job2")
     assert again["overlay_source"] == "second decode"
     a = list(iter_frames(job / art["overlay"]))
     b = list(iter_frames(tmp_path / "job2" / again["overlay"]))
-    assert len(a) == len(b) == info["frame_count"]
+    assert len(a) == len(b) == info.frame_count
     for fa, fb in zip(a[::7], b[::7]):
         assert np.abs(fa.image.astype(int) - fb.image.astype(int)).mean() < 2.0
 
 
 def test_no_spool_without_rendering_and_failed_job_drops_it(tmp_path, synth_clip):
-    from liftflow.analysis import AnalysisRequest, decode_step, track_step
     from liftflow.jobstore import FRAME_SPOOL, JobFolder
+    from liftflow.pipeline import AnalysisRequest, StepRun, steps
 
     clip, truth = synth_clip
     req = AnalysisRequest(video_path=str(clip), disc_center_x=truth.x[0], disc_center_y=truth.y[0],
                           disc_radius=truth.r[0], render=False)
-    info = decode_step(req)
-    track_step(req, info, job_dir=tmp_path)
+    run = StepRun.in_folder(tmp_path, req)
+    info, _ = steps.decode(run)
+    steps.track_disc(run, info)
     assert not (tmp_path / FRAME_SPOOL).exists()
     req.render = True
-    track_step(req, info, job_dir=tmp_path)
+    steps.track_disc(run, info)
     assert (tmp_path / FRAME_SPOOL).exists()
     JobFolder(tmp_path, "x").drop_scratch()
     assert not (tmp_path / FRAME_SPOOL).exists()
@@ -119,7 +120,7 @@ def test_no_spool_without_rendering_and_failed_job_drops_it(tmp_path, synth_clip
 def test_deblocking_is_skipped_only_where_the_overlay_shrinks_2x():
     from dataclasses import replace
 
-    from liftflow.analysis import skip_deblocking
+    from liftflow.pipeline.steps import skip_deblocking
     from liftflow.config import get_settings
 
     st = get_settings()
@@ -133,8 +134,8 @@ def test_deblocking_is_skipped_only_where_the_overlay_shrinks_2x():
 def test_spool_refused_when_the_disk_is_short(tmp_path, monkeypatch, synth_clip):
     import shutil
 
-    from liftflow.analysis import AnalysisRequest, decode_step, track_step
     from liftflow.jobstore import FRAME_SPOOL
+    from liftflow.pipeline import AnalysisRequest, StepRun, steps
     from liftflow.render import spool as spool_mod
 
     usage = shutil.disk_usage(tmp_path)
@@ -142,25 +143,28 @@ def test_spool_refused_when_the_disk_is_short(tmp_path, monkeypatch, synth_clip)
     clip, truth = synth_clip
     req = AnalysisRequest(video_path=str(clip), disc_center_x=truth.x[0], disc_center_y=truth.y[0],
                           disc_radius=truth.r[0])
-    track = track_step(req, decode_step(req), job_dir=tmp_path)
-    assert "the overlay decodes the video again" in track["overlay_spool_refused"]
+    run = StepRun.in_folder(tmp_path, req)
+    track, _ = steps.track_disc(run, steps.decode(run)[0])
+    assert "the overlay decodes the video again" in track.overlay_spool_refused
     assert not (tmp_path / FRAME_SPOOL).exists()
     assert spool_mod.spool_bytes(1080, 1920, 1800, 720) == 1800 * 404 * 720 * 3 // 2
 
 
 def test_plots_are_drawn_in_process_when_the_plots_process_fails(tmp_path, monkeypatch, synth_clip):
-    from liftflow import analysis
+    from liftflow.pipeline import AnalysisRequest, StepRun, steps
     from liftflow.render import plots_worker
 
     clip, truth = synth_clip
-    req = analysis.AnalysisRequest(video_path=str(clip), disc_center_x=truth.x[0],
-                                   disc_center_y=truth.y[0], disc_radius=truth.r[0])
-    info = analysis.decode_step(req)
-    track = analysis.track_step(req, info)
-    pose = analysis.pose_step(req, info, track)
-    result = analysis.assemble_step("j", info, track, pose, analysis.metrics_step(req, info, track, pose))
+    req = AnalysisRequest(video_path=str(clip), disc_center_x=truth.x[0],
+                          disc_center_y=truth.y[0], disc_radius=truth.r[0], render=False)
+    run = StepRun.in_folder(tmp_path / "job", req, job_id="j")
+    info, _ = steps.decode(run)
+    track, _ = steps.track_disc(run, info)
+    pose, _ = steps.estimate_pose(run, info, track)
+    result = steps.build_contract("j", info, track, pose, steps.compute_metrics(run, info, track, pose)[0])
 
+    req.render = True
     monkeypatch.setattr(plots_worker.PlotsProcess, "ARGV", ("-c", "import sys; sys.exit(3)"))
-    art = analysis.render_step(req, result, tmp_path)
+    art = steps.render(req, result, tmp_path)
     assert set(art["plots"]) == {"bar_path", "height", "velocity", "power"}
     assert all((tmp_path / v).is_file() for v in art["plots"].values())

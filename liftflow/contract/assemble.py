@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from types import MappingProxyType
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from pydantic import ValidationError
 
 from liftflow.contract.models import RESULTS_CONTRACT_VERSION, FrameEntry, ResultsContract
+
+if TYPE_CHECKING:
+    from liftflow.tracking.table import ObservationTable
 
 DISC_CLASS_NAME = "frisbee"  # historical COCO label; clients match on it
 PERSON_CLASS_NAME = "person"
@@ -190,8 +193,11 @@ class DiscFrames(Mapping):
         return f"DiscFrames({len(self)} frames)"
 
 
-def disc_track(observations: list[dict]) -> dict:
+def disc_track(observations: "ObservationTable | Sequence[dict]") -> dict:
     """The single disc track: one frame entry per tracked frame (lost frames are absent).
+
+    ``observations``: an ``ObservationTable`` (what the trackers return; read by columns)
+    or ``DiscObservation.to_dict()`` per frame.
 
     Rounded with ``round_array`` (the same doubles as Python's ``round``, computed per array
     instead of per value: the outline alone is ~170 000 numbers for 1800 frames). ``frames``
@@ -201,9 +207,10 @@ def disc_track(observations: list[dict]) -> dict:
     {..., "mask": [[x, y], ...]}}``, and ``validate_result`` checks them as that."""
     import numpy as np
 
-    table = getattr(observations, "table", None)  # ObservationDicts: read its columns
-    if table is not None:
-        return _disc_track_of_table(table, observations)
+    from liftflow.tracking.table import ObservationTable
+
+    if isinstance(observations, ObservationTable):
+        return _disc_track_of_table(observations, observations.dicts())
     obs = [ob for ob in observations if ob.get("state") == "tracked" and ob.get("center") is not None]
     if not obs:
         return _disc_track_slow([])
@@ -355,7 +362,7 @@ def _disc_track_of_table(table, observations) -> dict:
 def build_result(
     job_id: str,
     video_info: dict,
-    observations: list[dict],
+    observations: "ObservationTable | Sequence[dict]",
     physics: Optional[dict],
     seed: Optional[dict] = None,
     pose: Optional[dict] = None,

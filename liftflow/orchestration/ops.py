@@ -1,12 +1,12 @@
 """The five ops of lift_analysis. Each is thin: the step and its job-folder bookkeeping are
-``liftflow.jobrun`` (shared with ``liftflow analyze``, which runs them without Dagster);
-an op adds the Dagster side: worker tags, output metadata, event log.
+``liftflow.pipeline.steps`` (shared with ``liftflow analyze``, which runs them without
+Dagster); an op adds the Dagster side: worker tags, output metadata, event log.
 
 Every op writes the job folder's progress file and pipeline.log, and records its timing in
-job_meta.json. A bad input raises ``dagster.Failure`` whose description is the readable
-reason; the failure hook copies it into job_meta.json.
+job_meta.json. LiftFlow's errors (``liftflow.errors.LiftFlowError``) become
+``dagster.Failure`` here, in one place, with the readable reason as description; the
+failure hook copies it into job_meta.json.
 """
-
 
 import contextlib
 import os
@@ -21,76 +21,79 @@ from dagster import (
     op,
 )
 
-from liftflow import jobrun
-from liftflow.analysis import AnalysisError
-from liftflow.config import get_settings
-from liftflow.orchestration.resources import LiftRequest
-
+from liftflow.errors import LiftFlowError
 from liftflow.orchestration.names import WORKER_HOST_TAG, WORKER_PID_TAG
+from liftflow.orchestration.resources import LiftRequest
+from liftflow.pipeline import steps
+from liftflow.pipeline.stages import Kinematics, PoseResult, TrackResult
+from liftflow.video import VideoInfo
+
+
+def _run(context, lift: LiftRequest) -> steps.StepRun:
+    from liftflow.config import get_settings
+
+    return steps.StepRun(lift.folder(), context.run_id, lift.analysis_request(), get_settings())
 
 
 @contextlib.contextmanager
 def _step(context: OpExecutionContext, lift: LiftRequest, name: str):
-    """``jobrun.step`` (progress, log, timing) plus the Dagster side: worker tags, event log,
-    a readable failure as ``dagster.Failure``."""
+    """``steps.step`` (progress, log, timing) plus the Dagster side: worker tags, event log,
+    a LiftFlow error as ``dagster.Failure``."""
     # The worker's pid lets start-up reconciliation tell a live run from a dead one.
     worker = {WORKER_PID_TAG: str(os.getpid()), WORKER_HOST_TAG: socket.gethostname()}
     if any(context.run.tags.get(k) != v for k, v in worker.items()):
         context.instance.add_run_tags(context.run_id, worker)
-    context.log.info(f"{jobrun.step_title(name)} started")
+    context.log.info(f"{steps.step_title(name)} started")
     try:
-        with jobrun.step(lift.folder(), context.run_id, name) as progress:
+        with steps.step(lift.folder(), context.run_id, name) as progress:
             yield progress
-    except AnalysisError as exc:
-        raise Failure(description=str(exc), metadata={"step": name, "reason": str(exc)}) from exc
+    except LiftFlowError as exc:
+        reason = steps.failure_reason(exc)
+        raise Failure(description=reason, metadata={"step": name, "reason": reason}) from exc
 
 
 @op(description="Probe the video: geometry, rotation, per-frame timestamps; validate the request.")
-def decode(context: OpExecutionContext, lift: LiftRequest) -> dict:
+def decode(context: OpExecutionContext, lift: LiftRequest) -> VideoInfo:
     with _step(context, lift, "decode"):
-        info, md = jobrun.decode_step(lift.folder(), context.run_id, lift.analysis_request(),
-                                      get_settings())
+        info, md = steps.decode(_run(context, lift))
     md["video_path"] = MetadataValue.path(md["video_path"])
     context.add_output_metadata(md)
     return info
 
 
 @op(description="Track the plate through every frame from the seed circle (or an automatic one).")
-def track_disc(context: OpExecutionContext, lift: LiftRequest, video_info: dict) -> dict:
+def track_disc(context: OpExecutionContext, lift: LiftRequest, video_info: VideoInfo) -> TrackResult:
     with _step(context, lift, "track_disc") as progress:
-        track, md = jobrun.track_step(lift.folder(), lift.analysis_request(), video_info,
-                                      progress, get_settings())
+        track, md = steps.track_disc(_run(context, lift), video_info, progress)
     md["seed"] = MetadataValue.json(md["seed"])
     context.add_output_metadata(md)
     return track
 
 
 @op(description="Person box and pose keypoints when enabled; a fast no-op otherwise.")
-def estimate_pose(context: OpExecutionContext, lift: LiftRequest, video_info: dict, track: dict) -> dict:
+def estimate_pose(context: OpExecutionContext, lift: LiftRequest, video_info: VideoInfo,
+                  track: TrackResult) -> PoseResult:
     with _step(context, lift, "estimate_pose") as progress:
-        pose, md = jobrun.pose_step(lift.folder(), lift.analysis_request(), video_info, track,
-                                    progress, get_settings())
+        pose, md = steps.estimate_pose(_run(context, lift), video_info, track, progress)
     context.add_output_metadata(md)
     return pose
 
 
 @op(description="Calibrate from the plate, filter the path, compute kinematics, energy, power, reps.")
-def compute_metrics(context: OpExecutionContext, lift: LiftRequest, video_info: dict,
-                    track: dict, pose: dict) -> dict:
+def compute_metrics(context: OpExecutionContext, lift: LiftRequest, video_info: VideoInfo,
+                    track: TrackResult, pose: PoseResult) -> Kinematics:
     with _step(context, lift, "compute_metrics"):
-        physics, md = jobrun.metrics_step(lift.folder(), lift.analysis_request(), video_info,
-                                          track, pose)
+        kin, md = steps.compute_metrics(_run(context, lift), video_info, track, pose)
     context.add_output_metadata(md)
-    return physics
+    return kin
 
 
 @op(description="Build the ResultsContract and write result.json and the final job_meta.json.")
-def assemble_contract(context: OpExecutionContext, lift: LiftRequest, video_info: dict,
-                      track: dict, pose: dict, physics: dict) -> str:
+def assemble_contract(context: OpExecutionContext, lift: LiftRequest, video_info: VideoInfo,
+                      track: TrackResult, pose: PoseResult, physics: Kinematics) -> str:
     with _step(context, lift, "assemble_contract") as progress:
-        path, md = jobrun.assemble_step(lift.folder(), context.run_id, lift.analysis_request(),
-                                        video_info, track, pose, physics, progress,
-                                        on_render_error=context.log.warning)
+        path, md = steps.assemble_contract(_run(context, lift), video_info, track, pose, physics,
+                                           progress, on_render_error=context.log.warning)
     extra = {}
     if "plots" in md:
         from liftflow.render import plots_markdown
@@ -109,5 +112,5 @@ def mark_job_failed(context: HookContext) -> None:
     lift: LiftRequest = context.resources.lift
     exc = context.op_exception
     reason = exc.description if isinstance(exc, Failure) and exc.description else (
-        jobrun.failure_reason(exc))
-    jobrun.mark_failed(lift.folder(), context.op.name, reason, context.run_id)
+        steps.failure_reason(exc))
+    steps.mark_failed(lift.folder(), context.op.name, reason, context.run_id)

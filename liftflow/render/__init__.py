@@ -38,7 +38,7 @@ preset="superfast", crf=23, pose=True, threaded=None, poster=True, spool=None) -
     rep), phases, warnings, the plots. All user text is escaped; only relative/http(s)
     URLs are used.
 
-Wiring: ``liftflow.analysis.render_step`` (called by the assemble_contract op, on by
+Wiring: ``liftflow.pipeline.steps.render`` (called by the assemble_contract op, on by
 default per job) writes overlay.mp4, overlay_poster.jpg and plots/*.png into the job
 folder and lists them in job_meta.json; the API serves them (``liftflow_api.routes``:
 ``/videos/{id}/overlay`` with Range support, ``/poster``, ``/plots/{name}``) and the

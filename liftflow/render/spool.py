@@ -37,6 +37,12 @@ def spool_bytes(width: int, height: int, frame_count: int, max_side: Optional[in
     return int(frame_count) * w * h * 3 // 2
 
 
+def overlay_max_side(width: int, height: int) -> int:
+    """The overlay's longer side: 720 px for portrait phone clips (404x720 from 1080x1920:
+    lines and labels stay crisp on a phone), 1080 px otherwise."""
+    return 720 if height > width else 1080
+
+
 def overlay_scale(width: int, height: int, max_side: Optional[int]) -> float:
     """The overlay's downscale: its longer side at most ``max_side``."""
     if max_side is not None and max(width, height) > max_side:
