@@ -306,12 +306,12 @@ def test_portrait_1080x1920_60fps_is_tracked_faster_than_real_time_on_2_cores():
 def test_backward_tracking_in_small_chunks_gives_the_same_track(monkeypatch):
     """Bounded memory: the segment before the seed is decoded in chunks; chunking must not
     change the result."""
-    from liftflow.tracking import classic
+    from liftflow.tracking.classic import tracker as classic_tracker
 
     case = _case("dave-clean")
     k = next(k for k in load_gt(case["gt"]) if k["frame"] == 45)
     seed = SeedCircle(cx=k["x"] + 1.5, cy=k["y"] - 1.5, r=k["r"] * 1.03, frame=45)
     info, whole = _track("dave-clean", seed)
-    monkeypatch.setattr(classic, "BACKWARD_BUDGET_BYTES", 1)  # chunks of 8 frames
+    monkeypatch.setattr(classic_tracker, "BACKWARD_BUDGET_BYTES", 1)  # chunks of 8 frames
     chunked = create_tracker("classic").track(str(case["video"]), info, seed)
     assert [(o.state, o.center) for o in chunked] == [(o.state, o.center) for o in whole]

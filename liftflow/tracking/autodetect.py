@@ -22,6 +22,8 @@ import math
 import numpy as np
 
 from liftflow.tracking.base import SeedCircle, TrackingError
+from liftflow.tracking.classic.features import feature_map
+from liftflow.tracking.classic.rim import Rays, RimFitter, plate_colour, sample_rays
 
 WORK_SIDE = 480  # longest side of the frames the detector looks at
 N_SAMPLES = 5  # frames sampled among the first max_frames
@@ -46,11 +48,9 @@ def _uniformity(feat, cx, cy, r) -> float:
     A plate is one material all round its edge; a circle that Hough found in clutter
     has a different colour inside on every side.
     """
-    from liftflow.tracking.classic import _Rays, _sample_rays
-
-    rays = _Rays(72)
+    rays = Rays(72)
     rho = np.array([0.8 * r, 0.86 * r, 0.92 * r], np.float32)
-    prof, inside = _sample_rays(feat, rays, cx, cy, rho)
+    prof, inside = sample_rays(feat, rays, cx, cy, rho)
     ok = inside.all(axis=1)
     if ok.sum() < 12:
         return 0.0
@@ -64,7 +64,6 @@ def detect_seed(video_path: str, info, max_frames: int = 30) -> SeedCircle:
     """The near plate on the first frames, or TrackingError with the reason."""
     import cv2
 
-    from liftflow.tracking.classic import _features, _RimFitter, _plate_colour
     from liftflow.video.decode import iter_frames
 
     n = max(1, min(int(max_frames), int(info.frame_count or max_frames)))
@@ -104,9 +103,9 @@ def detect_seed(video_path: str, info, max_frames: int = 30) -> SeedCircle:
     for g in groups:
         f0 = g["frames"][0]
         if f0 not in feats:
-            feats[f0] = _features(dict(frames)[f0])
+            feats[f0] = feature_map(dict(frames)[f0])
         feat = feats[f0]
-        rim = _RimFitter(_plate_colour(feat, g["cx"], g["cy"], g["r"]))
+        rim = RimFitter(plate_colour(feat, g["cx"], g["cy"], g["r"]))
         fit = rim.fit(feat, g["cx"], g["cy"], g["r"], sigma_frac=0.10, passes=3,
                       r_bounds=(0.8 * g["r"], 1.2 * g["r"]))
         if fit is None or fit.n_inliers < 12:

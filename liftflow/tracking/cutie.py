@@ -42,6 +42,8 @@ from liftflow.tracking.base import (
     SeedCircle,
     TrackingError,
 )
+from liftflow.tracking.driver import (backward_from_seed, check_seed, fill_not_decoded,
+                                      forward_from_seed, frame_time, seed_not_decoded)
 from liftflow.video import VideoInfo
 
 DESCRIPTION = (
@@ -450,19 +452,9 @@ class CutieTracker:
         from liftflow.video.decode import iter_frames
 
         frames = frame_source or partial(iter_frames, video_path)
-        n = int(info.frame_count)
-        if n <= 0:
-            raise TrackingError("the video has no frames")
-        if not (0 <= seed.frame < n):
-            raise TrackingError(f"seed frame {seed.frame} outside the video (0..{n - 1})")
-        if not (seed.r > 0):
-            raise TrackingError(f"seed radius must be positive, got {seed.r}")
+        n = check_seed(info, seed)
         s = self._scale_for(info, seed)
         obs: list[Optional[DiscObservation]] = [None] * n
-        ts = list(info.timestamps_s)
-
-        def t_of(i: int, fallback: float) -> float:
-            return float(ts[i]) if i < len(ts) else float(fallback)
 
         done = 0
         t_net = 0.0
@@ -500,9 +492,7 @@ class CutieTracker:
             warnings.simplefilter("ignore", FutureWarning)
             # forward: seed.frame .. n-1
             core = InferenceCore(self.network, self.cfg)
-            for fr in frames(start=seed.frame, scale=s):
-                if fr.index >= n:
-                    break
+            for fr in forward_from_seed(frames, seed.frame, n, scale=s):
                 img = fr.image
                 if fr.index == seed.frame:
                     h, w = img.shape[:2]
@@ -517,14 +507,14 @@ class CutieTracker:
                 else:
                     prob = step(core, img, end=fr.index == n - 1)
                 obs[fr.index] = self._observation(
-                    fr.index, t_of(fr.index, fr.t_s), prob, geom["sx"], geom["sy"], info,
-                    geom["seed_area"],
+                    fr.index, frame_time(info, fr.index, fr.t_s), prob, geom["sx"], geom["sy"],
+                    info, geom["seed_area"],
                 )
                 done += 1
                 report(progress, done / n, f"cutie: frame {done}/{n}")
             del core
             if seed_mask_t is None:
-                raise TrackingError(f"could not decode the seed frame {seed.frame}")
+                raise seed_not_decoded(seed)
 
             # backward: seed.frame-1 .. 0, streamed in chunks decoded forwards
             if seed.frame > 0:
@@ -532,26 +522,17 @@ class CutieTracker:
                 step(core, seed_img, seed_mask_t)
                 seed_img = None
                 chunk = max(1, int(self.opts["backward_chunk"]))
-                stop = seed.frame
-                while stop > 0:
-                    start = max(0, stop - chunk)
-                    chunk_frames = list(frames(start=start, stop=stop, scale=s))
-                    for fr in reversed(chunk_frames):
-                        prob = step(core, fr.image, end=fr.index == 0)
-                        obs[fr.index] = self._observation(
-                            fr.index, t_of(fr.index, fr.t_s), prob, geom["sx"], geom["sy"],
-                            info, geom["seed_area"],
-                        )
-                        done += 1
-                        report(progress, done / n, f"cutie: frame {done}/{n} (backwards)")
-                    del chunk_frames
-                    stop = start
+                for fr in backward_from_seed(frames, seed.frame, chunk, scale=s):
+                    prob = step(core, fr.image, end=fr.index == 0)
+                    obs[fr.index] = self._observation(
+                        fr.index, frame_time(info, fr.index, fr.t_s), prob, geom["sx"],
+                        geom["sy"], info, geom["seed_area"],
+                    )
+                    done += 1
+                    report(progress, done / n, f"cutie: frame {done}/{n} (backwards)")
                 del core
 
-        for i in range(n):
-            if obs[i] is None:
-                obs[i] = DiscObservation(i, t_of(i, 0.0), LOST, 0.0,
-                                         extra={"reason": "frame not decoded"})
+        fill_not_decoded(obs, n, info, lambda i: obs[i] is not None)
         self.last_timing = {
             "frames": frames_net,
             "network_s": round(t_net, 3),

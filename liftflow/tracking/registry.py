@@ -15,12 +15,14 @@ from typing import Optional
 from liftflow.config import Settings, get_settings
 from liftflow.tracking.base import TrackerUnavailable, DiscTracker
 
+CLASSIC_BACKEND = "classic"  # the one place the default backend's name is spelled
+
 BACKENDS: dict[str, str] = {
-    "classic": "liftflow.tracking.classic",
+    CLASSIC_BACKEND: "liftflow.tracking.classic",
     "cutie": "liftflow.tracking.cutie",
     "yolo": "liftflow.tracking.yolo",
 }
-DEFAULT_BACKEND = "classic"
+DEFAULT_BACKEND = CLASSIC_BACKEND
 
 
 @dataclass(frozen=True)

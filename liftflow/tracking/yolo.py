@@ -37,6 +37,7 @@ from liftflow.tracking.base import (
     SeedCircle,
     TrackingError,
 )
+from liftflow.tracking.driver import check_seed, check_seed_frame
 from liftflow.video import VideoInfo
 
 DESCRIPTION = (
@@ -335,8 +336,7 @@ def associate(
     """Per frame of the video: the seeded plate's detection or None. Frames after the seed
     are followed forwards, frames before it backwards, both starting at the seed."""
     n = len(dets_by_frame)
-    if not (0 <= seed.frame < n):
-        raise TrackingError(f"seed frame {seed.frame} outside the video (0..{n - 1})")
+    check_seed_frame(seed, n)
     seed_det = Detection.from_circle(seed.cx, seed.cy, seed.r, 1.0, source="seed")
 
     def dts_for(order: list[int]) -> Optional[list[float]]:
@@ -496,13 +496,7 @@ class YoloTracker:
         progress: Optional[ProgressFn] = None,
         frame_source: Optional[FrameSource] = None,
     ) -> list[DiscObservation]:
-        n = int(info.frame_count)
-        if n <= 0:
-            raise TrackingError("the video has no frames")
-        if not (0 <= seed.frame < n):
-            raise TrackingError(f"seed frame {seed.frame} outside the video (0..{n - 1})")
-        if not (seed.r > 0):
-            raise TrackingError(f"seed radius must be positive, got {seed.r}")
+        n = check_seed(info, seed)
         report(progress, 0.0, f"yolo: detecting plates in {n} frames on {self.device}")
         from liftflow.tracking.cutie import _cpu_threads
 
