@@ -1,4 +1,22 @@
-"""Dagster Definitions loaded by the code server (``-m liftflow.orchestration.definitions``).
+"""LiftFlow's one Dagster entry point, merged from one ``Definitions`` per concept:
+
+- ``analysis_defs`` (``orchestration/analysis.py``): the ``lift_analysis`` job (one run per
+  submission: decode -> track_disc -> estimate_pose -> compute_metrics -> assemble_contract),
+  its per-run request resource and the filesystem IO manager;
+- the benchmark sweep (``orchestration/sweep.py``): ``benchmark_sweep`` and ``sweep_report``,
+  ``sweep_report_sensor``, ``benchmark_sweep_schedule``.
+
+Run it: ``liftflow up`` starts a code server on it
+(``dagster code-server start -m liftflow.orchestration.definitions``), which the webserver
+and the daemon reach through ``workspace.yaml``; ``dagster dev -m
+liftflow.orchestration.definitions`` also works for a quick look.
+
+Environment variables it reads (through ``liftflow.config``; the README's table has all):
+``LIFTFLOW_DATA_DIR`` (job folders, Dagster home), ``LIFTFLOW_MODELS_DIR`` and the weights
+names, ``LIFTFLOW_DEVICE``, ``LIFTFLOW_MAX_DURATION_S``, ``LIFTFLOW_MAX_PIXELS``,
+``LIFTFLOW_FAST_DECODE``, ``DATASETS_ROOT``, ``LIFTFLOW_SWEEP_CRON``,
+``LIFTFLOW_SWEEP_DATASET``, ``LIFTFLOW_SWEEP_SENSOR_INTERVAL_S``, ``LIFTFLOW_UI_PORT`` (the
+sweep queues its case runs through the webserver).
 
 Heavy libraries (torch, cv2, ultralytics, cutie) are imported inside the steps, so the
 long-lived code server stays small and each run starts fast.
@@ -8,48 +26,15 @@ from __future__ import annotations
 
 import warnings
 
-from dagster import BetaWarning, Definitions, FilesystemIOManager, in_process_executor, job
+from dagster import BetaWarning, Definitions
 
 # Dagster's own sensor decorator passes a beta parameter (owners) internally; the notice
 # is about Dagster's code, not ours, and would otherwise print on every CLI command.
 warnings.filterwarnings("ignore", category=BetaWarning)
 
-from liftflow.orchestration.ops import (
-    assemble_contract,
-    compute_metrics,
-    decode,
-    estimate_pose,
-    mark_job_failed,
-    track_disc,
-)
-from liftflow.orchestration.resources import LiftRequest
-from liftflow.orchestration.sweep import SWEEP_JOBS, SWEEP_SCHEDULES, SWEEP_SENSORS
+from liftflow.orchestration.analysis import analysis_defs  # noqa: E402
+from liftflow.orchestration.sweep import SWEEP_JOBS, SWEEP_SCHEDULES, SWEEP_SENSORS  # noqa: E402
 
-from liftflow.orchestration.names import ANALYSIS_JOB as JOB_NAME
+sweep_defs = Definitions(jobs=SWEEP_JOBS, sensors=SWEEP_SENSORS, schedules=SWEEP_SCHEDULES)
 
-
-@job(
-    name=JOB_NAME,
-    executor_def=in_process_executor,
-    hooks={mark_job_failed},
-    description="One submission: decode -> track_disc -> estimate_pose -> compute_metrics -> assemble_contract",
-)
-def lift_analysis():
-    info = decode()
-    track = track_disc(info)
-    pose = estimate_pose(info, track)
-    physics = compute_metrics(info, track, pose)
-    assemble_contract(info, track, pose, physics)
-
-
-defs = Definitions(
-    jobs=[lift_analysis, *SWEEP_JOBS],
-    sensors=SWEEP_SENSORS,
-    schedules=SWEEP_SCHEDULES,
-    resources={
-        "lift": LiftRequest.configure_at_launch(),
-        # Outputs are pickled under DAGSTER_HOME/storage/<run_id>/, so "re-execute from
-        # failure" reuses the steps that succeeded.
-        "io_manager": FilesystemIOManager(),
-    },
-)
+defs = Definitions.merge(analysis_defs, sweep_defs)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Optional
 
 from liftflow.errors import LaunchError  # re-exported
-from liftflow.orchestration.names import ANALYSIS_JOB as JOB_NAME, LOCATION_NAME, REPOSITORY_NAME
+from liftflow.orchestration.names import ANALYSIS_JOB, LOCATION_NAME, REPOSITORY_NAME
 
 _REEXECUTE = """
 mutation Reexecute($parentRunId: String!, $strategy: ReexecutionStrategy!) {
@@ -48,7 +48,7 @@ class RunLauncher:
         client = self._client()
         try:
             return client.submit_job_execution(
-                JOB_NAME,
+                ANALYSIS_JOB,
                 repository_location_name=LOCATION_NAME,
                 repository_name=REPOSITORY_NAME,
                 run_config=run_config,

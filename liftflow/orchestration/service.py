@@ -18,7 +18,7 @@ from liftflow.pipeline.steps import STEP_TITLES, STEPS, overall_progress
 from liftflow.config import Settings
 from liftflow.errors import JobConflict, JobNotFound
 from liftflow.jobstore import META, RESULT, JobFolder, is_valid_job_id, new_job_id, new_meta, read_json
-from liftflow.orchestration.names import ANALYSIS_JOB as JOB_NAME, JOB_ID_TAG
+from liftflow.orchestration.names import ANALYSIS_JOB, JOB_ID_TAG
 from liftflow.orchestration.launcher import LaunchError, RunLauncher, optional_tags
 from liftflow.orchestration.resources import run_config_for
 
@@ -119,7 +119,7 @@ class JobService:
     def _records(self, job_id: Optional[str] = None, limit: Optional[int] = None):
         from dagster import RunsFilter
 
-        f = RunsFilter(job_name=JOB_NAME, tags={JOB_ID_TAG: job_id}) if job_id else RunsFilter(job_name=JOB_NAME)
+        f = RunsFilter(job_name=ANALYSIS_JOB, tags={JOB_ID_TAG: job_id}) if job_id else RunsFilter(job_name=ANALYSIS_JOB)
         return self.instance.get_run_records(filters=f, limit=limit)  # newest first
 
     def _active_runs(self) -> dict[str, object]:
@@ -135,7 +135,7 @@ class JobService:
                 return self._active[1]
             by_job: dict[str, object] = {}
             for rec in self.instance.get_run_records(filters=RunsFilter(
-                    job_name=JOB_NAME, statuses=[S.QUEUED, S.NOT_STARTED, S.STARTING, S.STARTED,
+                    job_name=ANALYSIS_JOB, statuses=[S.QUEUED, S.NOT_STARTED, S.STARTING, S.STARTED,
                                                  S.CANCELING])):
                 jid = rec.dagster_run.tags.get(JOB_ID_TAG)
                 if jid and jid not in by_job:  # newest first

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from liftflow.physics import filtering as flt
-from liftflow.physics import reps as rp
+import liftflow.physics.filtering as flt
+import liftflow.physics.reps as rp
 from liftflow.physics.params import PhysicsParams
 
 

@@ -19,7 +19,7 @@ from typing import Optional
 
 import numpy as np
 
-from liftflow.physics import filtering as flt
+import liftflow.physics.filtering as flt
 from liftflow.physics.calibration import Calibration, calibrate
 from liftflow.numeric import round_list
 from liftflow.physics.params import CONCENTRIC_FIRST, OLYMPIC, PhysicsParams
