@@ -189,7 +189,12 @@ def parse_expected_reps(v: Any) -> Optional[list[int]]:
     return vals
 
 
-def parse_tags(v: Any) -> dict:
+def parse_tags(v: Any, *, max_tags: int = 50, max_len: int = 256) -> dict:
+    """Tags as ``{str: str}`` from a dict, a JSON object ``{"env": "indoor"}`` or
+    ``env=indoor;disc=black`` (``|`` also separates); empty or None gives ``{}``. The one
+    parser of the field: manifests and the API's ``tags`` form field. ValueError with the
+    reason when it is neither form, a value is a list or object, there are more than
+    ``max_tags`` tags, or a key or value is longer than ``max_len`` characters."""
     if v is None:
         return {}
     if isinstance(v, dict):
@@ -202,7 +207,7 @@ def parse_tags(v: Any) -> dict:
             try:
                 out = json.loads(s)
             except json.JSONDecodeError as exc:
-                raise ValueError(f"tags: invalid JSON object ({exc.msg})")
+                raise ValueError(f'tags: invalid JSON object like {{"env": "indoor"}} ({exc.msg})')
             if not isinstance(out, dict):
                 raise ValueError("tags: must be a JSON object")
         else:
@@ -212,12 +217,16 @@ def parse_tags(v: Any) -> dict:
                 if not part:
                     continue
                 if "=" not in part:
-                    raise ValueError(f"tags: {part!r} is not key=value (use env=indoor;disc=black or a JSON object)")
+                    raise ValueError(f"tags: {part[:40]!r} is not key=value (use env=indoor;disc=black or a JSON object)")
                 k, val = part.split("=", 1)
                 out[k.strip()] = val.strip()
+    if len(out) > max_tags:
+        raise ValueError(f"tags: at most {max_tags} tags are allowed (got {len(out)})")
     for k, val in out.items():
         if isinstance(val, (dict, list)):
-            raise ValueError(f"tags: value of {k!r} must be a string or number")
+            raise ValueError(f"tags: value of {str(k)[:40]!r} must be a string or number")
+        if len(str(k)) > max_len or len(str(val)) > max_len:
+            raise ValueError(f"tags: {str(k)[:40]!r}: keys and values are limited to {max_len} characters")
     return {str(k): str(val) for k, val in out.items()}
 
 

@@ -8,24 +8,18 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
-from liftflow.analysis import OVERLAY, POSTER
-from liftflow.jobstore import RESULT, JobFolder, read_json
+from liftflow.jobstore import OVERLAY, PLOTS_DIR, POSTER, RESULT, JobFolder, read_json
+from liftflow.orchestration.service import COMPLETED
 from liftflow.render import PLOT_NAMES, results_page_html
-from liftflow_api import deps
-from liftflow.orchestration.service import COMPLETED, JobNotFound
+from liftflow_api.deps import Job, Service
 
 router = APIRouter(tags=["pages"])
 
 
 @router.get("/jobs/{video_id}", response_class=HTMLResponse, responses={404: {"description": "Unknown job"}},
             summary="Results page of a job (HTML)")
-def results_page(video_id: str, api_key: Optional[str] = Query(None, include_in_schema=False)):
-    svc = deps.service()
-    try:
-        view = svc.view(video_id)
-    except JobNotFound:
-        return HTMLResponse(f"<!doctype html><title>Not found</title><p>No job {video_id!r}.</p>",
-                            status_code=404)
+def results_page(view: Job, svc: Service, api_key: Optional[str] = Query(None, include_in_schema=False)):
+    video_id = view.video_id
     folder = JobFolder.for_job(svc.settings.results_dir, video_id)
     result = read_json(folder.file(RESULT)) if view.status == COMPLETED else None
     meta = view.meta or {}
@@ -38,6 +32,6 @@ def results_page(video_id: str, api_key: Optional[str] = Query(None, include_in_
     if folder.file(POSTER).is_file():
         artefacts["poster"] = f"{base}/poster{suffix}"
     for name in PLOT_NAMES:
-        if folder.file(f"plots/{name}.png").is_file():
+        if folder.file(f"{PLOTS_DIR}/{name}.png").is_file():
             artefacts[f"plot:{name}"] = f"{base}/plots/{name}{suffix}"
     return HTMLResponse(results_page_html(video_id, result, status, artefacts))

@@ -8,20 +8,15 @@ from typing import Optional
 
 from fastapi import HTTPException
 
+from liftflow.bench.dataset import inside as _inside
 from liftflow.config import SUPPORTED_FORMATS
+from liftflow.errors import InputError
 
 ASSET_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 
 
-def _inside(root: Path, p: Path) -> bool:
-    try:
-        p.resolve().relative_to(root.resolve())
-        return True
-    except (ValueError, OSError):
-        return False
-
-
 def require_root(root: Path) -> Path:
+    """``root`` when it is a folder; 503 otherwise (the server is not set up for local assets)."""
     if not root.is_dir():
         raise HTTPException(503, detail=f"DATASETS_ROOT is not configured or does not exist ({root})")
     return root
@@ -48,10 +43,11 @@ def resolve_asset(root: Path, asset_id: Optional[str], asset_path: Optional[str]
         if p.suffix.lower() not in SUPPORTED_FORMATS:
             raise HTTPException(400, detail=f"Invalid file extension {p.suffix!r}")
         return p.resolve()
-    raise HTTPException(422, detail="local_asset needs asset_id (or asset_path)")
+    raise InputError("local_asset needs asset_id (or asset_path)")
 
 
 def list_assets(root: Path) -> list[dict]:
+    """The videos directly in ``root`` (names and sizes, no paths)."""
     if not root.is_dir():
         return []
     out = []

@@ -1,0 +1,114 @@
+"""LiftFlow's error tree (``liftflow.errors``) mapped to HTTP status codes, once.
+
+::
+
+    InputError (VideoError, SeedError, DatasetError, ...)   422  its message
+    BackendUnavailable (TrackerUnavailable, PoseUnavailable) 422  ``.public`` (no server path;
+                                                                  the full reason goes to the log)
+    JobNotFound                                             404  "Video job '<id>' not found"
+                                                                  (an HTML page outside /api/)
+    JobConflict                                             409  its message
+    LaunchError                                             503  its message
+    BatchError                                              503  {"message", "submitted": [{case_id, job_id}]}
+    ConfigError                                             500  its message (names the variable)
+    any other exception                                     500  "internal error: <type>: <message>"
+
+Routes raise these errors (or let the core's propagate) and never translate them
+themselves; ``register`` installs the handlers on the app. HTTPException stays for what
+only the API knows (400 extension, 413 size, 404 asset, 503 DATASETS_ROOT). Request
+validation errors are 422 with ``detail`` (one readable line) and ``errors`` (per field).
+"""
+
+from __future__ import annotations
+
+import logging
+from html import escape
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from liftflow.errors import (
+    BackendUnavailable, BatchError, ConfigError, InputError, JobConflict, JobNotFound, LaunchError,
+    LiftFlowError,
+)
+
+log = logging.getLogger("liftflow_api")
+
+# Most specific first is not needed: the exception's MRO is walked, the first class found wins.
+STATUS: dict[type[LiftFlowError], int] = {
+    InputError: 422,
+    BackendUnavailable: 422,
+    JobNotFound: 404,
+    JobConflict: 409,
+    LaunchError: 503,
+    BatchError: 503,
+    ConfigError: 500,
+}
+
+
+def status_for(exc: BaseException) -> int | None:
+    """The HTTP status of a LiftFlow error, or None when it is not mapped (a 500)."""
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return None
+
+
+def detail_for(exc: LiftFlowError):
+    """What the client sees as ``detail``."""
+    if isinstance(exc, JobNotFound):
+        # JobService raises JobNotFound(job_id): the message is the id.
+        return f"Video job {job_id_of(exc)!r} not found"
+    if isinstance(exc, BackendUnavailable):
+        return exc.public
+    if isinstance(exc, BatchError):
+        return {"message": str(exc), "submitted": [
+            {"case_id": j["case_id"], "job_id": j["job_id"]} for j in exc.submitted]}
+    return str(exc)
+
+
+def job_id_of(exc: JobNotFound) -> str:
+    return str(exc.args[0]) if exc.args else "?"
+
+
+def _is_page(request: Request) -> bool:
+    """The HTML pages live outside /api/ (and / and /health never raise JobNotFound)."""
+    return not request.url.path.startswith("/api/")
+
+
+def _unexpected_response(request: Request, exc: BaseException) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse(status_code=500, content={"detail": f"internal error: {type(exc).__name__}: {exc}"})
+
+
+async def liftflow_error(request: Request, exc: LiftFlowError):
+    status = status_for(exc)
+    if status is None:
+        return _unexpected_response(request, exc)
+    if isinstance(exc, BackendUnavailable):
+        log.warning("refused %s %s: %s", request.method, request.url.path, exc)  # with paths
+    elif status >= 500:
+        log.error("%s %s failed: %s", request.method, request.url.path, exc)
+    if isinstance(exc, JobNotFound) and _is_page(request):
+        return HTMLResponse(f"<!doctype html><title>Not found</title><p>No job {escape(repr(job_id_of(exc)), quote=False)}.</p>",
+                            status_code=404)
+    return JSONResponse(status_code=status, content={"detail": detail_for(exc)})
+
+
+async def validation_error(request: Request, exc: RequestValidationError):
+    errors = [{"field": ".".join(str(p) for p in e.get("loc", [])[1:]), "message": e.get("msg")}
+              for e in exc.errors()]
+    text = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "invalid request"
+    return JSONResponse(status_code=422, content={"detail": text, "errors": errors})
+
+
+async def unexpected_error(request: Request, exc: Exception):
+    return _unexpected_response(request, exc)
+
+
+def register(app: FastAPI) -> None:
+    """Install the handlers: LiftFlow errors, request validation, anything else (500)."""
+    app.add_exception_handler(LiftFlowError, liftflow_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(Exception, unexpected_error)

@@ -1,0 +1,86 @@
+"""/, /health (open) and /api/v1/info (the capabilities handshake, BENCHMARK_API.md section C).
+
+/api/v1/info is the operators' view: each backend's availability with its exact reason,
+server paths included (the submit-time refusals show the reason without paths).
+"""
+
+from __future__ import annotations
+
+import platform
+import socket
+from datetime import datetime, timezone
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from liftflow.config import SUPPORTED_FORMATS, Settings, git_sha
+from liftflow.contract import API_VERSION, RESULTS_CONTRACT_VERSION
+from liftflow.pose import pose_backends
+from liftflow.tracking import all_backends
+from liftflow_api.deps import API_KEY_HEADER, LazyService, Service
+from liftflow_api.services import model_config
+
+open_router = APIRouter(tags=["system"])  # no API key
+router = APIRouter(prefix="/api/v1", tags=["benchmark"])
+
+
+@open_router.get("/", summary="Root info")
+def root():
+    return {"name": "LiftFlow API", "api_version": API_VERSION, "docs": "/docs", "results_page": "/jobs/{video_id}",
+            "info": "/api/v1/info", "health": "/health"}
+
+
+@open_router.get("/health", summary="Health check with job counts")
+def health(svc: LazyService):
+    try:
+        return {"status": "healthy", "jobs": svc().counts()}
+    except Exception as exc:
+        return JSONResponse(status_code=503, content={"status": "unhealthy", "detail": str(exc)})
+
+
+def server_build(s: Settings) -> dict:
+    return {
+        "git_sha": git_sha(),
+        "build_time": s.build_time,
+        "hostname": socket.gethostname(),
+        "python_version": platform.python_version(),
+        "platform": platform.system(),
+    }
+
+
+@router.get("/info", summary="Server capabilities handshake")
+def get_info(svc: Service):
+    s = svc.settings
+    cfg = model_config.load(s)
+    backends = all_backends(s)
+    poses = pose_backends(s)
+    return {
+        "api_version": API_VERSION,
+        "results_contract_version": RESULTS_CONTRACT_VERSION,
+        "supports_video_source": ["upload", "local_asset"],
+        "bench_endpoints": ["/api/v1/bench/run_one", "/api/v1/bench/run_batch", "/api/v1/bench/compare"],
+        "available_backends": [b.name for b in backends if b.available],
+        "current_default_backend": cfg.tracking_backend,
+        "active_optional_models": {
+            "person_detection": cfg.enable_person_detection,
+            "pose_estimation": cfg.enable_pose_estimation,
+        },
+        "limits": {
+            "max_upload_mb": s.max_upload_mb,
+            "supported_formats": sorted(SUPPORTED_FORMATS),
+            "max_duration_sec": s.max_duration_s,
+            "max_concurrent_jobs": 1,
+            "max_pixels": s.max_pixels,
+        },
+        "assets": {"root": str(s.datasets_root), "available": s.datasets_root.is_dir()},
+        "server_build": server_build(s),
+        "timestamp": datetime.now(timezone.utc).replace(tzinfo=None).isoformat(),
+        "backends": {b.name: b.to_dict() for b in backends},
+        "pose_backends": {b["name"]: b for b in poses},
+        "optional_models": {
+            "pose_backend": cfg.pose_backend,
+            "pose_backend_available": any(b["name"] == cfg.pose_backend and b["available"] for b in poses),
+        },
+        "auth": {"enabled": bool(s.api_keys), "header": API_KEY_HEADER},
+        "models_dir": str(s.models_dir),
+    }

@@ -1,0 +1,97 @@
+"""Turning a request's form fields into a queued job (upload and bench/run_one).
+
+Everything is checked before a job exists: the seed circle (``read_seed``), the tags
+(``parse_tags``), the pose fields, and that the tracking and pose backends the job will use
+(given, or the saved configuration's) are known and available here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from liftflow.bench.dataset import parse_tags
+from liftflow.config import Settings
+from liftflow.errors import InputError, LaunchError
+from liftflow.jobstore import JobFolder
+from liftflow.orchestration.service import JobService
+from liftflow.tracking.seed import read_seed
+from liftflow_api.services import model_config
+from liftflow_api.services.backends import (
+    POSE_BACKENDS, POSE_OFF, check_pose_backend, check_tracking_backend, known_tracking_backend,
+)
+
+MAX_TAGS = 50
+MAX_TAG_LEN = 256
+MAX_POSE_STRIDE = 60
+
+
+def read_tags(tags: Optional[str]) -> dict:
+    """The ``tags`` form field (a JSON object or ``k=v;k=v``); 422 with the reason."""
+    try:
+        return parse_tags(tags, max_tags=MAX_TAGS, max_len=MAX_TAG_LEN)
+    except ValueError as exc:
+        raise InputError(str(exc)) from exc
+
+
+def seed_fields(x: Optional[float], y: Optional[float], r: Optional[float], seed_frame: Optional[int]) -> dict:
+    """The seed circle of the request (SeedError, a 422, when it cannot be one)."""
+    fx, fy, fr, frame = read_seed(x, y, r, seed_frame)
+    return {"disc_center_x": fx, "disc_center_y": fy, "disc_radius": fr, "seed_frame": frame}
+
+
+def resolve_backend(settings: Settings, backend: Optional[str]) -> str:
+    """The tracking backend asked for, else the saved default; unknown names are refused."""
+    if backend in (None, ""):
+        return model_config.load(settings).tracking_backend
+    return known_tracking_backend(backend)
+
+
+def check_pose_fields(pose: Optional[str], stride: Optional[int]) -> None:
+    if pose is not None and pose not in (POSE_OFF, *POSE_BACKENDS):
+        raise InputError(f"unknown pose backend {pose!r}; use {POSE_OFF}, {', '.join(POSE_BACKENDS)}")
+    if stride is not None and not 1 <= stride <= MAX_POSE_STRIDE:
+        raise InputError(f"pose_stride must be between 1 and {MAX_POSE_STRIDE} (got {stride})")
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    """The models one job runs with (the request's choices over the saved configuration)."""
+
+    backend: str
+    pose_backend: str
+    pose_stride: int
+    person_detection: bool
+
+    def request(self) -> dict:
+        return {"backend": self.backend, "pose_backend": self.pose_backend, "pose_stride": self.pose_stride,
+                "enable_person_detection": self.person_detection}
+
+    def model_config(self) -> dict:
+        return {"tracking_backend": self.backend, "enable_person_detection": self.person_detection,
+                "enable_pose_estimation": self.pose_backend != POSE_OFF}
+
+
+def job_options(settings: Settings, *, backend: Optional[str], pose: Optional[str] = None,
+                pose_stride: Optional[int] = None) -> JobOptions:
+    """Resolve and check the backends of one job: unknown names and unavailable backends are
+    refused here (422), before anything is stored. ``pose`` overrides the saved config."""
+    chosen = resolve_backend(settings, backend)
+    check_pose_fields(pose, pose_stride)
+    cfg = model_config.load(settings)
+    pose_backend = pose if pose is not None else (cfg.pose_backend if cfg.enable_pose_estimation else POSE_OFF)
+    check_tracking_backend(chosen, settings)
+    check_pose_backend(pose_backend, cfg.enable_person_detection, settings)
+    return JobOptions(chosen, pose_backend, pose_stride or 1, cfg.enable_person_detection)
+
+
+def enqueue(svc: JobService, folder: JobFolder, *, video_path: Path, seed: dict, options: JobOptions,
+            source: dict, benchmark: dict, lift_type: Optional[str] = None, render: bool = True) -> str:
+    """Queue one job (its folder exists); LaunchError (503) when the queue is not reachable."""
+    request = {**seed, **options.request(), "lift_type": lift_type, "render": bool(render)}
+    try:
+        return svc.submit(folder, video_path=video_path, request=request, source=source,
+                          benchmark=benchmark, model_config=options.model_config())
+    except LaunchError as exc:
+        raise LaunchError(f"the analysis queue is not reachable: {exc}") from exc
