@@ -160,7 +160,7 @@ def _main(argv: list[str]) -> int:
 
             return tracking_bench_cli(argv[2:])
         if argv[1] in ("run", "sweep", "score"):
-            from liftflow.bench.cli import bench_cli
+            from liftflow.orchestration.cases import bench_cli
 
             return bench_cli(argv[1:])
         if argv[1] == "speed":
@@ -176,7 +176,7 @@ def _main(argv: list[str]) -> int:
 
             return stack_bench_cli(argv[2:])
         if argv[1] == "physics":
-            from liftflow.physics.benchmark import physics_bench_cli
+            from liftflow.bench.physics import physics_bench_cli
 
             return physics_bench_cli(argv[2:])
     args = build_parser().parse_args(argv)

@@ -12,11 +12,9 @@ from pathlib import Path
 import httpx
 import psutil
 
-from liftflow.config import environment, get_settings
+from liftflow.config import environment
 
 ROOT = Path(__file__).resolve().parents[1]
-# The shared real clips beside the checkout (never copied into the project).
-REAL_DATA_DEFAULT = get_settings().real_data_dir
 
 
 def free_port() -> int:

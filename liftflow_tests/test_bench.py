@@ -312,7 +312,8 @@ def test_sensor_requests_the_report_exactly_once(tmp_path, monkeypatch):
 # ------------------------------------------------------------------ REST helpers
 
 def test_batch_payload_validation_and_partial_failure(tmp_path):
-    from liftflow.bench.runner import BatchError, batch_cases, compare_with_case, submit_batch
+    from liftflow.errors import BatchError
+    from liftflow.orchestration.cases import batch_cases, compare_with_case, submit_batch
 
     root = _dataset(tmp_path, ["a,a.mp4,0,10,10,5,a.gt.csv"])
     assert [c.case_id for c in batch_cases({"all_cases": True}, root)] == ["a"]

@@ -63,7 +63,7 @@ def _wait_report(stack, sweep_id, timeout=240):
 def test_sweep_through_the_stack_matches_the_in_process_sweep(dataset, tmp_path):
     from dagster import AssetKey, DagsterEventType, DagsterRunStatus, RunsFilter
 
-    from liftflow.bench.cli import bench_cli
+    from liftflow.orchestration.cases import bench_cli
 
     # The same sweep in process first (liftflow bench sweep).
     out = tmp_path / "inproc"

@@ -408,7 +408,7 @@ def test_timestamps_come_from_the_video_not_the_observation():
 
 
 def test_benchmark_manifest_lift_parsing():
-    from liftflow.physics.benchmark import parse_lift
+    from liftflow.bench.physics import parse_lift
 
     assert parse_lift("back squat, 3 reps") == ("squat", {3})
     assert parse_lift("back squat, 3-4 reps") == ("squat", {3, 4})

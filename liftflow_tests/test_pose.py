@@ -411,7 +411,7 @@ def test_yolo_refuses_a_detection_checkpoint(tmp_path, no_network):
 
 def test_mediapipe_finds_the_lifter_on_a_real_clip(real_data, manifest):
     from liftflow.contract import build_result
-    from liftflow.pose.benchmark import track_from_gt
+    from liftflow.bench.pose import track_from_gt
     from liftflow.pose.lifter import hand_to_bar
     from liftflow.video import probe
 

@@ -4,6 +4,8 @@
   or ``--batch`` for run_batch), polls, fetches results, scores against the local ground truth.
 - ``sweep``: the same sweep as the Dagster ``benchmark_sweep`` job, in process (each case runs
   the ``lift_analysis`` job in process), writing report.json/csv/md and plots into ``--out``.
+  That needs Dagster, which bench/ does not import: ``liftflow bench`` enters through
+  ``liftflow.orchestration.cases.bench_cli``, which hands its ``sweep_in_process`` in.
 - ``score``: one result.json (or a job folder) against a ground-truth CSV or a manifest case.
 
 Exit codes: 0 fine, 1 a regression against ``--baseline`` (or a failed case with ``--strict``),
@@ -16,7 +18,9 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
+
+from liftflow.tracking.registry import DEFAULT_BACKEND
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
 
     def common(p):
         p.add_argument("--dataset", type=Path, help="dataset root with manifest.csv (default DATASETS_ROOT)")
-        p.add_argument("--backend", default="classic")
+        p.add_argument("--backend", default=DEFAULT_BACKEND)
         p.add_argument("--case", action="append", help="only this case id (repeatable)")
         p.add_argument("--seed-offset-px", type=float, default=0.0, help="shift every seed centre (drills)")
         p.add_argument("--seed-radius-scale", type=float, default=1.0, help="scale every seed radius (drills)")
@@ -89,7 +93,9 @@ def _finish(report: dict, a) -> int:
     return 0
 
 
-def bench_cli(argv: Optional[list[str]] = None) -> int:
+def bench_cli(argv: Optional[list[str]] = None, sweep_in_process: Optional[Callable[..., dict]] = None) -> int:
+    """``sweep_in_process``: :func:`liftflow.orchestration.cases.sweep_in_process` (without it,
+    ``sweep`` is refused as bad input)."""
     try:
         a = _parser().parse_args(argv)
     except SystemExit as exc:
@@ -111,8 +117,11 @@ def bench_cli(argv: Optional[list[str]] = None) -> int:
     except (DatasetError, OSError, json.JSONDecodeError) as exc:
         return _err(str(exc))
     if a.cmd == "sweep":
-        from liftflow.bench.runner import new_sweep_id, sweep_in_process
+        from liftflow.bench.runner import new_sweep_id
 
+        if sweep_in_process is None:
+            return _err("the in-process sweep runs through liftflow.orchestration.cases.bench_cli "
+                        "(the `liftflow bench sweep` command)")
         sid = new_sweep_id()
         out = a.out or Path(f"bench-{sid}")
         report = sweep_in_process(ds.root, out, _opts(a), case_ids=a.case, baseline=baseline, sweep_id=sid,

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any, Optional, Union
 
 from liftflow.errors import DatasetError  # re-exported
+from liftflow.tracking.registry import DEFAULT_BACKEND
 
 MANIFEST = "manifest.csv"
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm")
@@ -80,7 +81,7 @@ class Case:
         names = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in d.items() if k in names})
 
-    def lift_request(self, backend: str = "classic", seed_offset_px: float = 0.0,
+    def lift_request(self, backend: str = DEFAULT_BACKEND, seed_offset_px: float = 0.0,
                      seed_radius_scale: float = 1.0, **overrides: Any) -> dict:
         """The LiftRequest fields of this case (without job_id/job_dir/video_path)."""
         req: dict = {"seed_frame": int(self.seed_frame), "backend": backend,
@@ -262,11 +263,14 @@ def _gt_rows_from_csv(path: Path) -> list[dict]:
         return [{(k or "").strip(): v for k, v in row.items()} for row in reader]
 
 
-def load_ground_truth(source: Union[str, Path, list[dict]], where: str = "ground truth") -> list[dict]:
+def load_ground_truth(source: Union[str, Path, list[dict]], where: str = "ground truth",
+                      equivalent_radius: bool = True) -> list[dict]:
     """Keyframes ``{frame, x, y, r, visibility}`` (r = sqrt(r * r_minor) for an ellipse).
 
     ``source`` is a CSV path or a list of row dicts (numbers or strings). Raises
-    DatasetError listing every bad row.
+    DatasetError listing every bad row. The one reader of keyframe files: scoring, the
+    tracking benchmark and the pose benchmark all read them here. ``equivalent_radius=False``
+    keeps ``r`` as written (the pose benchmark hands the drawn plate size to the pose step).
     """
     if isinstance(source, (str, Path)):
         where = str(source)
@@ -307,7 +311,8 @@ def load_ground_truth(source: Union[str, Path, list[dict]], where: str = "ground
                 if rm is not None:
                     if rm <= 0:
                         raise ValueError(f"r_minor must be positive (got {row.get('r_minor')!r})")
-                    r = math.sqrt(r * rm)
+                    if equivalent_radius:
+                        r = math.sqrt(r * rm)
                 k.update(x=x, y=y, r=r)
             out.append(k)
         except ValueError as exc:
@@ -372,6 +377,26 @@ def load_velocity_ref(source: Union[str, Path, list[dict]], where: str = "veloci
 
 
 # ------------------------------------------------------------------- manifests
+
+def read_manifest_rows(path: Path) -> tuple[list[str], list[dict]]:
+    """The columns and rows of a manifest CSV, names and values stripped: every manifest
+    (a dataset's, the real clips') is read here."""
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        cols = [c.strip() for c in (reader.fieldnames or [])]
+        rows = [{(k or "").strip(): (v.strip() if isinstance(v, str) else v) for k, v in r.items()}
+                for r in reader]
+    return cols, rows
+
+
+def load_real_manifest(real_dir: Union[str, Path]) -> list[dict]:
+    """The rows of the real clips' ``manifest.csv`` as written (``id, file, lift, ..., gt``),
+    for the benchmarks that need its raw columns; FileNotFoundError when it is missing."""
+    path = Path(real_dir) / MANIFEST
+    if not path.is_file():
+        raise FileNotFoundError(f"real-clip manifest not found: {path}")
+    return read_manifest_rows(path)[1]
+
 
 def _real_row(root: Path, row: dict) -> tuple[dict, list[str]]:
     lt, reps = parse_lift_text(row.get("lift") or "")
@@ -466,11 +491,7 @@ def load_dataset(root: Union[str, Path], manifest: str = MANIFEST) -> Dataset:
     if not mpath.is_file():
         raise DatasetError(f"no {manifest} in the dataset root {root} (see liftflow/bench/dataset.py for the format)")
     raw = mpath.read_bytes()
-    with open(mpath, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        cols = [c.strip() for c in (reader.fieldnames or [])]
-        rows = [{(k or "").strip(): (v.strip() if isinstance(v, str) else v) for k, v in r.items()}
-                for r in reader]
+    cols, rows = read_manifest_rows(mpath)
     if set(REAL_REQUIRED) <= set(cols) and "case_id" not in cols:
         fmt = "real"
     else:

@@ -125,21 +125,24 @@ def run_load(stack, video: Path, seed: dict, uploads: int = 50, pollers: int = 2
 
 
 def load_bench_cli(argv: list[str]) -> int:
-    from liftflow.devstack import REAL_DATA_DEFAULT, StackProcess
+    from liftflow.config import get_settings
+    from liftflow.devstack import StackProcess
 
     p = argparse.ArgumentParser(prog="liftflow bench load", description=__doc__)
     p.add_argument("--uploads", type=int, default=50)
     p.add_argument("--pollers", type=int, default=200)
     p.add_argument("--poll-seconds", type=float, default=30.0, help="how long the pollers run")
     p.add_argument("--poll-interval", type=float, default=1.0, help="seconds between a poller's requests")
-    p.add_argument("--video", type=Path, default=REAL_DATA_DEFAULT / "randy-clean.mp4")
+    p.add_argument("--video", type=Path, default=None,
+                   help="the clip to upload (default: randy-clean.mp4 in the settings' real_data_dir)")
     p.add_argument("--seed", default="347,969,108", help="disc_center_x,disc_center_y,disc_radius")
     a = p.parse_args(argv)
+    video = a.video or get_settings().real_data_dir / "randy-clean.mp4"
     x, y, r = (float(v) for v in a.seed.split(","))
     with tempfile.TemporaryDirectory(prefix="liftflow-load-") as tmp:
         stack = StackProcess(Path(tmp) / "data").start()
         try:
-            res = run_load(stack, a.video, {"disc_center_x": x, "disc_center_y": y, "disc_radius": r},
+            res = run_load(stack, video, {"disc_center_x": x, "disc_center_y": y, "disc_radius": r},
                            a.uploads, a.pollers, a.poll_seconds, poll_interval_s=a.poll_interval)
         finally:
             stack.stop()

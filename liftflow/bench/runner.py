@@ -1,14 +1,11 @@
-"""Running a benchmark dataset: through a server (BENCHMARK_API.md section H), as Dagster runs
-submitted like the API does (the sweep), or in process (``liftflow bench sweep``).
+"""Running a benchmark dataset from its manifest: the LiftRequest of a case, a REST batch
+validated into cases, scores against a case's ground truth, and the external runner over
+HTTP (BENCHMARK_API.md section H, ``liftflow bench run``).
 
-Functions for the REST routes:
-
-- :func:`compare_with_case` / :func:`liftflow.bench.scoring.compare`: scores of a result;
-- :func:`batch_cases` (validate a run_batch payload into cases) and :func:`submit_batch`
-  (one job = one run per case, through :func:`submit_case`).
-
-Every path runs a case with the same LiftRequest (:func:`case_request`), so the stack sweep,
-the HTTP runner and the in-process sweep give the same per-case numbers for the same data.
+Dataset-only on purpose (no Dagster): queuing cases as runs and the in-process sweep are in
+:mod:`liftflow.orchestration.cases`. Every path runs a case with the same LiftRequest
+(:func:`case_request`), so the stack sweep, the HTTP runner and the in-process sweep give
+the same per-case numbers for the same data.
 """
 
 from __future__ import annotations
@@ -19,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional, Union
 
-from liftflow.errors import BatchError  # re-exported
 from liftflow.bench.dataset import Case, Dataset, DatasetError, case_from_fields, load_dataset
+from liftflow.tracking.registry import DEFAULT_BACKEND
 
 CASE_TAG = "case_id"
 MAX_BATCH = 500
@@ -30,7 +27,7 @@ MAX_BATCH = 500
 class RunOptions:
     """What a sweep varies: the backend and (for regression drills) a perturbed seed."""
 
-    backend: str = "classic"
+    backend: str = DEFAULT_BACKEND
     seed_offset_px: float = 0.0  # added to the seed centre x (a deliberately degraded setting)
     seed_radius_scale: float = 1.0  # multiplies the seed radius
     plate_diameter_m: Optional[float] = None
@@ -57,37 +54,6 @@ def case_request(case: Case, opts: Optional[RunOptions] = None) -> dict:
     req.setdefault("pose_backend", "off")
     req.setdefault("enable_person_detection", False)
     return req
-
-
-class _TaggingLauncher:
-    """A RunLauncher that adds fixed tags (sweep id, ...) to every run it submits."""
-
-    def __init__(self, inner, extra_tags: dict):
-        self.inner, self.extra = inner, {k: str(v) for k, v in extra_tags.items()}
-
-    def submit(self, run_config: dict, tags: dict) -> str:
-        return self.inner.submit(run_config, {**tags, **self.extra})
-
-
-def submit_case(settings, launcher, case: Case, *, client_run_id: Optional[str] = None,
-                opts: Optional[RunOptions] = None, extra_tags: Optional[dict] = None) -> dict:
-    """Create a job folder and launch one lift_analysis run for ``case``, exactly like
-    POST /bench/run_one with local_asset does (JobService.submit). Returns
-    {case_id, job_id, run_id, job_dir}. Raises LaunchError when the queue is not reachable."""
-    from liftflow.orchestration.service import JobService
-
-    opts = opts or RunOptions()
-    svc = JobService(settings, None, _TaggingLauncher(launcher, {CASE_TAG: case.case_id, **(extra_tags or {})}))
-    folder = svc.new_job()
-    req = case_request(case, opts)
-    source = {"type": "local_asset", "original_filename": Path(case.video_path).name,
-              "asset_id": Path(case.video_path).stem}
-    benchmark = {"case_id": case.case_id, "client_run_id": client_run_id, "tags": dict(case.tags)}
-    model = {"tracking_backend": req["backend"], "enable_person_detection": False,
-             "enable_pose_estimation": req.get("pose_backend", "off") != "off"}
-    run_id = svc.submit(folder, video_path=Path(case.video_path), request=req, source=source,
-                        benchmark=benchmark, model_config=model)
-    return {"case_id": case.case_id, "job_id": folder.job_id, "run_id": run_id, "job_dir": str(folder.path)}
 
 
 # ----------------------------------------------------------------- REST helpers
@@ -152,18 +118,6 @@ def batch_cases(payload: dict, datasets_root: Union[str, Path]) -> list[Case]:
     return cases
 
 
-def submit_batch(cases: list[Case], submit_one: Callable[[Case], dict]) -> list[dict]:
-    """Submit each case (one job, one run) in order; returns [{case_id, job_id, ...}].
-    ``submit_one`` is e.g. ``lambda c: submit_case(settings, launcher, c, client_run_id=...)``."""
-    out = []
-    for c in cases:
-        try:
-            out.append(submit_one(c))
-        except Exception as exc:
-            raise BatchError(f"case {c.case_id}: could not be queued: {exc}", out) from exc
-    return out
-
-
 def compare_with_case(job_result: dict, datasets_root: Union[str, Path], case_id: str) -> dict:
     """POST /bench/compare with a case id: score against that manifest case's ground truth."""
     from liftflow.bench.scoring import compare
@@ -173,76 +127,6 @@ def compare_with_case(job_result: dict, datasets_root: Union[str, Path], case_id
         raise DatasetError(f"case {case_id!r} has no ground truth (no gt column and no "
                            f"{Path(case.asset).stem}.gt.csv beside the asset)")
     return compare(job_result, case.gt_path, case)
-
-
-# ----------------------------------------------------------------- in process
-
-def run_case_in_process(case: Case, jobs_dir: Path, opts: Optional[RunOptions] = None,
-                        quiet: bool = True) -> Path:
-    """Run lift_analysis in process for ``case`` (like ``liftflow analyze``); returns the job folder."""
-    import logging
-    import tempfile
-
-    from dagster import DagsterInstance
-
-    from liftflow.jobstore import JobFolder, new_job_id, new_meta
-    from liftflow.orchestration.definitions import defs
-    from liftflow.orchestration.resources import run_config_for
-
-    opts = opts or RunOptions()
-    job_id = new_job_id()
-    folder = JobFolder(Path(jobs_dir) / job_id, job_id)
-    folder.create()
-    req = case_request(case, opts)
-    folder.write_meta(new_meta(job_id, source={"type": "local_asset",
-                                               "original_filename": Path(case.video_path).name,
-                                               "asset_id": Path(case.video_path).stem},
-                               benchmark={"case_id": case.case_id, "client_run_id": None, "tags": case.tags},
-                               model_config={"tracking_backend": req["backend"],
-                                             "enable_person_detection": False,
-                                             "enable_pose_estimation": False}))
-    request = {"job_id": job_id, "job_dir": str(folder.path), "video_path": case.video_path, **req}
-    if quiet:
-        logging.getLogger("dagster").setLevel(logging.ERROR)
-    with tempfile.TemporaryDirectory(prefix="liftflow-bench-") as tmp:
-        with DagsterInstance.ephemeral(tempdir=tmp) as instance:
-            rc = run_config_for(request)
-            rc["loggers"] = {"console": {"config": {"log_level": "CRITICAL" if quiet else "INFO"}}}
-            defs.resolve_job_def("lift_analysis").execute_in_process(
-                run_config=rc, instance=instance, tags={"job_id": job_id, CASE_TAG: case.case_id},
-                raise_on_error=False)
-    return folder.path
-
-
-def sweep_in_process(dataset_root: Union[str, Path], out_dir: Union[str, Path],
-                     opts: Optional[RunOptions] = None, case_ids: Optional[list[str]] = None,
-                     baseline: Optional[dict] = None, thresholds=None, sweep_id: Optional[str] = None,
-                     echo: Optional[Callable[[str], None]] = None, plots: bool = True) -> dict:
-    """The sweep without a server: every case in process, scored, reported into out_dir."""
-    from liftflow.bench.report import build_report, write_report
-    from liftflow.bench.scoring import score_job_folder
-    from liftflow.jobstore import now_iso
-
-    opts = opts or RunOptions()
-    ds = load_dataset(dataset_root)
-    cases = [c for c in ds.cases if not case_ids or c.case_id in case_ids]
-    out_dir = Path(out_dir)
-    sweep_id = sweep_id or new_sweep_id()
-    sweep = {"sweep_id": sweep_id, "dataset_root": ds.root, "dataset_format": ds.format,
-             "manifest_sha1": ds.manifest_sha1, "settings": opts.to_dict(), "started_at": now_iso()}
-    rows = []
-    for c in cases:
-        t0 = time.perf_counter()
-        job_dir = run_case_in_process(c, out_dir / "jobs", opts)
-        row = score_job_folder(job_dir, c)
-        rows.append(row)
-        if echo:
-            echo(f"{c.case_id}: {row.get('status')} median {row.get('median_pct')}% p95 {row.get('p95_pct')}% "
-                 f"lost kf {row.get('lost_keyframes')} reps {row.get('rep_count')}/{row.get('expected_reps')} "
-                 f"({time.perf_counter() - t0:.1f} s)")
-    report = build_report(sweep, rows, baseline, thresholds)
-    write_report(report, out_dir, baseline, plots=plots)
-    return report
 
 
 def new_sweep_id(prefix: str = "sweep") -> str:

@@ -55,7 +55,14 @@ def positions_from_result(result: dict) -> dict[int, tuple[float, float]]:
     return out
 
 
-def score_centres(positions: dict[int, tuple[float, float]], keyframes: list[dict]) -> dict:
+def centre_errors(positions: dict[int, tuple[float, float]], keyframes: list[dict]) -> dict:
+    """The one centre scorer (result scoring and ``liftflow bench tracking`` share it): per
+    keyframe, the error of the tracked centre in px and in % of the GT radius, unrounded, and
+    which keyframes are lost, false positions or off (definitions in the module docstring).
+
+    Returns ``errs_px``/``errs_pct`` (scored keyframes, in order), ``per_keyframe``
+    ``[(frame, pct or None when lost)]``, ``lost``/``false_positions``/``off`` (frame lists)
+    and ``worst`` ``(frame, pct)`` or None."""
     errs_px, errs_pct, per_kf = [], [], []
     lost, false_pos, off = [], [], []
     worst = None
@@ -68,27 +75,35 @@ def score_centres(positions: dict[int, tuple[float, float]], keyframes: list[dic
             continue
         if p is None:
             lost.append(f)
-            per_kf.append([f, None])
+            per_kf.append((f, None))
             continue
         e = math.hypot(p[0] - k["x"], p[1] - k["y"])
         pct = 100.0 * e / k["r"]
         errs_px.append(e)
         errs_pct.append(pct)
-        per_kf.append([f, round(pct, 4)])
+        per_kf.append((f, pct))
         if pct > 100.0:
             off.append(f)
         if worst is None or pct > worst[1]:
             worst = (f, pct)
+    return {"errs_px": errs_px, "errs_pct": errs_pct, "per_keyframe": per_kf, "lost": lost,
+            "false_positions": false_pos, "off": off, "worst": worst}
+
+
+def score_centres(positions: dict[int, tuple[float, float]], keyframes: list[dict]) -> dict:
+    """:func:`centre_errors` as a result's JSON-safe scores (rounded, counts, None for n/a)."""
+    c = centre_errors(positions, keyframes)
+    errs_px, errs_pct, worst = c["errs_px"], c["errs_pct"], c["worst"]
     return {
         "keyframes": len(keyframes), "scored": len(errs_px),
         "median_px": _q(errs_px, 50), "p95_px": _q(errs_px, 95),
         "max_px": _r(max(errs_px)) if errs_px else None,
         "median_pct": _q(errs_pct, 50), "p95_pct": _q(errs_pct, 95),
         "max_pct": _r(max(errs_pct)) if errs_pct else None,
-        "lost_keyframes": len(lost), "lost_keyframe_list": lost,
-        "false_positions": len(false_pos), "off_keyframes": len(off),
+        "lost_keyframes": len(c["lost"]), "lost_keyframe_list": c["lost"],
+        "false_positions": len(c["false_positions"]), "off_keyframes": len(c["off"]),
         "worst_keyframe": worst[0] if worst else None,
-        "per_keyframe_pct": per_kf,
+        "per_keyframe_pct": [[f, None if pct is None else round(pct, 4)] for f, pct in c["per_keyframe"]],
         "_errs_pct": errs_pct, "_errs_px": errs_px,
     }
 

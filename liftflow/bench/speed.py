@@ -11,7 +11,7 @@ single runs vary by about +-10%):
   ``cv2.VideoCapture`` returns); nothing else;
 * decode-only, a stricter floor printed beside it: the same decode with no conversion at
   all (the analysis itself never converts full frames: it shrinks the yuv planes);
-* ``liftflow analyze`` with default settings (classic tracker, pose off, overlay video and
+* ``liftflow analyze`` with default settings (default tracker, pose off, overlay video and
   plots on) as a subprocess, its wall time and the peak RSS of its whole process tree
   (sampled with psutil about 10 times a second; the highest of all runs is reported),
   and the analysis process's own exact peak (VmHWM, from job_meta.json);

@@ -9,6 +9,8 @@ ground truth for synthetic ones) and every ground-truth keyframe is scored:
   reports LOST there; a tracked position on an ``absent`` keyframe is a *false position*;
 - a keyframe is *off* when its centre error exceeds one plate radius.
 
+The scorer is :func:`liftflow.bench.scoring.centre_errors`, the one a result's scores use.
+
 Acceptance (the issue): median <= 3 %, p95 <= 10 %, no keyframe lost or off, on every
 clip. ``tracking_fps`` includes decoding.
 """
@@ -18,7 +20,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
 import sys
 import tempfile
 import time
@@ -27,63 +28,23 @@ from typing import Optional
 
 import numpy as np
 
+from liftflow.bench.dataset import load_ground_truth, load_real_manifest
+from liftflow.bench.scoring import centre_errors
 from liftflow.config import get_settings
-
-DEFAULT_REAL_DIR = get_settings().real_data_dir
+from liftflow.tracking.registry import DEFAULT_BACKEND
 
 MEDIAN_PCT_MAX = 3.0
 P95_PCT_MAX = 10.0
 
-
-def load_manifest(real_dir: Path) -> list[dict]:
-    path = Path(real_dir) / "manifest.csv"
-    if not path.is_file():
-        raise FileNotFoundError(f"real-clip manifest not found: {path}")
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
-def load_gt(path: Path) -> list[dict]:
-    """Keyframes as dicts: frame, x, y, r (equivalent circle radius), visibility."""
-    out = []
-    with open(path, newline="") as fh:
-        for row in csv.DictReader(fh):
-            vis = (row.get("visibility") or "visible").strip()
-            k = {"frame": int(row["frame"]), "visibility": vis, "x": None, "y": None, "r": None}
-            if vis != "absent" and row.get("x") not in (None, ""):
-                r = float(row["r"])
-                rm = row.get("r_minor")
-                if rm not in (None, ""):
-                    r = math.sqrt(r * float(rm))
-                k.update(x=float(row["x"]), y=float(row["y"]), r=r)
-            out.append(k)
-    return out
+load_gt = load_ground_truth  # the tracking tests' name for the one keyframe reader
 
 
 def score_track(obs: list, keyframes: list[dict]) -> dict:
-    """Compare observations (DiscObservation list, index = frame) with GT keyframes."""
-    errs_px, errs_pct = [], []
-    lost_kf, false_pos, off_kf = [], [], []
-    worst = None
-    for k in keyframes:
-        f = k["frame"]
-        o = obs[f] if 0 <= f < len(obs) else None
-        tracked = o is not None and o.tracked
-        if k["visibility"] == "absent" or k["x"] is None:
-            if tracked:
-                false_pos.append(f)
-            continue
-        if not tracked:
-            lost_kf.append(f)
-            continue
-        e = math.hypot(o.center[0] - k["x"], o.center[1] - k["y"])
-        pct = 100.0 * e / k["r"]
-        errs_px.append(e)
-        errs_pct.append(pct)
-        if pct > 100.0:
-            off_kf.append(f)
-        if worst is None or pct > worst[1]:
-            worst = (f, pct)
+    """Compare observations (DiscObservation list, index = frame) with GT keyframes: the
+    figures of :func:`liftflow.bench.scoring.centre_errors`, unrounded, with frame lists."""
+    positions = {i: o.center for i, o in enumerate(obs) if o.tracked}
+    c = centre_errors(positions, keyframes)
+    errs_px, errs_pct, worst = c["errs_px"], c["errs_pct"], c["worst"]
     n_lost_frames = sum(1 for o in obs if not o.tracked)
 
     def q(a, p):
@@ -96,7 +57,7 @@ def score_track(obs: list, keyframes: list[dict]) -> dict:
         "max_px": max(errs_px) if errs_px else float("nan"),
         "median_pct": q(errs_pct, 50), "p95_pct": q(errs_pct, 95),
         "max_pct": max(errs_pct) if errs_pct else float("nan"),
-        "lost_keyframes": lost_kf, "false_positions": false_pos, "off_keyframes": off_kf,
+        "lost_keyframes": c["lost"], "false_positions": c["false_positions"], "off_keyframes": c["off"],
         "frames_lost": n_lost_frames, "frames": len(obs),
         "worst_keyframe": worst[0] if worst else None,
         "worst_pct": worst[1] if worst else float("nan"),
@@ -114,7 +75,7 @@ def passes(row: dict) -> bool:
     )
 
 
-def run_clip(video: Path, seed, keyframes: list[dict], backend: str = "classic",
+def run_clip(video: Path, seed, keyframes: list[dict], backend: str = DEFAULT_BACKEND,
              tracker=None) -> tuple[dict, list]:
     from liftflow.tracking import create_tracker
     from liftflow.video import probe
@@ -134,7 +95,7 @@ def real_cases(real_dir: Path) -> list[dict]:
     from liftflow.tracking import SeedCircle
 
     cases = []
-    for m in load_manifest(real_dir):
+    for m in load_real_manifest(real_dir):
         seed = SeedCircle(cx=float(m["disc_center_x"]), cy=float(m["disc_center_y"]),
                           r=float(m["disc_radius"]), frame=int(m.get("seed_frame") or 0))
         cases.append({"id": m["id"], "video": Path(real_dir) / m["file"], "seed": seed,
@@ -209,9 +170,11 @@ def format_row(row: dict) -> str:
             f"{str(row['worst_keyframe']):>6s} {row['fps']:6.1f} {'yes' if passes(row) else 'NO'}")
 
 
-def run_tracking_benchmark(backend: str = "classic", real_dir: Optional[Path] = DEFAULT_REAL_DIR,
+def run_tracking_benchmark(backend: str = DEFAULT_BACKEND, real_dir: Optional[Path] = None,
                            synth: bool = True, out: Optional[Path] = None,
                            clips: Optional[list[str]] = None, echo: bool = True) -> list[dict]:
+    """Score every clip; ``real_dir`` None skips the real clips (the CLI defaults it to the
+    settings' ``real_data_dir``)."""
     rows: list[dict] = []
 
     def one(case, kfs, kind):
@@ -231,7 +194,7 @@ def run_tracking_benchmark(backend: str = "classic", real_dir: Optional[Path] = 
         for case in real_cases(Path(real_dir)):
             if clips and case["id"] not in clips:
                 continue
-            one(case, load_gt(case["gt"]), "real")
+            one(case, load_ground_truth(case["gt"]), "real")
     if synth:
         with tempfile.TemporaryDirectory(prefix="liftflow-synth-") as tmp:
             names = [c for c in clips if c in SYNTH_SCENARIOS] if clips else None
@@ -262,14 +225,16 @@ def write_rows(rows: list[dict], out: Path) -> None:
 def tracking_bench_cli(argv: Optional[list[str]] = None) -> int:
     ap = argparse.ArgumentParser(prog="liftflow bench tracking",
                                  description="Plate-tracking accuracy on real and synthetic clips")
-    ap.add_argument("--backend", default="classic")
-    ap.add_argument("--real-dir", type=Path, default=DEFAULT_REAL_DIR,
-                    help="folder with manifest.csv and <id>.gt.csv ('none' to skip)")
+    ap.add_argument("--backend", default=DEFAULT_BACKEND)
+    ap.add_argument("--real-dir", type=Path, default=None,
+                    help="folder with manifest.csv and <id>.gt.csv (default: the settings' "
+                         "real_data_dir; 'none' to skip)")
     ap.add_argument("--no-synth", action="store_true", help="skip the synthetic clips")
     ap.add_argument("--clip", action="append", help="only these clip ids (repeatable)")
     ap.add_argument("--out", type=Path, help="write the rows as CSV or JSON (by suffix)")
     a = ap.parse_args(argv)
-    real = None if str(a.real_dir).lower() == "none" else a.real_dir
+    real = a.real_dir or get_settings().real_data_dir
+    real = None if str(real).lower() == "none" else real
     rows = run_tracking_benchmark(a.backend, real, not a.no_synth, a.out, clips=a.clip)
     ok = all(r["pass"] for r in rows)
     print(f"{sum(r['pass'] for r in rows)}/{len(rows)} clips meet the acceptance thresholds")

@@ -13,7 +13,8 @@
 - ``benchmark_sweep_schedule`` (stopped by default; cron from ``LIFTFLOW_SWEEP_CRON``,
   default ``0 3 * * *`` UTC; ``LIFTFLOW_SWEEP_DATASET`` overrides the dataset root).
 
-Only dagster and the standard library are imported here; the rest inside the ops.
+Only dagster, the standard library, the Dagster names and the default tracking backend's
+name are imported here; the rest inside the functions.
 """
 
 
@@ -44,6 +45,8 @@ from pydantic import Field
 
 from liftflow.orchestration.names import (ANALYSIS_JOB, REPORT_JOB, REPORT_TAG, SWEEP_CASES_TAG,
                                           SWEEP_ID_TAG, SWEEP_JOB, SWEEP_TAG)
+from liftflow.tracking.registry import DEFAULT_BACKEND
+
 REPORT_ASSET = "benchmark_report"
 THRESHOLD_FIELDS = ("max_median_pct_increase", "max_p95_pct_increase", "max_case_median_pct_increase",
                     "max_lost_keyframes_increase", "max_rep_error_increase", "max_failed_cases_increase",
@@ -96,7 +99,7 @@ def resolve_thresholds(given: dict):
 class SweepConfig(_Thresholds):
     dataset_root: Optional[str] = Field(default=None, description="Folder with manifest.csv (default DATASETS_ROOT)")
     sweep_id: Optional[str] = Field(default=None, description="Default: the run's sweep_id tag, else a new id")
-    backend: str = Field(default="classic", description="Tracking backend for every case")
+    backend: str = Field(default=DEFAULT_BACKEND, description="Tracking backend for every case")
     case_ids: list[str] = Field(default_factory=list, description="Only these cases (default: all)")
     seed_offset_px: float = Field(default=0.0, description="Shift every seed centre in x (degradation drills)")
     seed_radius_scale: float = Field(default=1.0, description="Scale every seed radius (degradation drills)")
@@ -106,9 +109,10 @@ class SweepConfig(_Thresholds):
 @op(description="Read the dataset manifest and queue one lift_analysis run per case (GraphQL), tagged with the sweep id.")
 def submit_sweep_cases(context: OpExecutionContext, config: SweepConfig) -> dict:
     from liftflow.bench.dataset import DatasetError, load_dataset
-    from liftflow.bench.runner import RunOptions, new_sweep_id, submit_case
+    from liftflow.bench.runner import RunOptions, new_sweep_id
     from liftflow.config import get_settings
     from liftflow.jobstore import atomic_write_json, now_iso
+    from liftflow.orchestration.cases import submit_case
     from liftflow.orchestration.launcher import LaunchError, launcher_from_settings
 
     settings = get_settings()

@@ -1,17 +1,17 @@
 """Physics benchmark: synthetic clips with exact truth, and the real clips' rep counts.
 
-``physics_bench_cli(argv)`` (``python -m liftflow.physics.benchmark``):
+``physics_bench_cli(argv)`` (``liftflow bench physics``, ``python -m liftflow.bench.physics``):
 
 - synthetic (default): renders snatch-like and multi-rep squat clips at 30 and 60 fps with
-  motion blur and sensor noise (``liftflow.synth``), tracks them with the ``classic`` tracker
+  motion blur and sensor noise (``liftflow.synth``), tracks them with the default tracker
   (or, with ``--truth-track``, feeds the exact centres plus gaussian pixel noise), runs
   ``compute_metrics`` and prints per clip: peak vertical velocity error, reps found vs true,
   and each rep's mean concentric velocity error, against the acceptance limits
   (0.04 m/s, exact count, 0.02 m/s); and the same errors had the plate scale been exact,
   which separates a biased tracked radius (a pure scale factor on every velocity) from the
   physics' own timing and filtering errors.
-- ``--real``: the clips in ``../shared/data/real`` (manifest.csv): classic tracker from the
-  manifest seed, lift type and expected reps from the ``lift`` column; prints rep counts and
+- ``--real``: the clips in the settings' ``real_data_dir`` (manifest.csv): the default tracker
+  from the manifest seed, lift type and expected reps from the ``lift`` column; prints rep counts and
   maximum speeds (over the lift and over every analysed frame).
 
 Exit status 0 when every checked limit holds, 1 otherwise.
@@ -20,7 +20,6 @@ Exit status 0 when every checked limit holds, 1 otherwise.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 import tempfile
@@ -30,13 +29,15 @@ from typing import Optional
 
 import numpy as np
 
+from liftflow.bench.dataset import load_real_manifest, parse_lift_text
+from liftflow.config import get_settings
 from liftflow.physics.kinematics import compute_metrics
 from liftflow.physics.params import PhysicsParams
+from liftflow.tracking.registry import DEFAULT_BACKEND
 
 PVV_LIMIT = 0.04
 MCV_LIMIT = 0.02
 SPEED_LIMIT = 3.0
-DEFAULT_REAL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "real"
 
 SYNTH_CASES = (
     # (name, profile, reps, fps)
@@ -67,7 +68,7 @@ def _track(video: Path, seed_xyr: tuple[float, float, float], seed_frame: int = 
     from liftflow.video import probe
 
     info = probe(video)
-    tracker = create_tracker("classic")
+    tracker = create_tracker(DEFAULT_BACKEND)
     obs = tracker.track(str(video), info, SeedCircle(*seed_xyr, frame=seed_frame, source="user"))
     return obs, info
 
@@ -107,7 +108,7 @@ def run_synth(workdir: Path, truth_track: bool, noise_px: float, seeds: list[int
                 obs, ts, how = _obs_from_truth(gt, noise_px, seed), list(gt.t_s), f"truth+{noise_px}px"
             else:
                 obs, info = _track(clip, (gt.x[0], gt.y[0], gt.r[0]))
-                ts, how = list(info.timestamps_s), "classic"
+                ts, how = list(info.timestamps_s), DEFAULT_BACKEND
             t_track = time.perf_counter() - t0
             res = compute_metrics(obs, ts, PhysicsParams(lift_type=profile))
             s = res["summary"]
@@ -151,19 +152,16 @@ def run_synth(workdir: Path, truth_track: bool, noise_px: float, seeds: list[int
 def parse_lift(text: str) -> tuple[Optional[str], Optional[set[int]]]:
     """'back squat, 3 reps' -> ('squat', {3}); 'back squat, 3-4 reps' -> ('squat', {3, 4}).
     The manifest's wording is parsed in one place: liftflow.bench.dataset.parse_lift_text."""
-    from liftflow.bench.dataset import parse_lift_text
-
     lt, reps = parse_lift_text(text)
     return lt, (set(range(reps[0], reps[-1] + 1)) if reps else None)
 
 
 def run_real(real_dir: Path, verbose: bool = True, only: Optional[list[str]] = None) -> tuple[bool, list[dict]]:
-    manifest = real_dir / "manifest.csv"
-    if not manifest.is_file():
-        print(f"real clips not found: {manifest} is missing")
+    try:
+        clips = load_real_manifest(real_dir)
+    except FileNotFoundError:
+        print(f"real clips not found: {real_dir / 'manifest.csv'} is missing")
         return False, []
-    with open(manifest, newline="") as fh:
-        clips = list(csv.DictReader(fh))
     ok_all = True
     rows = []
     for c in clips:
@@ -206,10 +204,10 @@ def run_real(real_dir: Path, verbose: bool = True, only: Optional[list[str]] = N
 
 
 def physics_bench_cli(argv: Optional[list[str]] = None) -> int:
-    p = argparse.ArgumentParser(prog="liftflow physics-bench", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="liftflow bench physics", description=__doc__.split("\n\n")[0])
     p.add_argument("--real", action="store_true", help="also run the real clips")
     p.add_argument("--real-only", action="store_true", help="only the real clips")
-    p.add_argument("--real-dir", default=str(DEFAULT_REAL))
+    p.add_argument("--real-dir", default=None, help="folder with manifest.csv (default: the settings' real_data_dir)")
     p.add_argument("--clips", default=None, help="comma-separated real clip ids")
     p.add_argument("--truth-track", action="store_true",
                    help="feed the exact synthetic centres plus gaussian noise instead of tracking")
@@ -230,7 +228,7 @@ def physics_bench_cli(argv: Optional[list[str]] = None) -> int:
         with tempfile.TemporaryDirectory(prefix="lf-physbench-") as tmp:
             wd = Path(a.workdir) if a.workdir else Path(tmp)
             wd.mkdir(parents=True, exist_ok=True)
-            print(f"synthetic clips ({'truth + noise' if a.truth_track else 'classic tracker'}):")
+            print(f"synthetic clips ({'truth + noise' if a.truth_track else DEFAULT_BACKEND + ' tracker'}):")
             ok_s, rows = run_synth(wd, a.truth_track, a.noise_px, seeds, cases)
             ok &= ok_s
             out["synthetic"] = rows
@@ -247,6 +245,8 @@ def physics_bench_cli(argv: Optional[list[str]] = None) -> int:
                   f"{max(mcv_s) if mcv_s else float('nan'):.3f} m/s; max |scale error| from the tracked "
                   f"radius {100 * max(scale):.1f}%")
     if a.real or a.real_only:
+        if a.real_dir is None:
+            a.real_dir = str(get_settings().real_data_dir)
         print(f"real clips ({a.real_dir}):")
         only = a.clips.split(",") if a.clips else None
         ok_r, rows = run_real(Path(a.real_dir), only=only)

@@ -3,14 +3,13 @@ a generated 1080x1920 clip.
 
 The disc track handed to the pose step comes from each clip's plate ground truth (keyframes
 linearly interpolated, ``absent`` keyframes left lost), so the figures measure the pose step
-alone, not the tracker. ``python -m liftflow.pose.benchmark [--backend mediapipe]
+alone, not the tracker. ``python -m liftflow.bench.pose [--backend mediapipe]
 [--stride N] [--clips a,b] [--render DIR] [--synth-seconds S]``.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 import tempfile
 import time
@@ -18,27 +17,21 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Optional
 
+from liftflow.bench.dataset import load_ground_truth, load_real_manifest
+from liftflow.config import get_settings
 
 
 def real_data_dir() -> Path:
-    from liftflow.config import get_settings
-
     return get_settings().real_data_dir
 
 
 def track_from_gt(gt_csv: Path, timestamps: list[float]) -> dict:
-    """A disc track (``observations``) from a ground-truth keyframe CSV."""
+    """A disc track (``observations``) from a ground-truth keyframe CSV; the radius is the
+    major one as written, the plate size the pose step would see drawn."""
     import numpy as np
 
-    rows = []
-    with open(gt_csv) as f:
-        for r in csv.DictReader(f):
-            vis = r.get("visibility", "visible")
-            if vis == "absent" or not r.get("x"):
-                rows.append((int(r["frame"]), None))
-            else:
-                rows.append((int(r["frame"]), (float(r["x"]), float(r["y"]), float(r["r"]))))
-    rows.sort()
+    rows = [(k["frame"], None if k["x"] is None else (k["x"], k["y"], k["r"]))
+            for k in load_ground_truth(gt_csv, equivalent_radius=False)]
     obs = []
     n = len(timestamps)
     for i in range(n):
@@ -105,18 +98,15 @@ def pose_bench_cli(argv=None) -> int:
         a = ap.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
-    from liftflow.config import get_settings
     from liftflow.pose import PoseUnavailable
 
     settings = get_settings()
     root = real_data_dir()
-    manifest = root / "manifest.csv"
     rows = []
-    if not manifest.is_file():
-        print(f"real clips not found: {manifest} (set LIFTFLOW_REAL_DATA)", file=sys.stderr)
-    else:
-        with open(manifest) as f:
-            rows = list(csv.DictReader(f))
+    try:
+        rows = load_real_manifest(root)
+    except FileNotFoundError:
+        print(f"real clips not found: {root / 'manifest.csv'} (set LIFTFLOW_REAL_DATA)", file=sys.stderr)
     want = {c for c in a.clips.split(",") if c}
     print(f"{'clip':20s} {'frames':>7s} {'lifter found':>13s} {'ms/frame':>9s} {'max jump':>9s}  events")
     try:
