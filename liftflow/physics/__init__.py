@@ -28,8 +28,8 @@ How, in one paragraph (details in each module's docstring):
   velocity near rest; dropped bars detected and excluded (``reps``).
 - phases and bar-path figures from the bar path, refined by pose events (``phases``).
 
-``python -m liftflow.physics.benchmark`` scores all of this on synthetic clips with exact truth
-and on the real clips (``benchmark``).
+``liftflow bench physics`` (``liftflow/bench/physics.py``) scores all of this on synthetic
+clips with exact truth and on the real clips.
 """
 
 from liftflow.physics.kinematics import CONTRACT_METRIC_KEYS, compute_metrics
