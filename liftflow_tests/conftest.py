@@ -1,10 +1,10 @@
-import os
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-REAL_DATA = Path(os.environ.get("LIFTFLOW_REAL_DATA", ROOT.parent / "shared" / "data" / "real"))
+from liftflow.config import get_settings
+
+REAL_DATA = get_settings().real_data_dir  # LIFTFLOW_REAL_DATA, else ../shared/data/real
 
 
 @pytest.fixture(scope="session")

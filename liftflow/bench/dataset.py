@@ -228,7 +228,8 @@ def parse_tags(v: Any, *, max_tags: int = 50, max_len: int = 256) -> dict:
             raise ValueError(f"tags: value of {str(k)[:40]!r} must be a string or number")
         if len(str(k)) > max_len or len(str(val)) > max_len:
             raise ValueError(f"tags: {str(k)[:40]!r}: keys and values are limited to {max_len} characters")
-    return {str(k): str(val) for k, val in out.items()}
+    # JSON's spelling for non-strings (true, not Python's True): tags are strings on the wire
+    return {str(k): val if isinstance(val, str) else json.dumps(val) for k, val in out.items()}
 
 
 def _num(v: Any, name: str) -> Optional[float]:

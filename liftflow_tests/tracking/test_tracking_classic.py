@@ -11,7 +11,6 @@ leaving the frame) and runs in well under 3 minutes on 2 busy cores; the benchma
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -28,11 +27,9 @@ from liftflow.bench.tracking import (
 from liftflow.tracking import LOST, TRACKED, SeedCircle, TrackingError, create_tracker
 from liftflow.tracking.registry import backend_status
 from liftflow.video import probe
+from liftflow.config import get_settings
 
-REAL_DIR = Path(
-    os.environ.get("LIFTFLOW_REAL_DATA")
-    or Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
-)
+REAL_DIR = get_settings().real_data_dir
 REAL_SUBSET = ["dave-clean", "randy-clean", "competition-snatch", "clean-and-jerk"]
 
 
