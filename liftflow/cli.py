@@ -19,7 +19,7 @@ def _analyze(args: argparse.Namespace) -> int:
     as the Dagster job writes, without Dagster's start-up (~2.4 s) or its pickled outputs."""
     import uuid
 
-    from liftflow.errors import BackendUnavailable
+    from liftflow.errors import BackendUnavailable, InputError
     from liftflow.jobstore import LOG, META, RESULT, JobFolder, new_job_id, new_meta, read_json
     from liftflow.pipeline import AnalysisRequest, overall_progress
     from liftflow.pipeline.request import check_backends_available
@@ -34,7 +34,7 @@ def _analyze(args: argparse.Namespace) -> int:
     try:
         read_seed(args.disc_center_x, args.disc_center_y, args.disc_radius, args.seed_frame)
         check_backends_available(args.backend, args.pose, False, get_settings())
-    except (SeedError, BackendUnavailable) as exc:
+    except (SeedError, InputError, BackendUnavailable) as exc:
         print(f"liftflow analyze: {exc}", file=sys.stderr)
         return 2
     job_id = new_job_id()

@@ -8,6 +8,8 @@ error of a half-integer; those few elements go through Python's ``round``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 _NEAR_HALF = 1e-6  # |frac(x*10^k) - 0.5| below this: decided by Python's round (exact)
@@ -241,3 +243,17 @@ def _thomas(lower, diag, upper, rhs) -> np.ndarray:
     for i in range(n - 2, -1, -1):
         out[i] = dp[i] - cp[i] * out[i + 1]
     return np.array(out)
+
+
+def finite_number(v, name: str, error: type = ValueError):
+    """A field given as a number or a string, as a finite float; None when empty or missing.
+    ``error`` (with ``name`` and the value in its message) otherwise."""
+    if v is None or (isinstance(v, str) and v.strip() == ""):
+        return None
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        raise error(f"{name} must be a number (got {v!r})") from None
+    if not math.isfinite(x):
+        raise error(f"{name} must be a finite number (got {v!r})")
+    return x

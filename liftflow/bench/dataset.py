@@ -233,15 +233,9 @@ def parse_tags(v: Any, *, max_tags: int = 50, max_len: int = 256) -> dict:
 
 
 def _num(v: Any, name: str) -> Optional[float]:
-    if v is None or (isinstance(v, str) and v.strip() == ""):
-        return None
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number (got {v!r})")
-    if not math.isfinite(x):
-        raise ValueError(f"{name} must be a finite number (got {v!r})")
-    return x
+    from liftflow.numeric import finite_number
+
+    return finite_number(v, name)
 
 
 def check_seed(x: Any, y: Any, r: Any, frame: Any) -> tuple[Optional[float], Optional[float], Optional[float], int]:

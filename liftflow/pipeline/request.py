@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Optional
 
+from liftflow.pose.pipeline import POSE_OFF
 from liftflow.tracking.registry import DEFAULT_BACKEND
 
-__all__ = ["POSE_OFF", "AnalysisRequest", "request_fields"]
-
-POSE_OFF = "off"
+__all__ = ["POSE_OFF", "AnalysisRequest", "check_backends_available", "check_pose_backend",
+           "check_tracking_backend", "known_tracking_backend", "request_fields"]
 
 
 def _f(default, doc: str = "", **kw):
@@ -66,26 +66,53 @@ def request_fields():
             for f in fields(AnalysisRequest) if f.metadata.get("run_config", True)]
 
 
-def check_backends_available(backend: str, pose_backend: Optional[str] = None,
-                             enable_person_detection: bool = False, settings=None) -> None:
-    """Refuse a request for a backend that cannot run here, before any job exists.
 
-    Raises ``TrackerUnavailable`` or ``PoseUnavailable``: ``str()`` names the missing
-    package or weights path (operators), ``.public`` the same without paths (API clients).
-    An unknown name is refused by the registry with the list of known ones."""
-    from liftflow.errors import PoseUnavailable, TrackerUnavailable
+def known_tracking_backend(name: str) -> str:
+    """``name`` when the tracking registry knows it (InputError listing the known ones otherwise)."""
+    from liftflow.errors import InputError
+    from liftflow.tracking.registry import BACKENDS
+
+    if name not in BACKENDS:
+        raise InputError(f"unknown backend {name!r}; known: {', '.join(BACKENDS)}")
+    return name
+
+
+def check_tracking_backend(name: str, settings=None) -> str:
+    """``name`` when it is a known tracking backend that can run here."""
+    from liftflow.errors import TrackerUnavailable
     from liftflow.tracking.registry import backend_status
 
-    status = backend_status(backend, settings)
-    if not status.available:
-        raise TrackerUnavailable(f"tracking backend {backend!r} is unavailable: {status.reason}")
-    if pose_backend not in (None, "", POSE_OFF):
-        from liftflow.pose.registry import backend_reason
+    known_tracking_backend(name)
+    st = backend_status(name, settings)
+    if not st.available:
+        raise TrackerUnavailable(f"backend {name!r} is unavailable: {st.reason}")
+    return name
 
-        reason = backend_reason(pose_backend, settings)
-        if reason is not None:
-            raise PoseUnavailable(f"pose backend {pose_backend!r} is unavailable: {reason}")
-    elif enable_person_detection:
-        from liftflow.pose.registry import person_only_backend
 
-        person_only_backend(settings)  # raises PoseUnavailable with every backend's reason
+def check_pose_backend(pose_backend: Optional[str], person_detection: bool, settings=None) -> None:
+    """The pose step of a job can run: its pose backend (unless off) is available, and with
+    pose off but person detection on, one backend for person boxes is."""
+    from liftflow.errors import InputError, PoseUnavailable
+    from liftflow.pose.registry import BACKENDS as POSE_BACKENDS, backend_reason, person_only_backend
+
+    if pose_backend in (None, "", POSE_OFF):
+        if person_detection:
+            person_only_backend(settings)  # PoseUnavailable with every backend's reason
+        return
+    if pose_backend not in POSE_BACKENDS:
+        raise InputError(f"unknown pose backend {pose_backend!r}; known: {', '.join(POSE_BACKENDS)}")
+    reason = backend_reason(pose_backend, settings)
+    if reason is not None:
+        raise PoseUnavailable(f"pose backend {pose_backend!r} is unavailable: {reason}")
+
+
+def check_backends_available(backend: str, pose_backend: Optional[str] = None,
+                             enable_person_detection: bool = False, settings=None) -> None:
+    """Refuse a request for a backend that cannot run here, before any job exists (every
+    entry point: upload, run_one, run_batch, ``liftflow analyze``).
+
+    Raises ``InputError`` for an unknown name, ``TrackerUnavailable`` or ``PoseUnavailable``
+    when it cannot run: ``str()`` names the missing package or weights path (operators),
+    ``.public`` the same without paths (API clients)."""
+    check_tracking_backend(backend, settings)
+    check_pose_backend(pose_backend, enable_person_detection, settings)

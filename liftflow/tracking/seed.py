@@ -7,24 +7,16 @@ geometry (the decode step fails the job with the reason). Both raise ``SeedError
 
 from __future__ import annotations
 
-import math
 from typing import Any, Optional
 
 from liftflow.errors import SeedError
+from liftflow.numeric import finite_number
 
 __all__ = ["SeedError", "check_seed_fits", "read_seed"]
 
 
 def _num(v: Any, name: str) -> Optional[float]:
-    if v is None or (isinstance(v, str) and v.strip() == ""):
-        return None
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        raise SeedError(f"{name} must be a number (got {v!r})") from None
-    if not math.isfinite(x):
-        raise SeedError(f"{name} must be a finite number (got {v!r})")
-    return x
+    return finite_number(v, name, SeedError)
 
 
 def read_seed(x: Any, y: Any, r: Any, frame: Any) -> tuple[Optional[float], Optional[float], Optional[float], int]:
