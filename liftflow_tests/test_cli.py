@@ -42,31 +42,58 @@ def test_analyze_bad_input_exits_nonzero_with_one_line_reason(tmp_path):
     assert r.returncode == 2 and "together" in r.stderr
 
 
-def test_analyze_runs_without_dagster_and_fails_like_the_job(tmp_path, synth_clip, monkeypatch):
-    """analyze runs the steps in process (liftflow.jobrun): dagster is never imported; a step
-    that fails leaves the job folder as the Dagster failure hook does (status, error, no spool)."""
+def test_analyze_runs_without_dagster_and_fails_like_the_job(tmp_path, synth_clip):
+    """analyze runs the steps in process (liftflow.pipeline.run): dagster is never imported; a step
+    that fails leaves the job folder as the Dagster failure hook does (status, error, no spool).
+    The tracker here fails after reading frames (so the overlay spool exists when it fails)."""
     path, truth = synth_clip
     code = (
-        "import sys; from liftflow.cli import main\n"
+        "import sys\n"
+        "from liftflow.errors import TrackingError\n"
+        "from liftflow.tracking.classic import ClassicTracker\n"
+        "def failing(self, video_path, info, seed, progress=None, frame_source=None):\n"
+        "    for i, _ in enumerate(frame_source(start=0)):\n"
+        "        if i == 5:\n"
+        "            raise TrackingError('the plate left the picture (test)')\n"
+        "ClassicTracker.track = failing\n"
+        "from liftflow.cli import main\n"
         f"rc = main(['analyze', {str(path)!r}, '--disc-center-x', '{truth.x[0]:.1f}', "
         f"'--disc-center-y', '{truth.y[0]:.1f}', '--disc-radius', '{truth.r[0]:.1f}', "
-        f"'--backend', 'cutie', '--out', {str(tmp_path / 'o')!r}, '--quiet'])\n"
+        f"'--out', {str(tmp_path / 'o')!r}, '--quiet'])\n"
         "assert not any(m == 'dagster' or m.startswith('dagster.') for m in sys.modules), 'dagster imported'\n"
         "sys.exit(rc)\n"
     )
-    env = {"LIFTFLOW_MODELS_DIR": str(tmp_path / "no-models")}
-    import os
-
-    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                       timeout=300, env={**os.environ, **env})
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 1, r.stderr
-    assert r.stderr.startswith("liftflow analyze: failed at track_disc: ") and len(r.stderr.strip().splitlines()) == 1
+    assert r.stderr.startswith("liftflow analyze: failed at track_disc: the plate left the picture (test)")
+    assert len(r.stderr.strip().splitlines()) == 1
     meta = json.loads((tmp_path / "o" / "job_meta.json").read_text())
     assert meta["status"] == "failed" and meta["error"]["step"] == "track_disc"
-    assert str(tmp_path / "no-models" / "cutie-base-mega.pth") in meta["error"]["reason"]
+    assert meta["error"]["reason"] == "the plate left the picture (test)"
     assert meta["error"]["run_id"] in meta["runs"] and set(meta["steps"]) == {"decode"}
     assert not any(p.name.startswith(".overlay-frames") for p in (tmp_path / "o").iterdir())
     assert "job failed" in (tmp_path / "o" / "pipeline.log").read_text()
+
+
+def test_analyze_refuses_an_unavailable_backend_before_it_starts(tmp_path, synth_clip):
+    """Like the API at submit: the reason (here with the weights path: the operator's own
+    machine) and exit code 2, before any job folder exists."""
+    import os
+
+    path, truth = synth_clip
+    env = {**os.environ, "LIFTFLOW_MODELS_DIR": str(tmp_path / "no-models")}
+    seed = ["--disc-center-x", f"{truth.x[0]:.1f}", "--disc-center-y", f"{truth.y[0]:.1f}",
+            "--disc-radius", f"{truth.r[0]:.1f}"]
+    for extra, says in ((["--backend", "cutie"], "backend 'cutie' is unavailable: weights file not found: "
+                         + str(tmp_path / "no-models" / "cutie-base-mega.pth")),
+                        (["--pose", "yolo"], "pose backend 'yolo' is unavailable"),
+                        (["--backend", "nope"], "unknown backend 'nope'")):
+        r = subprocess.run([sys.executable, "-m", "liftflow.cli", "analyze", str(path), *seed, *extra,
+                            "--out", str(tmp_path / "o"), "--quiet"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+        assert r.returncode == 2, r.stderr
+        assert says in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert not (tmp_path / "o").exists()
 
 
 def test_ctrl_c_marks_the_job_interrupted_and_drops_the_frame_spool(tmp_path, long_clip):

@@ -32,9 +32,10 @@ from dagster import BetaWarning, Definitions
 # is about Dagster's code, not ours, and would otherwise print on every CLI command.
 warnings.filterwarnings("ignore", category=BetaWarning)
 
-from liftflow.orchestration.analysis import analysis_defs  # noqa: E402
-from liftflow.orchestration.sweep import SWEEP_JOBS, SWEEP_SCHEDULES, SWEEP_SENSORS  # noqa: E402
+from liftflow.orchestration import analysis, sweep  # noqa: E402
 
-sweep_defs = Definitions(jobs=SWEEP_JOBS, sensors=SWEEP_SENSORS, schedules=SWEEP_SCHEDULES)
-
-defs = Definitions.merge(analysis_defs, sweep_defs)
+# Dagster loads the one Definitions object at module scope: the pieces are merged, not bound here
+defs = Definitions.merge(
+    analysis.analysis_defs,
+    Definitions(jobs=sweep.SWEEP_JOBS, sensors=sweep.SWEEP_SENSORS, schedules=sweep.SWEEP_SCHEDULES),
+)

@@ -498,7 +498,7 @@ def test_metrics_do_not_import_scipy():
 
     code = (
         "import sys, numpy as np\n"
-        "from liftflow_tests.test_physics import make_obs\n"
+        "from liftflow_tests.physics.test_physics import make_obs\n"
         "from liftflow.physics import compute_metrics, PhysicsParams\n"
         "t = np.arange(0, 6, 1 / 60)\n"
         "obs = make_obs(t, 0 * t, 0.4 * np.sin(2 * np.pi * t / 3), noise_px=0.4)\n"
