@@ -400,9 +400,10 @@ def test_a_child_that_dies_is_restarted_and_nothing_is_lost(stack):
 
 
 def test_failed_pose_step_is_reexecuted_from_failure(stack, synth_clip):
-    """Pose asked for with its weights missing: the job fails at estimate_pose with the exact
-    path; once the file is in place, re-execution from failure runs only that step and later
-    ones, reusing decode and track_disc, and the job serves its results."""
+    """Pose weights that vanish after the job was accepted (an unavailable backend is refused at
+    submit): the job fails at estimate_pose with the exact path; once the file is back,
+    re-execution from failure runs only that step and later ones, reusing decode and
+    track_disc, and the job serves its results."""
     from dagster import DagsterEventType, RunsFilter
 
     from liftflow.pose.testing import write_random_yolo_pose_weights
@@ -410,14 +411,19 @@ def test_failed_pose_step_is_reexecuted_from_failure(stack, synth_clip):
     path, truth = synth_clip
     models = stack.data_dir / "models"
     weights = models / "yolo11n-pose.pt"
+    write_random_yolo_pose_weights(weights)
     with stack.client() as c:
         r = c.post("/api/v1/config/models", json={"enable_pose_estimation": True, "pose_backend": "yolo"})
         assert r.status_code == 200, r.text
         try:
             with open(path, "rb") as f:
-                jid = c.post("/api/v1/videos/upload", files={"file": ("p.mp4", f, "video/mp4")},
-                             data={"disc_center_x": truth.x[0], "disc_center_y": truth.y[0],
-                                   "disc_radius": truth.r[0]}).json()["video_id"]
+                r = c.post("/api/v1/videos/upload", files={"file": ("p.mp4", f, "video/mp4")},
+                           data={"disc_center_x": truth.x[0], "disc_center_y": truth.y[0],
+                                 "disc_radius": truth.r[0]})
+            assert r.status_code == 200, r.text
+            jid = r.json()["video_id"]
+            # the run worker starts seconds later and reaches the pose step after tracking
+            weights.unlink()
         finally:
             c.post("/api/v1/config/models", json={"enable_pose_estimation": False})
     st = stack.wait_status(jid)
