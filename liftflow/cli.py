@@ -90,7 +90,7 @@ def _analyze(args: argparse.Namespace) -> int:
     s = summary
     print(f"done: {out / RESULT}")
     print(f"  frames {s.get('total_frames')}, tracked {s.get('tracked_frames')}, "
-          f"peak speed {s.get('peak_speed_m_s')} m/s, reps {s.get('rep_count')}")
+          f"peak speed {s.get('peak_speed_lift_m_s')} m/s (lift), reps {s.get('rep_count')}")
     return 0
 
 

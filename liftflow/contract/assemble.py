@@ -382,7 +382,10 @@ def build_result(
     summary.setdefault("peak_power_w", None)
     summary.setdefault("max_height_m", None)
     summary.setdefault("min_height_m", None)
-    summary.setdefault("lift_duration_s", None)
+    for key in ("peak_speed_lift_m_s", "peak_power_lift_w", "moving_duration_s"):
+        summary.setdefault(key, None)
+    # v2.0.0 meaning: the video's duration (metadata.duration_s), whatever physics computed
+    summary["lift_duration_s"] = round(float(video_info["duration_s"]), 4)
     summary["total_frames"] = total_frames
     result = {
         "video_id": job_id,

@@ -8,6 +8,8 @@ from liftflow.physics.params import PhysicsParams
 
 
 def build_definitions(filt: dict | None, params: PhysicsParams, floor_based: bool = False) -> dict:
+    from liftflow.physics.kinematics import MOVING_SPEED_M_S
+
     if filt:
         fx, fy = filt["cutoff_x"]["fc_hz"], filt["cutoff_y"]["fc_hz"]
         how_x = filt["cutoff_x"]["method"]
@@ -53,12 +55,21 @@ def build_definitions(filt: dict | None, params: PhysicsParams, floor_based: boo
                     "m (ax vx + (ay + g) vy); negative while the lifter lowers or brakes the bar"},
         "metrics_raw": {"unit": "as metrics", "how": "same quantities from the unsmoothed positions: central differences "
                         "on the real timestamps, no filter (shows how much noise the filter removed)"},
-        "summary.peak_speed_m_s": {"unit": "m/s", "how": "max speed_m_s over the lift (a dropped bar's fall and bounces excluded)"},
+        "summary.peak_speed_m_s": {"unit": "m/s", "how": "max speed_m_s over every analysed frame, a dropped bar's fall "
+                                   "included (the v2.0.0 meaning; equals max_speed_all_frames_m_s); the lift's own peak is "
+                                   "peak_speed_lift_m_s"},
+        "summary.peak_speed_lift_m_s": {"unit": "m/s", "how": "max speed_m_s over the lift (a dropped bar's fall and bounces excluded)"},
         "summary.peak_vertical_velocity_m_s": {"unit": "m/s", "how": "max vy_m_s over the lift (drops excluded)"},
-        "summary.peak_power_w": {"unit": "W", "how": "max power_w over the lift (drops excluded)"},
+        "summary.peak_power_w": {"unit": "W", "how": "max |power_w| over every analysed frame: the absolute value, so a "
+                                 "negative power (lowering, braking, a dropped bar) counts by its size; drops included (the "
+                                 "v2.0.0 meaning); the lift's own peak is peak_power_lift_w"},
+        "summary.peak_power_lift_w": {"unit": "W", "how": "max power_w (signed: the lifter driving the bar) over the lift, drops excluded"},
         "summary.max_height_m": {"unit": "m", "how": "max height_m"},
         "summary.min_height_m": {"unit": "m", "how": "min height_m"},
-        "summary.lift_duration_s": {"unit": "s", "how": "first to last analysed frame where speed > 0.1 m/s, drops excluded"},
+        "summary.lift_duration_s": {"unit": "s", "how": "the video's duration, metadata.duration_s (the v2.0.0 meaning); "
+                                    "the time the bar moved is moving_duration_s"},
+        "summary.moving_duration_s": {"unit": "s", "how": f"first to last analysed frame where speed_m_s > "
+                                      f"{MOVING_SPEED_M_S} m/s, drops excluded"},
         "summary.total_frames": {"unit": "frames", "how": "frames in the video (presentable frames)"},
         "summary.rep_count": {"unit": "reps", "how": "len(reps)"},
         "summary.max_speed_all_frames_m_s": {"unit": "m/s", "how": "max speed_m_s over every analysed frame, drops included"},

@@ -30,7 +30,7 @@ CONTRACT_METRIC_KEYS = (
 )
 OUTLIER_WINDOW = 5  # running median window (frames) for the jump detector
 OUTLIER_MIN_FRACTION_OF_RADIUS = 0.3  # a jump smaller than this is never called an outlier
-MOVING_SPEED_M_S = 0.10  # bar counts as moving above this speed (lift duration)
+MOVING_SPEED_M_S = 0.10  # bar counts as moving above this speed (summary.moving_duration_s)
 EXPLOSIVE_VY_M_S = 1.4  # unknown lift faster than this upward: filtered as a snatch/clean
 TIMING_PASS = True  # explosive lifts: rep boundaries from a second pass at the ordinary floor
 TIMING_FC_MIN_HZ = 4.0  # measured on the synthetic pulls: 3 Hz smeared lift-off 10-25 ms early, 4 Hz halved the MCV error
@@ -94,7 +94,29 @@ def _peak_in_window(t: np.ndarray, v: np.ndarray, w: np.ndarray, segs: list[np.n
     return flt.refine_peak(t, v, i, int(seg[0]), int(seg[-1]))
 
 
-def _empty_result(params: PhysicsParams, total_frames: int, warnings: list[str]) -> dict:
+def video_duration(timestamps_s: list[float], duration_s: Optional[float] = None) -> Optional[float]:
+    """The video's duration (``summary.lift_duration_s``, the original server's meaning),
+    rounded like the other summary durations (4 digits): ``duration_s`` when given (the
+    decoder's ``VideoInfo.duration_s``), else from the per-frame timestamps as the decoder
+    computes it (last minus first timestamp plus the mean frame interval); None when
+    neither says (fewer than two timestamps)."""
+    if duration_s is not None and math.isfinite(float(duration_s)):
+        return round(float(duration_s), 4)
+    ts = np.asarray([float(v) for v in timestamps_s or []], float)
+    ts = ts[np.isfinite(ts)]
+    if len(ts) < 2:
+        return None
+    return round(float(ts[-1] - ts[0] + np.mean(np.diff(ts))), 4)
+
+
+def _abs_peak(v: np.ndarray) -> float:
+    """max |v| over its finite values (0.0 when there are none)."""
+    a = np.abs(v[np.isfinite(v)])
+    return float(np.max(a)) if a.size else 0.0
+
+
+def _empty_result(params: PhysicsParams, total_frames: int, warnings: list[str],
+                  video_duration_s: Optional[float]) -> dict:
     from liftflow.physics.definitions import build_definitions
 
     empty = {k: [] for k in CONTRACT_METRIC_KEYS}
@@ -103,8 +125,9 @@ def _empty_result(params: PhysicsParams, total_frames: int, warnings: list[str])
         "metrics_raw": {k: [] for k in CONTRACT_METRIC_KEYS},
         "summary": {
             "peak_speed_m_s": 0.0, "peak_power_w": 0.0, "max_height_m": 0.0, "min_height_m": 0.0,
-            "lift_duration_s": 0.0, "total_frames": int(total_frames), "analysed_frames": 0,
+            "lift_duration_s": video_duration_s, "total_frames": int(total_frames), "analysed_frames": 0,
             "peak_vertical_velocity_m_s": 0.0, "rep_count": 0,
+            "peak_speed_lift_m_s": 0.0, "peak_power_lift_w": 0.0, "moving_duration_s": 0.0,
         },
         "reps": [],
         "phases": None,
@@ -145,6 +168,7 @@ def compute_metrics(
     timestamps_s: list[float],
     params: Optional[PhysicsParams] = None,
     pose_events: Optional[dict] = None,
+    video_duration_s: Optional[float] = None,
 ) -> dict:
     """Calibrated, filtered bar kinematics, energy, power, reps, phases and definitions.
 
@@ -154,8 +178,10 @@ def compute_metrics(
     (optional, seconds on the video clock): ``knee_extension_max_s``, ``knee_flexion_max_s``
     (or ``knee_rebend_max_s``), ``hip_extension_max_s``, ``catch_s``, ``recovery_end_s`` refine
     the snatch/clean phase boundaries; ``facing`` ("left"/"right") fixes the toward-the-lifter
-    direction of the bar-path figures. Raises ValueError only when no tracked frame carries a
-    plate radius and no ``params.m_per_px`` is given (no scale at all).
+    direction of the bar-path figures. ``video_duration_s``: the video's duration
+    (``VideoInfo.duration_s``), reported as ``summary.lift_duration_s``; without it the
+    duration comes from ``timestamps_s`` (``video_duration``). Raises ValueError only when
+    no tracked frame carries a plate radius and no ``params.m_per_px`` is given (no scale).
     """
     from liftflow.physics.definitions import build_definitions
     from liftflow.physics.reps import detect_reps, lift_window
@@ -165,6 +191,7 @@ def compute_metrics(
     warnings: list[str] = []
     ts = list(timestamps_s or [])
     total_frames = len(ts) if ts else len(observations)
+    duration = video_duration(ts, video_duration_s)
 
     rows = []
     for f, t_own, x, y, r, e in _tracked(observations):
@@ -184,7 +211,7 @@ def compute_metrics(
             f"only {len(rows)} tracked frame(s): at least {flt.MIN_SEGMENT_SAMPLES} consecutive "
             "tracked frames are needed to compute any velocity"
         )
-        return _empty_result(params, total_frames, warnings)
+        return _empty_result(params, total_frames, warnings, duration)
 
     frames = np.array([r[0] for r in rows], int)
     t = np.array([r[1] for r in rows], float)
@@ -212,7 +239,7 @@ def compute_metrics(
         )
     if not segs:
         warnings.append("no run of consecutive tracked frames is long enough to analyse")
-        return _empty_result(params, total_frames, warnings)
+        return _empty_result(params, total_frames, warnings, duration)
     use = np.concatenate(segs)
     # re-index onto the analysed frames
     frames, t, cx, cy, rad = frames[use], t[use], cx[use], cy[use], rad[use]
@@ -297,14 +324,22 @@ def compute_metrics(
     w = window
     spd, vy, pw_ = sm["speed_m_s"], sm["vy_m_s"], sm["power_w"]
     moving = np.where(w & (spd > MOVING_SPEED_M_S))[0]
-    lift_duration = float(t[moving[-1]] - t[moving[0]]) if len(moving) else 0.0
+    moving_duration = float(t[moving[-1]] - t[moving[0]]) if len(moving) else 0.0
+    all_frames = np.ones(n, bool)
+    max_speed_all = round(_peak_in_window(t, spd, all_frames, segs), 4)
     summary = {
-        "peak_speed_m_s": round(_peak_in_window(t, spd, w, segs), 4),
-        "peak_power_w": round(float(np.max(pw_[w])) if w.any() else 0.0, 2),
+        # the v2.0.0 keys keep the original server's meaning: every analysed frame, the video
+        # (ResultsContract: new figures get new keys, an old key's meaning never changes)
+        "peak_speed_m_s": max_speed_all,
+        "peak_power_w": round(_abs_peak(pw_), 2),
         "max_height_m": round(float(np.max(sm["height_m"])), 5),
         "min_height_m": round(float(np.min(sm["height_m"])), 5),
-        "lift_duration_s": round(lift_duration, 4),
+        "lift_duration_s": duration,
         "total_frames": int(total_frames),
+        # the same figures over the lift only (a dropped bar's fall and bounces excluded)
+        "peak_speed_lift_m_s": round(_peak_in_window(t, spd, w, segs), 4),
+        "peak_power_lift_w": round(float(np.max(pw_[w])) if w.any() else 0.0, 2),
+        "moving_duration_s": round(moving_duration, 4),
         "peak_vertical_velocity_m_s": round(_peak_in_window(t, vy, w, segs), 4),
         "rep_count": len(reps),
         "analysed_frames": int(n),
@@ -312,7 +347,7 @@ def compute_metrics(
         "segments": len(segs),
         "mean_concentric_velocity_m_s": [r["mean_concentric_velocity_m_s"] for r in reps],
         "peak_concentric_velocity_m_s": [r["peak_concentric_velocity_m_s"] for r in reps],
-        "max_speed_all_frames_m_s": round(_peak_in_window(t, spd, np.ones(n, bool), segs), 4),
+        "max_speed_all_frames_m_s": max_speed_all,
         "dropped_bar": rep_info.get("drops", []),
         "mass_kg": mass,
         "m_per_px": round(calib.m_per_px, 8),

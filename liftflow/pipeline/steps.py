@@ -370,7 +370,8 @@ def compute_metrics(run: StepRun, info: VideoInfo, track: TrackResult,
                            plate_mass_kg=req.plate_mass_kg, plate_count=req.plate_count,
                            lift_type=req.lift_type)
     with gc_frozen():
-        physics = metrics_of(track.observations, info.timestamps_s, params, pose_events=pose.events)
+        physics = metrics_of(track.observations, info.timestamps_s, params, pose_events=pose.events,
+                             video_duration_s=info.duration_s)
         atomic_write_json(run.folder.file(METRICS), physics, compact=True)
     release_free_memory()  # the filters' and splines' temporaries
     kin = Kinematics(physics)

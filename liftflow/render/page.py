@@ -156,6 +156,13 @@ def _user_details(status: dict, result: Optional[dict]) -> list[tuple[str, str]]
     return rows
 
 
+def _lift_figure(summary: dict, key: str, legacy: str):
+    """A lift-only summary figure (a dropped bar excluded). Results written before it had a
+    key of its own (every result since carries the key, null when unknown) held it under
+    ``legacy``, which now keeps the original server's meaning (all frames, the video)."""
+    return summary.get(key) if key in summary else summary.get(legacy)
+
+
 def _kpis(result: dict) -> str:
     s = result.get("summary") or {}
     reps = result.get("reps") if isinstance(result.get("reps"), list) else []
@@ -167,10 +174,10 @@ def _kpis(result: dict) -> str:
         (str(_first(s.get("rep_count"), len(reps)) or 0), "reps"),
         (_num(sum(mcv) / len(mcv), 2, "m/s") if mcv else "–", "mean concentric velocity (avg of reps)"),
         (_num(_first(s.get("peak_vertical_velocity_m_s")), 2, "m/s"), "peak vertical velocity"),
-        (_num(s.get("peak_speed_m_s"), 2, "m/s"), "peak bar speed"),
-        (_num(s.get("peak_power_w"), 0, "W"), "peak power"),
+        (_num(_lift_figure(s, "peak_speed_lift_m_s", "peak_speed_m_s"), 2, "m/s"), "peak bar speed (lift)"),
+        (_num(_lift_figure(s, "peak_power_lift_w", "peak_power_w"), 0, "W"), "peak power (lift)"),
         (_num(max(rom), 2, "m") if rom else "–", "range of motion (max)"),
-        (_num(s.get("lift_duration_s"), 2, "s"), "lift duration"),
+        (_num(_lift_figure(s, "moving_duration_s", "lift_duration_s"), 2, "s"), "time the bar moved"),
         (_num(s.get("max_height_m"), 2, "m"), "max height"),
     ]
     return "<div class=kpis>" + "".join(

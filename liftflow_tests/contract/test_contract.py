@@ -46,6 +46,27 @@ def test_physics_sections_pass_through_and_person_track():
     assert [t["class_name"] for t in res["tracks"]] == ["frisbee", "person"]
 
 
+def test_summary_keeps_the_v2_meanings_and_adds_the_lift_figures():
+    """lift_duration_s is the video's duration (metadata.duration_s, the v2.0.0 meaning)
+    whatever physics computed; the lift-only figures ride under their own keys, null when
+    physics is missing; the model accepts both."""
+    physics = {"summary": {"peak_speed_m_s": 5.2, "peak_power_w": 9000.0, "lift_duration_s": 0.1,
+                           "peak_speed_lift_m_s": 1.9, "peak_power_lift_w": 3800.0,
+                           "moving_duration_s": 1.25, "rep_count": 1}}
+    info = {**INFO, "duration_s": 7.7667}
+    res = build_result("abc12345-def6", info, [_obs(0)], physics)
+    s = res["summary"]
+    assert s["lift_duration_s"] == res["metadata"]["duration_s"] == 7.7667
+    assert (s["peak_speed_m_s"], s["peak_power_w"]) == (5.2, 9000.0)
+    assert (s["peak_speed_lift_m_s"], s["peak_power_lift_w"], s["moving_duration_s"]) == (1.9, 3800.0, 1.25)
+    res = build_result("abc12345-def6", INFO, [_obs(0)], physics=None)
+    s = res["summary"]
+    assert s["lift_duration_s"] == INFO["duration_s"] and s["peak_speed_m_s"] is None
+    assert s["peak_speed_lift_m_s"] is None and s["peak_power_lift_w"] is None and s["moving_duration_s"] is None
+    m = ResultsContract.model_validate(res).summary
+    assert m.lift_duration_s == INFO["duration_s"] and m.moving_duration_s is None
+
+
 def _editable(res: dict) -> dict:
     """``res`` with its disc track's frame entries as plain dicts (built results hold them
     read-only, in a ``DiscFrames``)."""

@@ -20,7 +20,8 @@ R_PX = 50.0
 MPP = 0.45 / (2 * R_PX)  # 0.0045 m per pixel
 G = 9.80665
 SUMMARY_KEYS = ("peak_speed_m_s", "peak_power_w", "max_height_m", "min_height_m", "lift_duration_s",
-                "total_frames", "peak_vertical_velocity_m_s", "rep_count")
+                "total_frames", "peak_vertical_velocity_m_s", "rep_count",
+                "peak_speed_lift_m_s", "peak_power_lift_w", "moving_duration_s")
 
 
 def make_obs(t, x_m, y_m, noise_px=0.0, seed=0, lost=(), r_px=R_PX, ellipse=None, x0=400.0, y0=600.0):
@@ -253,6 +254,8 @@ def test_no_tracked_frames_gives_empty_contract():
     res = compute_metrics(obs, list(t), PhysicsParams())
     assert all(v == [] for v in res["metrics"].values())
     assert res["summary"]["rep_count"] == 0 and res["warnings"]
+    assert res["summary"]["lift_duration_s"] == 1.0  # the video's 30 frames at 30 fps
+    assert res["summary"]["moving_duration_s"] == 0.0 and res["summary"]["peak_power_lift_w"] == 0.0
     json.dumps(res)
 
 
@@ -348,12 +351,65 @@ def test_dropped_bar_is_not_a_rep_and_not_a_peak():
     mcv = 0.55 / tc
     assert res["reps"][0]["mean_concentric_velocity_m_s"] == pytest.approx(mcv, abs=0.02)
     assert res["summary"]["peak_vertical_velocity_m_s"] == pytest.approx(1.875 * mcv, abs=0.04)
-    assert res["summary"]["peak_speed_m_s"] < 1.0  # the 3.3 m/s fall is not the lift's peak
+    s = res["summary"]
+    assert s["peak_speed_lift_m_s"] < 1.0  # the 3.3 m/s fall is not the lift's peak
+    # the v2.0.0 keys keep the original meaning: every analysed frame, the fall included
+    speed, power = res["metrics"]["speed_m_s"], res["metrics"]["power_w"]
+    assert s["peak_speed_m_s"] == s["max_speed_all_frames_m_s"] > 2.5
+    assert s["peak_speed_m_s"] >= max(speed) - 1e-9
+    assert s["peak_power_w"] == pytest.approx(max(abs(p) for p in power), abs=0.011)
+    assert s["peak_power_w"] > s["peak_power_lift_w"] > 0  # the bounces' braking, not the pull
+    assert s["lift_duration_s"] == pytest.approx(5.0, abs=1e-4)  # the video, not the lift
+    assert 1.0 < s["moving_duration_s"] < 2.0  # the pull (the fall excluded)
     assert res["summary"]["dropped_bar"] and res["summary"]["dropped_bar"][0]["start_s"] > 2.5
     assert any("dropped" in w for w in res["warnings"])
     # unknown lift type: same count
     res = compute_metrics(make_obs(t, 0 * t, y, noise_px=0.5), list(t), PhysicsParams())
     assert res["summary"]["rep_count"] == 1
+
+
+def test_peak_power_is_the_largest_absolute_power_negative_included():
+    """A fast squat descent braked hard at the bottom, then a slow rise: the braking's
+    negative power is larger than any positive one. summary.peak_power_w (v2.0.0 meaning)
+    is max |power_w| over every frame; peak_power_lift_w the largest signed power over the lift."""
+    fps = 60.0
+    t = np.arange(0, 4, 1 / fps)
+    y = np.zeros_like(t)
+    d0, td, u0, tu = 0.5, 0.4, 1.2, 2.0
+    m = (t >= d0) & (t < d0 + td)
+    y[m] = -0.5 * min_jerk((t[m] - d0) / td)
+    y[t >= d0 + td] = -0.5
+    m = (t >= u0) & (t < u0 + tu)
+    y[m] = -0.5 + 0.5 * min_jerk((t[m] - u0) / tu)
+    y[t >= u0 + tu] = 0.0
+    res = compute_metrics(make_obs(t, 0 * t, y), list(t), PhysicsParams(lift_type="squat"))
+    s, power = res["summary"], res["metrics"]["power_w"]
+    assert -min(power) > 2 * max(power)  # the braking dominates
+    assert s["peak_power_w"] == pytest.approx(-min(power), abs=0.011)
+    assert s["peak_power_w"] > 0
+    assert 0 < s["peak_power_lift_w"] <= max(power) + 0.011  # signed, over the lift window
+    d = res["definitions"]
+    assert "|power_w|" in d["summary.peak_power_w"]["how"] and d["summary.peak_power_lift_w"]["unit"] == "W"
+
+
+def test_lift_duration_is_the_video_duration_and_moving_duration_the_lift():
+    """summary.lift_duration_s (v2.0.0 meaning) is the video's duration: given (the
+    decoder's VideoInfo.duration_s) or from the timestamps; moving_duration_s the time the
+    bar moved faster than 0.1 m/s."""
+    fps = 30.0
+    t = np.arange(0, 4, 1 / fps)  # 120 frames: 4.0 s
+    y = np.where(t < 1.0, 0.0, np.where(t < 2.0, 0.4 * min_jerk(np.clip(t - 1.0, 0, 1)), 0.4))
+    obs = make_obs(t, 0 * t, y)
+    res = compute_metrics(obs, list(t), PhysicsParams(lift_type="deadlift"))
+    s = res["summary"]
+    assert s["lift_duration_s"] == 4.0
+    assert 0.6 < s["moving_duration_s"] < 1.0
+    res = compute_metrics(obs, list(t), PhysicsParams(lift_type="deadlift"), video_duration_s=4.0333333)
+    assert res["summary"]["lift_duration_s"] == 4.0333  # rounded like the other durations
+    assert res["summary"]["moving_duration_s"] == s["moving_duration_s"]
+    d = res["definitions"]
+    assert "metadata.duration_s" in d["summary.lift_duration_s"]["how"]
+    assert d["summary.moving_duration_s"]["unit"] == "s" and "0.1 m/s" in d["summary.moving_duration_s"]["how"]
 
 
 def test_mean_propulsive_velocity_hand_computed():
@@ -392,7 +448,8 @@ def test_bar_at_rest_has_no_reps_and_no_duration():
     t = np.arange(0, 3, 1 / 30)
     res = compute_metrics(make_obs(t, 0 * t, 0 * t, noise_px=0.3), list(t), PhysicsParams(lift_type="squat"))
     assert res["summary"]["rep_count"] == 0 and res["reps"] == []
-    assert res["summary"]["lift_duration_s"] == 0.0
+    assert res["summary"]["moving_duration_s"] == 0.0
+    assert res["summary"]["lift_duration_s"] == 3.0  # the video's duration, moving or not
     assert res["summary"]["peak_speed_m_s"] < 0.05
     assert any("no squat repetition" in w for w in res["warnings"])
 

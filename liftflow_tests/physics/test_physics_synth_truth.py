@@ -61,4 +61,4 @@ def test_synthetic_truth_within_limits(profile, fps, seed, vfr):
         assert found["concentric_start_s"] == pytest.approx(true["concentric_start_s"], abs=0.06)
         assert found["concentric_end_s"] == pytest.approx(true["concentric_end_s"], abs=0.06)
         assert found["range_of_motion_m"] == pytest.approx(true["range_of_motion_m"], abs=0.015)
-    assert s["peak_speed_m_s"] < 3.0
+    assert s["peak_speed_lift_m_s"] < 3.0  # the lift (a dropped bar's fall excluded)

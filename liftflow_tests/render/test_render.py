@@ -49,19 +49,24 @@ def result_from_truth(truth, person: bool = False) -> dict:
             pts = [[x + 30, y - 40 + 8 * j, 0.9] for j in range(17)]
             kp[str(i)] = {"keypoints": pts, "confidence": 0.9, "bbox": None}
         tracks.append({"track_id": 2, "class_name": "person", "frames": kp, "trajectory": []})
+    duration = round(truth.t_s[-1] + 1 / truth.fps, 4)
     return {
         "video_id": "synth-<job>",
         "status": "completed",
         "metadata": {"fps": truth.fps, "width": truth.width, "height": truth.height,
-                     "duration_s": truth.t_s[-1] + 1 / truth.fps, "total_frames": n},
+                     "duration_s": duration, "total_frames": n},
         "tracks": tracks,
         "metrics": metrics,
         "reps": reps,
         "phases": None,
-        "summary": {"peak_speed_m_s": max(metrics["speed_m_s"]), "peak_power_w": max(metrics["power_w"]),
+        # v2.0.0 keys with the original meanings (every frame, the video), then the lift's
+        "summary": {"peak_speed_m_s": max(metrics["speed_m_s"]),
+                    "peak_power_w": max(abs(p) for p in metrics["power_w"]),
                     "max_height_m": max(truth.h_m), "min_height_m": min(truth.h_m),
-                    "lift_duration_s": 5.0, "total_frames": n, "rep_count": len(reps),
-                    "peak_vertical_velocity_m_s": truth.peak_vertical_velocity_m_s},
+                    "lift_duration_s": duration, "total_frames": n, "rep_count": len(reps),
+                    "peak_vertical_velocity_m_s": truth.peak_vertical_velocity_m_s,
+                    "peak_speed_lift_m_s": max(metrics["speed_m_s"]), "peak_power_lift_w": max(metrics["power_w"]),
+                    "moving_duration_s": 5.0},
     }
 
 
@@ -341,6 +346,38 @@ def test_page_completed_shows_video_plots_and_reps(truth_result):
     # self-contained: nothing fetched from elsewhere, no refresh once done
     assert "<link" not in html and "<script src" not in html and "http-equiv" not in html
     assert "http://" not in html and "https://" not in html
+
+
+def _kpi_values(html: str) -> dict:
+    """{label: shown value} of the page's summary figures."""
+    import re
+
+    return {lab: v for v, lab in re.findall(r"<div class=kpi><div class=v>(.*?)</div><div class=l>(.*?)</div>", html)}
+
+
+def test_page_shows_the_lift_figures_not_the_whole_clip_ones():
+    """A dropped bar: the v2.0.0 keys (every frame, the video) hold the fall and the
+    video's length; the page shows the lift's peak speed, peak power and moving time, each
+    labelled so; a result written before those keys existed shows its old keys (which
+    then held the lift figures)."""
+    s = {"peak_speed_m_s": 5.24, "peak_power_w": 21000.0, "lift_duration_s": 6.2333,
+         "peak_speed_lift_m_s": 1.9, "peak_power_lift_w": 3827.0, "moving_duration_s": 2.1,
+         "max_height_m": 1.47, "rep_count": 1}
+    res = {"status": "completed", "reps": [], "phases": None, "summary": s}
+    kpis = _kpi_values(results_page_html("j", res, {"status": "completed"}, {}))
+    assert kpis["peak bar speed (lift)"] == "1.90 m/s"
+    assert kpis["peak power (lift)"] == "3827 W"
+    assert kpis["time the bar moved"] == "2.10 s"
+    assert "5.24 m/s" not in kpis.values() and "6.23 s" not in kpis.values()
+    # the lift keys present but unknown (no physics): shown as unknown, never the video's length
+    res["summary"] = {**s, "peak_speed_lift_m_s": None, "peak_power_lift_w": None, "moving_duration_s": None}
+    kpis = _kpi_values(results_page_html("j", res, {"status": "completed"}, {}))
+    assert kpis["time the bar moved"] == kpis["peak bar speed (lift)"] == kpis["peak power (lift)"] == "–"
+    # an older result: the old keys held the lift figures
+    res["summary"] = {"peak_speed_m_s": 1.9, "peak_power_w": 3827.0, "lift_duration_s": 2.1, "rep_count": 1}
+    kpis = _kpi_values(results_page_html("j", res, {"status": "completed"}, {}))
+    assert (kpis["peak bar speed (lift)"], kpis["peak power (lift)"], kpis["time the bar moved"]) == \
+        ("1.90 m/s", "3827 W", "2.10 s")
 
 
 def test_page_while_running_and_failed():
