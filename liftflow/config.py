@@ -97,7 +97,9 @@ class Settings:
     device: str  # "auto" | "cpu" | "cuda"
     retention_days: float | None = None  # finished jobs older than this are deleted
     api_keys: tuple[str, ...] = ()  # empty: no authentication (local use)
-    cors_origins: tuple[str, ...] = ()
+    # CORS: any origin by default, as the original server (API keys travel in a header, not
+    # cookies, so no credentials are allowed); LIFTFLOW_CORS_ORIGINS narrows it, "none" turns it off
+    cors_origins: tuple[str, ...] = ("*",)
     # tracking's decode skips H.264's deblocking filter where the overlay shrinks the
     # picture 2x or more (~23% less decoder CPU; tracking accuracy on the real clips
     # unchanged within noise)
@@ -146,6 +148,14 @@ def _api_keys(env: dict) -> tuple[str, ...]:
     return tuple(k for k in keys if k)
 
 
+def _cors_origins(env: dict) -> tuple[str, ...]:
+    """LIFTFLOW_CORS_ORIGINS: comma-separated origins; unset or empty: any ("*"); "none": off."""
+    raw = env.get("LIFTFLOW_CORS_ORIGINS", "")
+    if raw.strip().lower() == "none":
+        return ()
+    return tuple(o.strip() for o in raw.split(",") if o.strip()) or ("*",)
+
+
 def _choice(env: dict, name: str, default: str, allowed: tuple[str, ...]) -> str:
     v = (env.get(name) or default).strip().lower()
     if v not in allowed:
@@ -184,8 +194,7 @@ def build_settings(env: dict) -> Settings:
         device=_choice(env, "LIFTFLOW_DEVICE", "auto", ("auto", "cpu", "cuda")),
         retention_days=_env_float_or_none(env, "LIFTFLOW_RETENTION_DAYS", None),
         api_keys=_api_keys(env),
-        cors_origins=tuple(o.strip() for o in env.get("LIFTFLOW_CORS_ORIGINS", "").split(",")
-                           if o.strip()),
+        cors_origins=_cors_origins(env),
         fast_decode=_flag(env, "LIFTFLOW_FAST_DECODE", True),
         sweep_cron=_sweep_cron(env),
         sweep_dataset=env.get("LIFTFLOW_SWEEP_DATASET") or None,

@@ -7,6 +7,7 @@
     ├── InputError (ValueError)        the request or its file cannot be analysed
     │   ├── VideoError                 not a decodable video, over a limit, too short
     │   ├── SeedError                  the seed circle does not fit the video
+    │   │   └── IncompleteSeed         some of x, y, r given, not all (``missing`` names the rest)
     │   ├── DatasetError               a benchmark dataset, manifest or ground truth is unusable
     │   └── AnalysisError              a step cannot go on (bad input found while running)
     ├── TrackingError (RuntimeError)   tracking could not produce a usable track
@@ -32,8 +33,8 @@ import re
 from typing import Optional
 
 __all__ = [
-    "AnalysisError", "BackendUnavailable", "BatchError", "ConfigError", "DatasetError", "InputError", "JobConflict",
-    "JobNotFound", "LaunchError", "LiftFlowError", "PoseUnavailable", "SeedError", "StackError",
+    "AnalysisError", "BackendUnavailable", "BatchError", "ConfigError", "DatasetError", "IncompleteSeed",
+    "InputError", "JobConflict", "JobNotFound", "LaunchError", "LiftFlowError", "PoseUnavailable", "SeedError", "StackError",
     "TrackerUnavailable", "TrackingError", "VideoError", "public_message",
 ]
 
@@ -56,6 +57,15 @@ class VideoError(InputError):
 
 class SeedError(InputError):
     """The seed circle does not fit the video (outside the frame, radius not positive, ...)."""
+
+
+class IncompleteSeed(SeedError):
+    """Some of disc_center_x, disc_center_y, disc_radius were given but not all; ``missing``
+    names the fields that were not."""
+
+    def __init__(self, message: str, missing: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.missing = tuple(missing)
 
 
 class DatasetError(InputError):

@@ -15,16 +15,22 @@
 
 Routes raise these errors (or let the core's propagate) and never translate them
 themselves; ``register`` installs the handlers on the app. HTTPException stays for what
-only the API knows (400 extension, 413 size, 404 asset, 503 DATASETS_ROOT). Request
-validation errors are 422 with ``detail`` (one readable line) and ``errors`` (per field).
+only the API knows (400 extension, 413 size, 404 asset, 503 DATASETS_ROOT); those and the
+LiftFlow errors answer ``{"detail": "<a sentence>"}``, as FastAPI's HTTPException does.
+
+Request validation errors (a field missing or of the wrong type) are 422 in FastAPI's shape,
+which the original server's clients iterate: ``detail`` is the list ``[{type, loc, msg,
+input}]``; LiftFlow adds ``message`` (one readable line) and ``errors`` (``[{field, message}]``).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from html import escape
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 
@@ -96,11 +102,23 @@ async def liftflow_error(request: Request, exc: LiftFlowError):
     return JSONResponse(status_code=status, content={"detail": detail_for(exc)})
 
 
+def _json_safe(value):
+    """``value`` as FastAPI encodes it, or its text when it has no JSON form (bytes that are not
+    UTF-8, an uploaded file where a number was expected): a bad request never becomes a 500."""
+    try:
+        out = jsonable_encoder(value)
+        json.dumps(out)
+        return out
+    except Exception:
+        return str(value)
+
+
 async def validation_error(request: Request, exc: RequestValidationError):
-    errors = [{"field": ".".join(str(p) for p in e.get("loc", [])[1:]), "message": e.get("msg")}
-              for e in exc.errors()]
+    raw = exc.errors()
+    detail = [{k: _json_safe(v) for k, v in e.items() if k != "url"} for e in raw]
+    errors = [{"field": ".".join(str(p) for p in e.get("loc", [])[1:]), "message": e.get("msg")} for e in raw]
     text = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "invalid request"
-    return JSONResponse(status_code=422, content={"detail": text, "errors": errors})
+    return JSONResponse(status_code=422, content={"detail": detail, "message": text, "errors": errors})
 
 
 async def unexpected_error(request: Request, exc: Exception):

@@ -1,7 +1,8 @@
 """The FastAPI facade: launches Dagster runs and reads their outputs; keeps no job state.
 
 ``create_app()`` builds the app: one router per resource (``routes/``), the API-key guard
-on every /api/v1 route, CORS when origins are configured, and the error handlers of
+on every /api/v1 route, CORS (any origin unless LIFTFLOW_CORS_ORIGINS narrows it; no
+credentials: keys travel in the X-API-Key header, not cookies), and the error handlers of
 ``liftflow_api.errors`` (LiftFlow's errors mapped to status codes once). ``uvicorn
 liftflow_api.app:app`` serves it (``liftflow up`` does).
 """
@@ -34,8 +35,8 @@ def create_app() -> FastAPI:
     app.include_router(system.open_router)
     origins = get_settings().cors_origins
     if origins:
-        app.add_middleware(CORSMiddleware, allow_origins=list(origins), allow_methods=["*"],
-                           allow_headers=["*", API_KEY_HEADER])
+        app.add_middleware(CORSMiddleware, allow_origins=list(origins), allow_credentials=False,
+                           allow_methods=["*"], allow_headers=["*", API_KEY_HEADER])
     errors.register(app)
     return app
 

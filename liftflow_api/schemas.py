@@ -18,7 +18,8 @@ from liftflow.tracking.registry import DEFAULT_BACKEND
 
 
 class ModelConfigUpdate(BaseModel):
-    """POST /api/v1/config/models: any of the fields; the others keep their saved value."""
+    """POST /api/v1/config/models: any of the fields; the others keep their saved value. A
+    backend that is refused (unknown, unavailable here) does not stop the others applying."""
 
     tracking_backend: Optional[str] = None
     enable_person_detection: Optional[bool] = None
@@ -27,9 +28,10 @@ class ModelConfigUpdate(BaseModel):
 
 
 class BackendUpdate(BaseModel):
-    """POST /api/v1/config/tracking-backend."""
+    """POST /api/v1/config/tracking-backend: ``backend`` or ``tracking_backend`` (the same field)."""
 
-    backend: str
+    backend: Optional[str] = None
+    tracking_backend: Optional[str] = None
 
 
 class CompareRequest(BaseModel):

@@ -89,12 +89,17 @@ class JobService:
         return d / f"input{suffix.lower()}"
 
     def submit(self, folder: JobFolder, *, video_path: Path, request: dict, source: dict,
-               benchmark: dict, model_config: dict) -> str:
-        """Write job_meta.json (pending) and launch the run; undo everything if launching fails."""
+               benchmark: dict, model_config: dict, warnings: tuple[str, ...] = ()) -> str:
+        """Write job_meta.json (pending) and launch the run; undo everything if launching fails.
+        ``warnings``: what the request had that was ignored (job_meta ``warnings``, pipeline.log)."""
         meta = new_meta(folder.job_id, source=source, benchmark=benchmark, model_config=model_config)
+        if warnings:
+            meta["warnings"] = list(warnings)
         folder.write_meta(meta)
         folder.log("api", f"job created: source={source.get('type')} "
                           f"file={source.get('original_filename') or source.get('asset_id')}")
+        for w in warnings:
+            folder.log("api", w, level="WARNING")
         lift = {"job_id": folder.job_id, "job_dir": str(folder.path),
                 "video_path": str(video_path), **request}
         tags = optional_tags(

@@ -12,7 +12,9 @@ from liftflow_api.deps import Service
 from liftflow_api.schemas import BatchRequest, CompareRequest, job_links
 from liftflow_api.services.assets import list_assets, require_root, resolve_asset
 from liftflow_api.services.backends import check_tracking_backend
-from liftflow_api.services.submit import enqueue, job_options, read_tags, resolve_backend, seed_fields
+from liftflow_api.services.submit import (
+    backend_field, enqueue, job_options, queued_message, read_tags, resolve_backend, seed_fields,
+)
 from liftflow_api.services.uploads import receive_into_new_job
 
 router = APIRouter(prefix="/api/v1", tags=["benchmark"])
@@ -40,6 +42,8 @@ async def bench_run_one(
     tags: Optional[str] = Form(None, max_length=16384,
                                description='A JSON object {"env": "indoor"} (or env=indoor;disc=black)'),
     backend: Optional[str] = Form(None),
+    tracking_backend: Optional[str] = Form(None, description="The original server's name for `backend` "
+                                                             "(give either; both and different: 422)"),
     lift_type: Optional[str] = Form(None),
     render: bool = Form(True),
     pose: Optional[str] = Form(None, description="off | mediapipe | yolo (this job only; default: saved config)"),
@@ -49,7 +53,8 @@ async def bench_run_one(
         raise InputError('video_source_type must be "upload" or "local_asset"')
     tag_dict = read_tags(tags)
     seed = seed_fields(disc_center_x, disc_center_y, disc_radius, seed_frame)
-    options = job_options(svc.settings, backend=backend, pose=pose, pose_stride=pose_stride)
+    options = job_options(svc.settings, backend=backend_field(backend, tracking_backend), pose=pose,
+                          pose_stride=pose_stride)
     benchmark = {"case_id": case_id, "client_run_id": client_run_id, "tags": tag_dict}
     if video_source_type == "upload":
         if file is None or not file.filename:
@@ -70,7 +75,7 @@ async def bench_run_one(
         "client_run_id": client_run_id,
         "source_type": video_source_type,
         "status": "pending",
-        "message": f"Benchmark case queued. source={video_source_type}, case_id={case_id}",
+        "message": queued_message(f"Benchmark case queued. source={video_source_type}, case_id={case_id}", seed),
         "links": job_links(jid),
     }
 

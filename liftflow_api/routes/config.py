@@ -1,4 +1,11 @@
-"""/api/v1/config/*: the default tracking backend and optional models, persisted on disk."""
+"""/api/v1/config/*: the default tracking backend and optional models, persisted on disk.
+
+The POSTs answer 200 with ``success`` and ``message`` (the original server's keys) also when a
+backend is refused (unknown, or unavailable here): ``success: false``, the reason in
+``message`` and ``refused``, and the update's other fields applied and saved (``applied``).
+A 4xx would tell a client that nothing changed; the control panel, which ignores the answer,
+works either way. Malformed bodies (wrong types) are still 422 and change nothing.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +18,13 @@ from liftflow.tracking import all_backends
 from liftflow_api.deps import Service
 from liftflow_api.schemas import BackendUpdate, ModelConfig, ModelConfigUpdate
 from liftflow_api.services import model_config
-from liftflow_api.services.backends import POSE_BACKENDS, check_tracking_backend
+from liftflow_api.services.submit import backend_field
 
 router = APIRouter(prefix="/api/v1/config", tags=["config"])
 
-UNUSABLE = {422: {"description": "Unknown or unavailable backend"}}
+ANSWERS = {200: {"description": "`success: false` with the reason when a backend was refused (unknown or "
+                                "unavailable here); the other fields of the update are applied anyway"},
+           422: {"description": "Malformed body (nothing applied)"}}
 
 
 def _available(s: Settings) -> list[str]:
@@ -29,40 +38,34 @@ def _models_view(s: Settings, cfg: ModelConfig) -> dict:
             "pose_backends": {b["name"]: b for b in pose_backends(s)}}
 
 
+def _backend_view(s: Settings, cfg: ModelConfig) -> dict:
+    return {"tracking_backend": cfg.tracking_backend, "backend": cfg.tracking_backend,
+            "available_backends": _available(s)}
+
+
 @router.get("/models", summary="Current model configuration")
 def get_models(svc: Service):
     return _models_view(svc.settings, model_config.load(svc.settings))
 
 
-@router.post("/models", responses=UNUSABLE, summary="Set the tracking backend and optional models")
+@router.post("/models", responses=ANSWERS, summary="Set the tracking backend and optional models")
 def set_models(update: ModelConfigUpdate, svc: Service):
-    s = svc.settings
-    cfg = model_config.load(s)
-    if update.tracking_backend is not None:
-        cfg.tracking_backend = check_tracking_backend(update.tracking_backend, s)
-    if update.pose_backend is not None:
-        if update.pose_backend not in POSE_BACKENDS:
-            raise InputError(f"unknown pose backend {update.pose_backend!r}; known: {', '.join(POSE_BACKENDS)}")
-        cfg.pose_backend = update.pose_backend
-    if update.enable_person_detection is not None:
-        cfg.enable_person_detection = update.enable_person_detection
-    if update.enable_pose_estimation is not None:
-        cfg.enable_pose_estimation = update.enable_pose_estimation
-    model_config.save(s, cfg)
-    return _models_view(s, cfg)
+    out = model_config.apply_update(svc.settings, update.model_dump())
+    return {**_models_view(svc.settings, out.config), **out.answer()}
 
 
 @router.get("/tracking-backend", summary="The default tracking backend")
 def get_tracking_backend(svc: Service):
-    cfg = model_config.load(svc.settings)
-    return {"backend": cfg.tracking_backend, "available_backends": _available(svc.settings)}
+    return _backend_view(svc.settings, model_config.load(svc.settings))
 
 
-@router.post("/tracking-backend", responses=UNUSABLE, summary="Change the default tracking backend")
+@router.post("/tracking-backend", responses=ANSWERS, summary="Change the default tracking backend")
 def set_tracking_backend(update: BackendUpdate, svc: Service):
-    s = svc.settings
-    check_tracking_backend(update.backend, s)
-    cfg = model_config.load(s)
-    cfg.tracking_backend = update.backend
-    model_config.save(s, cfg)
-    return {"backend": cfg.tracking_backend, "message": f"Tracking backend set to {cfg.tracking_backend}"}
+    name = backend_field(update.backend, update.tracking_backend)
+    if name is None:
+        raise InputError("give the backend: {\"tracking_backend\": \"classic\"} (or \"backend\")")
+    out = model_config.apply_update(svc.settings, {"tracking_backend": name})
+    answer = out.answer()
+    if out.success:
+        answer["message"] = f"Tracking backend set to {name}"
+    return {**_backend_view(svc.settings, out.config), **answer}

@@ -21,13 +21,15 @@ from liftflow_api.deps import API_KEY_HEADER, LazyService, Service
 from liftflow_api.services import model_config
 
 open_router = APIRouter(tags=["system"])  # no API key
-router = APIRouter(prefix="/api/v1", tags=["benchmark"])
+API_PREFIX = "/api/v1"
+router = APIRouter(prefix=API_PREFIX, tags=["benchmark"])
 
 
 @open_router.get("/", summary="Root info")
 def root():
-    return {"name": "LiftFlow API", "api_version": API_VERSION, "docs": "/docs", "results_page": "/jobs/{video_id}",
-            "info": "/api/v1/info", "health": "/health"}
+    # version and api: the original server's keys (its API version, the prefix of its routes)
+    return {"name": "LiftFlow API", "version": API_VERSION, "api": API_PREFIX, "api_version": API_VERSION,
+            "docs": "/docs", "results_page": "/jobs/{video_id}", "info": f"{API_PREFIX}/info", "health": "/health"}
 
 
 @open_router.get("/health", summary="Health check with job counts")

@@ -13,14 +13,14 @@ from liftflow.orchestration.service import COMPLETED, FAILED
 from liftflow.render.plots import PLOT_NAMES
 from liftflow_api.deps import Job, JobFiles, Service
 from liftflow_api.schemas import status_links
-from liftflow_api.services.submit import enqueue, job_options, seed_fields
+from liftflow_api.services.submit import backend_field, enqueue, job_options, queued_message, seed_fields
 from liftflow_api.services.uploads import check_extension, receive_into_new_job
 
 router = APIRouter(prefix="/api/v1/videos", tags=["videos"])
 
 E = {400: {"description": "Invalid file extension or empty file"},
      404: {"description": "Unknown job id"},
-     409: {"description": "The job is not in a state that allows this (results not ready, failed, still stopping)"},
+     409: {"description": "The job is not in a state that allows this (failed, still stopping)"},
      413: {"description": "File exceeds the upload limit"},
      422: {"description": "Missing or invalid field, or a backend that is unknown or unavailable here"},
      503: {"description": "The analysis queue (Dagster webserver) is not reachable"}}
@@ -39,6 +39,8 @@ async def upload_video(
     disc_radius: Optional[float] = Form(None),
     seed_frame: Optional[int] = Form(0),
     backend: Optional[str] = Form(None, description="Override the tracking backend for this job"),
+    tracking_backend: Optional[str] = Form(None, description="The original server's name for `backend` "
+                                                             "(give either; both and different: 422)"),
     lift_type: Optional[str] = Form(None, description="squat, snatch, clean, clean_and_jerk, deadlift"),
     render: bool = Form(True, description="Render the overlay video and plots"),
     pose: Optional[str] = Form(None, description="off | mediapipe | yolo (this job only; default: saved config)"),
@@ -46,7 +48,8 @@ async def upload_video(
 ):
     check_extension(file.filename)
     seed = seed_fields(disc_center_x, disc_center_y, disc_radius, seed_frame)
-    options = job_options(svc.settings, backend=backend, pose=pose, pose_stride=pose_stride)
+    options = job_options(svc.settings, backend=backend_field(backend, tracking_backend), pose=pose,
+                          pose_stride=pose_stride)
     folder, dest = await receive_into_new_job(svc, file)
     # Launching is a blocking GraphQL call: keep it off the event loop so pollers are served.
     await run_in_threadpool(enqueue, svc, folder, video_path=dest, seed=seed, options=options,
@@ -54,7 +57,7 @@ async def upload_video(
             benchmark={"case_id": None, "client_run_id": None, "tags": {}}, lift_type=lift_type,
             render=render)
     return {"video_id": folder.job_id, "status": "pending",
-            "message": "Video uploaded; analysis queued"}
+            "message": queued_message("Video uploaded; analysis queued", seed)}
 
 
 @router.get("/{video_id}/status", responses=_errors(404), summary="Poll a job's status and progress")
@@ -92,7 +95,10 @@ def video_plot(folder: JobFiles, name: str):
     return _artefact(folder, f"{PLOTS_DIR}/{name}.png", "image/png")
 
 
-@router.get("/{video_id}/results", responses=_errors(404, 409), summary="The ResultsContract of a completed job")
+@router.get("/{video_id}/results", summary="The ResultsContract of a completed job", responses={
+    202: {"description": "Not ready yet (pending or processing): the status body, as /status"},
+    **_errors(404), 409: {"description": "The job failed (`detail` and `error` say why); the original "
+                                         "server answered 500"}})
 def video_results(video_id: str, svc: Service):
     view, data = svc.result(video_id)
     if view.status == COMPLETED and data is not None:
@@ -101,9 +107,14 @@ def video_results(video_id: str, svc: Service):
         return JSONResponse(status_code=409, content={
             "detail": f"Job {video_id} failed: {view.error}", "status": view.status,
             "error": view.error})
-    return JSONResponse(status_code=409, content={
-        "detail": f"Results not ready: job {video_id} is {view.status} ({view.message})",
-        "status": view.status, "progress": view.progress})
+    if view.status == COMPLETED:  # result.json gone or unreadable: polling would never end
+        return JSONResponse(status_code=409, content={
+            "detail": f"Job {video_id} is completed but its results cannot be read", "status": view.status})
+    # The original's answer while a job runs: 202 with its status; clients poll on it.
+    body = view.status_response()
+    body["detail"] = f"Results not ready: job {video_id} is {view.status} ({view.message})"
+    body["links"] = status_links(video_id, False)
+    return JSONResponse(status_code=202, content=body)
 
 
 @router.delete("/{video_id}", responses=_errors(404, 409), summary="Cancel a job if queued or running and delete everything it created")

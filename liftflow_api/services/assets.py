@@ -23,13 +23,17 @@ def require_root(root: Path) -> Path:
 
 
 def resolve_asset(root: Path, asset_id: Optional[str], asset_path: Optional[str]) -> Path:
-    """The video file for asset_id (a filename stem) or asset_path (relative to the root)."""
+    """The video file for asset_id (a filename stem, or a file name with its extension as the
+    original server also took: ``snatch_001.mp4``) or asset_path (relative to the root)."""
     require_root(root)
     if asset_id:
         if not ASSET_ID_RE.match(asset_id) or ".." in asset_id:
             raise HTTPException(404, detail=f"asset_id {asset_id!r} not found in DATASETS_ROOT")
-        for ext in SUPPORTED_FORMATS:
-            p = root / f"{asset_id}{ext}"
+        names = [f"{asset_id}{ext}" for ext in SUPPORTED_FORMATS]
+        if Path(asset_id).suffix.lower() in SUPPORTED_FORMATS:
+            names.insert(0, asset_id)
+        for name in names:
+            p = root / name
             if p.is_file() and _inside(root, p):
                 return p.resolve()
         raise HTTPException(404, detail=f"asset_id {asset_id!r} not found in DATASETS_ROOT")

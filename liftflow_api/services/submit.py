@@ -1,8 +1,10 @@
 """Turning a request's form fields into a queued job (upload and bench/run_one).
 
-Everything is checked before a job exists: the seed circle (``read_seed``), the tags
+Everything is checked before a job exists: the seed circle (``read_seed_lenient``: a centre
+without a radius is ignored with a warning, as the original server did), the tags
 (``parse_tags``), the pose fields, and that the tracking and pose backends the job will use
-(given, or the saved configuration's) are known and available here.
+(given as ``backend`` or the original's ``tracking_backend``, or the saved configuration's)
+are known and available here.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from liftflow.config import Settings
 from liftflow.errors import InputError, LaunchError
 from liftflow.jobstore import JobFolder
 from liftflow.orchestration.service import JobService
-from liftflow.tracking.seed import read_seed
+from liftflow.tracking.seed import read_seed_lenient
 from liftflow_api.services import model_config
 from liftflow_api.services.backends import (
     POSE_BACKENDS, POSE_OFF, check_pose_backend, check_tracking_backend, known_tracking_backend,
@@ -35,10 +37,39 @@ def read_tags(tags: Optional[str]) -> dict:
         raise InputError(str(exc)) from exc
 
 
-def seed_fields(x: Optional[float], y: Optional[float], r: Optional[float], seed_frame: Optional[int]) -> dict:
-    """The seed circle of the request (SeedError, a 422, when it cannot be one)."""
-    fx, fy, fr, frame = read_seed(x, y, r, seed_frame)
-    return {"disc_center_x": fx, "disc_center_y": fy, "disc_radius": fr, "seed_frame": frame}
+@dataclass(frozen=True)
+class SeedFields:
+    """The request's seed circle, and the warning when an incomplete one was ignored."""
+
+    fields: dict
+    warning: Optional[str] = None
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return (self.warning,) if self.warning else ()
+
+
+def seed_fields(x: Optional[float], y: Optional[float], r: Optional[float], seed_frame: Optional[int]) -> SeedFields:
+    """The seed circle of the request (SeedError, a 422, when it cannot be one; a centre
+    without a radius is ignored, see ``read_seed_lenient``)."""
+    (fx, fy, fr, frame), warning = read_seed_lenient(x, y, r, seed_frame)
+    return SeedFields({"disc_center_x": fx, "disc_center_y": fy, "disc_radius": fr, "seed_frame": frame}, warning)
+
+
+def backend_field(backend: Optional[str], tracking_backend: Optional[str]) -> Optional[str]:
+    """The per-job tracking backend of a form: ``backend`` (LiftFlow's name) or
+    ``tracking_backend`` (the original server's); both given and different is a 422."""
+    backend = backend or None
+    tracking_backend = tracking_backend or None
+    if backend and tracking_backend and backend != tracking_backend:
+        raise InputError(f"backend {backend!r} and tracking_backend {tracking_backend!r} differ; "
+                         f"give one of them (they are the same field)")
+    return backend or tracking_backend
+
+
+def queued_message(head: str, seed: SeedFields) -> str:
+    """The answer's ``message``: what was queued, and the seed warning if there is one."""
+    return f"{head} ({seed.warning})" if seed.warning else head
 
 
 def resolve_backend(settings: Settings, backend: Optional[str]) -> str:
@@ -86,12 +117,13 @@ def job_options(settings: Settings, *, backend: Optional[str], pose: Optional[st
     return JobOptions(chosen, pose_backend, pose_stride or 1, cfg.enable_person_detection)
 
 
-def enqueue(svc: JobService, folder: JobFolder, *, video_path: Path, seed: dict, options: JobOptions,
+def enqueue(svc: JobService, folder: JobFolder, *, video_path: Path, seed: SeedFields, options: JobOptions,
             source: dict, benchmark: dict, lift_type: Optional[str] = None, render: bool = True) -> str:
-    """Queue one job (its folder exists); LaunchError (503) when the queue is not reachable."""
-    request = {**seed, **options.request(), "lift_type": lift_type, "render": bool(render)}
+    """Queue one job (its folder exists); LaunchError (503) when the queue is not reachable.
+    The seed's warning goes to job_meta.json (``warnings``) and pipeline.log."""
+    request = {**seed.fields, **options.request(), "lift_type": lift_type, "render": bool(render)}
     try:
         return svc.submit(folder, video_path=video_path, request=request, source=source,
-                          benchmark=benchmark, model_config=options.model_config())
+                          benchmark=benchmark, model_config=options.model_config(), warnings=seed.warnings)
     except LaunchError as exc:
         raise LaunchError(f"the analysis queue is not reachable: {exc}") from exc

@@ -120,7 +120,7 @@ def test_upload_queues_one_run_with_the_seed_and_default_backend(api):
     listed = api.client.get("/api/v1/videos").json()
     assert listed["count"] == 1 and listed["videos"][0]["original_filename"] == "a.mp4"
     r = api.client.get(f"/api/v1/videos/{vid}/results")
-    assert r.status_code == 409 and r.json()["status"] == "pending" and "not ready" in r.json()["detail"]
+    assert r.status_code == 202 and r.json()["status"] == "pending" and "not ready" in r.json()["detail"]
     r = api.client.get(f"/api/v1/videos/{vid}/overlay")
     assert r.status_code == 404 and "overlay.mp4 does not exist" in r.json()["detail"]
     assert api.client.get(f"/jobs/{vid}").status_code == 200
@@ -142,6 +142,8 @@ def test_upload_refuses_bad_files_and_leaves_nothing(api, name, content, status,
 @pytest.mark.parametrize("fields, words", [
     ({"disc_center_x": "1", "disc_center_y": "1", "disc_radius": "-2"}, "disc_radius must be positive"),
     ({"disc_center_x": "1"}, "must be given together"),
+    ({"disc_center_x": "1", "disc_radius": "3"}, "must be given together"),
+    ({"disc_center_y": "1", "disc_radius": "3"}, "must be given together"),
     ({"disc_center_x": "nan", "disc_center_y": "1", "disc_radius": "3"}, "finite"),
     ({"disc_center_x": "-5", "disc_center_y": "1", "disc_radius": "3"}, "must not be negative"),
     ({"seed_frame": "-1"}, "seed_frame must be a whole number >= 0"),
@@ -159,7 +161,7 @@ def test_form_validation_errors_are_422_with_fields(api):
     r = api.client.post("/api/v1/videos/upload", data={"disc_radius": "abc"})
     assert r.status_code == 422
     fields = {e["field"] for e in r.json()["errors"]}
-    assert {"file", "disc_radius"} <= fields and "file" in r.json()["detail"]
+    assert {"file", "disc_radius"} <= fields and "file" in r.json()["message"]
 
 
 def test_queue_unreachable_is_503_and_the_job_is_undone(api):
@@ -185,10 +187,16 @@ def test_unavailable_tracking_backend_is_refused_at_every_entry_point(api, backe
     r2 = run_one(api, video_source_type="upload", asset_id="", backend=backend)
     r3 = api.client.post("/api/v1/bench/run_batch", json={"cases": [{"case_id": "c", "asset_id": "clip"}],
                                                           "backend": backend})
-    r4 = api.client.post("/api/v1/config/tracking-backend", json={"backend": backend})
-    r5 = api.client.post("/api/v1/config/models", json={"tracking_backend": backend})
+    r4 = upload(api, tracking_backend=backend)  # the original server's field name
+    r5 = run_one(api, tracking_backend=backend)
     for res in (r1, r2, r3, r4, r5):
         assert res.status_code == 422 and res.json()["detail"] == detail, res.text
+    # the config endpoints answer 200 with success false and the same reason (issue #15)
+    for res in (api.client.post("/api/v1/config/tracking-backend", json={"backend": backend}),
+                api.client.post("/api/v1/config/models", json={"tracking_backend": backend})):
+        assert res.status_code == 200 and res.json()["success"] is False, res.text
+        assert res.json()["refused"]["tracking_backend"] == {"value": backend, "reason": detail}
+        assert detail in res.json()["message"]
     assert api.launcher.submitted == [] and job_dirs(api) == []
     # the operators' view keeps the exact reason, paths included
     reason = api.client.get("/api/v1/info").json()["backends"][backend]["reason"]
@@ -375,11 +383,13 @@ def test_config_round_trip_and_info(api):
     from liftflow.tracking.registry import DEFAULT_BACKEND
 
     r = api.client.post("/api/v1/config/models", json={"pose_backend": "telepathy"})
-    assert r.status_code == 422 and "unknown pose backend 'telepathy'; known: mediapipe, yolo" in r.json()["detail"]
+    assert r.status_code == 200 and r.json()["success"] is False
+    assert "unknown pose backend 'telepathy'; known: mediapipe, yolo" in r.json()["message"]
     r = api.client.post("/api/v1/config/tracking-backend", json={"backend": "magic"})
-    assert r.status_code == 422 and r.json()["detail"].startswith("unknown backend 'magic'; known: ")
+    assert r.status_code == 200 and r.json()["success"] is False
+    assert r.json()["message"].startswith("tracking_backend 'magic' not applied: unknown backend 'magic'; known: ")
     r = api.client.post("/api/v1/config/tracking-backend", json={"backend": DEFAULT_BACKEND})
-    assert r.status_code == 200 and r.json()["backend"] == DEFAULT_BACKEND
+    assert r.status_code == 200 and r.json()["backend"] == DEFAULT_BACKEND and r.json()["success"] is True
     r = api.client.post("/api/v1/config/models", json={"enable_person_detection": True})
     assert r.status_code == 200 and r.json()["enable_person_detection"] is True
     info = api.client.get("/api/v1/info").json()
