@@ -14,9 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field
 API_VERSION = "2.0.0"
 # 2.1.0 = 2.0.0 + per-frame `center`/`radius`, `seed`, `metrics_raw`, `reps`, `phases`,
 # `bar_path`, `calibration`, `definitions`, `warnings`, summary.peak_vertical_velocity_m_s,
-# summary.rep_count and the lift-only summary.peak_speed_lift_m_s, peak_power_lift_w and
-# moving_duration_s. Nothing of 2.0.0 is removed, renamed or given another meaning.
-RESULTS_CONTRACT_VERSION = "2.1.0"
+# summary.rep_count.
+# 2.2.0 = 2.1.0 + the lift-only summary.peak_speed_lift_m_s, peak_power_lift_w and
+# moving_duration_s (the v2.0.0 keys peak_speed_m_s, peak_power_w, lift_duration_s mean what
+# they meant in 2.0.0 again). Nothing of 2.0.0 is removed, renamed or given another meaning.
+RESULTS_CONTRACT_VERSION = "2.2.0"
 
 JobStatus = Literal["pending", "processing", "completed", "failed"]
 
@@ -72,7 +74,7 @@ class MetricsSeries(_Open):
 class Summary(_Open):
     """The v2.0.0 keys with the original server's meaning (every analysed frame, the
     video): peak_speed_m_s (max speed), peak_power_w (max |power|), lift_duration_s (the
-    video's duration). The lift-only figures are the 2.1.0 keys below (drops excluded)."""
+    video's duration). The lift-only figures are the 2.2.0 keys below (drops excluded)."""
 
     peak_speed_m_s: Optional[float]
     peak_power_w: Optional[float]

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import liftflow.physics.filtering as flt
 import liftflow.physics.reps as rp
-from liftflow.physics.params import PhysicsParams
+from liftflow.physics.params import MOVING_SPEED_M_S, PhysicsParams
 
 
 def build_definitions(filt: dict | None, params: PhysicsParams, floor_based: bool = False) -> dict:
-    from liftflow.physics.kinematics import MOVING_SPEED_M_S
-
     if filt:
         fx, fy = filt["cutoff_x"]["fc_hz"], filt["cutoff_y"]["fc_hz"]
         how_x = filt["cutoff_x"]["method"]

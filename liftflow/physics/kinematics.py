@@ -22,7 +22,7 @@ import numpy as np
 import liftflow.physics.filtering as flt
 from liftflow.physics.calibration import Calibration, calibrate
 from liftflow.numeric import round_list
-from liftflow.physics.params import CONCENTRIC_FIRST, OLYMPIC, PhysicsParams
+from liftflow.physics.params import CONCENTRIC_FIRST, MOVING_SPEED_M_S, OLYMPIC, PhysicsParams
 
 CONTRACT_METRIC_KEYS = (
     "frames", "time_s", "x_m", "y_m", "height_m", "vx_m_s", "vy_m_s", "speed_m_s",
@@ -30,7 +30,6 @@ CONTRACT_METRIC_KEYS = (
 )
 OUTLIER_WINDOW = 5  # running median window (frames) for the jump detector
 OUTLIER_MIN_FRACTION_OF_RADIUS = 0.3  # a jump smaller than this is never called an outlier
-MOVING_SPEED_M_S = 0.10  # bar counts as moving above this speed (summary.moving_duration_s)
 EXPLOSIVE_VY_M_S = 1.4  # unknown lift faster than this upward: filtered as a snatch/clean
 TIMING_PASS = True  # explosive lifts: rep boundaries from a second pass at the ordinary floor
 TIMING_FC_MIN_HZ = 4.0  # measured on the synthetic pulls: 3 Hz smeared lift-off 10-25 ms early, 4 Hz halved the MCV error

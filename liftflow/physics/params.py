@@ -71,3 +71,6 @@ class PhysicsParams:
         if unknown:
             raise ValueError(f"unknown physics parameter(s) {unknown}; known: {sorted(known)}")
         return cls(**d)
+
+
+MOVING_SPEED_M_S = 0.10  # bar counts as moving above this speed (summary.moving_duration_s)

@@ -1,4 +1,4 @@
-"""ResultsContract assembly: the frozen v2.0.0 fields, and the additions of 2.1.0."""
+"""ResultsContract assembly: the frozen v2.0.0 fields, and the additions of 2.1.0 and 2.2.0."""
 
 import pytest
 from pydantic import ValidationError
