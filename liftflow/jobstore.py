@@ -1,9 +1,11 @@
 """The job folder: ``<data>/api/results/<job_id>/`` and the files every job produces.
 
-The folder holds products (result.json, job_meta.json, pipeline.log, pipeline_config.yaml,
+The folder holds products (result.json and results.json, the same file under the original
+server's name; job_meta.json, pipeline.log, pipeline_config.yaml,
 metrics_calculator_output.json) and a small progress file; the Dagster run storage holds
-the truth about state. Every JSON write is write-then-rename, so a crash or a full disk
-never leaves a half-written file behind.
+the truth about state. Beside the folders lies ``jobs.json``, the original server's job index
+(written by ``liftflow.orchestration.job_index``). Every JSON write is write-then-rename, so
+a crash or a full disk never leaves a half-written file behind.
 """
 
 from __future__ import annotations
@@ -23,6 +25,11 @@ from typing import Any, Callable, Optional
 JOB_ID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}$")
 
 RESULT = "result.json"
+# the original server's name for result.json (its operator panel and desktop viewer read it):
+# a hard link to it, or a copy where the file system refuses links; the same bytes
+RESULT_ALIAS = "results.json"
+# <results_dir>/jobs.json: the original server's job index (liftflow.orchestration.job_index)
+JOB_INDEX = "jobs.json"
 META = "job_meta.json"
 LOG = "pipeline.log"
 CONFIG = "pipeline_config.yaml"
@@ -50,13 +57,15 @@ def is_valid_job_id(job_id: str) -> bool:
     return bool(JOB_ID_RE.match(job_id or ""))
 
 
-def _atomic_write(path: Path, body: Callable[[Any], None], buffering: int = -1) -> None:
+def _atomic_write(path: Path, body: Callable[[Any], None], buffering: int = -1,
+                  binary: bool = False) -> None:
     """Write a file through ``body(f)`` to a temporary name beside it, fsync, rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8", buffering=buffering) as f:
+        with (os.fdopen(fd, "wb", buffering=buffering) if binary
+              else os.fdopen(fd, "w", encoding="utf-8", buffering=buffering)) as f:
             body(f)
             f.flush()
             os.fsync(f.fileno())
@@ -157,8 +166,32 @@ def atomic_write_json(path: Path, obj: Any, compact: bool = False) -> None:
 
 def write_result_json(path: Path, result: dict) -> None:
     """result.json: compact and streamed; same content as the indented form it replaced
-    (2.0 instead of 7.7 MB for 1800 frames: the plate outline of every frame dominates)."""
+    (2.0 instead of 7.7 MB for 1800 frames: the plate outline of every frame dominates).
+    Then results.json beside it (``RESULT_ALIAS``), the same bytes, also replaced in one rename."""
     atomic_write_json(path, result, compact=True)
+    link_or_copy_atomic(path, path.with_name(RESULT_ALIAS))
+
+
+def link_or_copy_atomic(src: Path, dst: Path) -> None:
+    """``dst``: the bytes of ``src`` under a second name, never half there: a hard link made
+    under a temporary name and renamed over ``dst``; a copy (fsynced, renamed the same way)
+    where the file system refuses hard links."""
+    tmp = dst.with_name(f".{dst.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        os.link(src, tmp)
+    except OSError:  # no hard links here (EPERM, EXDEV, ENOTSUP, ...): copy
+        def body(f) -> None:
+            with open(src, "rb") as s:
+                shutil.copyfileobj(s, f, 1 << 20)
+
+        _atomic_write(dst, body, binary=True)
+        return
+    try:
+        os.replace(tmp, dst)
+    finally:
+        # rename(2) does nothing when both names are already links to one file
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
 
 
 def read_json(path: Path) -> Optional[dict]:

@@ -4,6 +4,8 @@ Starts the children in dependency order and waits until each is healthy, prints 
 restarts a child that dies, and stops everything cleanly on Ctrl-C/SIGTERM. A lock file
 refuses a second stack on the same data folder; runs left in progress by a crashed stack are
 failed with a reason before the daemon starts, so the one-at-a-time queue never stays blocked.
+A thread of the supervisor keeps ``<data>/api/results/jobs.json`` (the original server's job
+index) current: ``liftflow.orchestration.job_index``.
 """
 
 from __future__ import annotations
@@ -124,6 +126,7 @@ class Stack:
         self.s = settings or get_settings()
         self.echo = echo
         self.stopping = False
+        self.job_index = None  # the JobIndexRefresher, once started
         self.log_dir = self.s.run_dir / "logs"
         py = sys.executable
         s = self.s
@@ -196,6 +199,7 @@ class Stack:
         failed = reconcile_orphaned_runs(get_instance(self.s))
         if failed:
             self.echo(f"failed {len(failed)} run(s) left in progress by a stopped stack: {', '.join(failed)}")
+        self._start_job_index()
         t0 = time.monotonic()
         for child in self.children:
             child.start(self.env, self.log_dir)
@@ -208,6 +212,18 @@ class Stack:
                   f"  data     {self.s.data_dir}\n"
                   f"  logs     {self.log_dir}\n"
                   f"Press Ctrl-C to stop.")
+
+    def _start_job_index(self) -> None:
+        """jobs.json: rewritten by a daemon thread here when a job's view changes (looked at
+        every 0.5 s; see liftflow.orchestration.job_index). Here, not in the API process:
+        one writer per data folder, and no request waits on it."""
+        from liftflow.orchestration.instance import get_instance
+        from liftflow.orchestration.job_index import JobIndexRefresher
+        from liftflow.orchestration.launcher import launcher_from_settings
+        from liftflow.orchestration.service import JobService
+
+        svc = JobService(self.s, get_instance(self.s), launcher_from_settings(self.s))
+        self.job_index = JobIndexRefresher(svc, echo=self.echo).start()
 
     def _sync_job_folders(self) -> None:
         from liftflow.orchestration.instance import get_instance
@@ -228,7 +244,8 @@ class Stack:
 
         try:
             cutoff = datetime.now(timezone.utc) - timedelta(days=self.s.retention_days)
-            svc = JobService(self.s, get_instance(self.s), launcher_from_settings(self.s))
+            svc = (self.job_index.service if self.job_index is not None  # its deletes nudge the index
+                   else JobService(self.s, get_instance(self.s), launcher_from_settings(self.s)))
             removed = svc.purge_finished_before(cutoff)
             if removed:
                 self.echo(f"retention: deleted {len(removed)} job(s) older than {self.s.retention_days:g} days")
@@ -261,6 +278,8 @@ class Stack:
 
     def stop(self) -> None:
         self.stopping = True
+        if self.job_index is not None:
+            self.job_index.stop()
         for child in reversed(self.children):
             child.stop()
 

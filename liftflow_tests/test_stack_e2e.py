@@ -105,6 +105,17 @@ def test_original_client_flow_on_a_real_clip(stack, real_data, manifest):
         assert step in log
 
 
+def _index_when(results, pred, timeout_s: float = 5.0) -> dict:
+    """jobs.json once ``pred(index)`` holds (the supervisor rewrites it within ~0.5 s of a change)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        index = json.loads((results / "jobs.json").read_text())  # never half-written
+        if pred(index) or time.monotonic() > deadline:
+            assert pred(index), index
+            return index
+        time.sleep(0.1)
+
+
 def test_quickstart_section_g(stack, real_data, manifest, synth_clip):
     """Every curl of BENCHMARK_API.md section G gives the documented shape."""
     path, _ = synth_clip
@@ -155,6 +166,28 @@ def test_quickstart_section_g(stack, real_data, manifest, synth_clip):
         assert meta["benchmark"]["client_run_id"] == "run_20260213"
     meta = json.loads((stack.data_dir / "api" / "results" / up["job_id"] / "job_meta.json").read_text())
     assert meta["benchmark"]["tags"] == {"env": "indoor", "disc": "black"}
+    # the original server's files: results.json beside result.json, the job index jobs.json
+    results = stack.data_dir / "api" / "results"
+    for jid in (up["job_id"], local["job_id"]):
+        assert (results / jid / "results.json").read_bytes() == (results / jid / "result.json").read_bytes()
+    index = _index_when(results, lambda ix: all(ix.get(j, {}).get("status") == "completed"
+                                                for j in (up["job_id"], local["job_id"])))
+    e = index[up["job_id"]]
+    assert list(e) == ["video_id", "status", "created_at", "updated_at", "progress", "current_step",
+                       "message", "original_filename", "selection_data", "tracking_backend", "case_id",
+                       "client_run_id", "tags", "source_type", "asset_id", "started_at", "finished_at"]
+    assert e["video_id"] == up["job_id"] and e["progress"] == 1.0 and e["message"] == "Analysis complete"
+    assert e["selection_data"] == {"center": [160, 170], "radius": 36} and e["tracking_backend"] == "classic"
+    assert (e["case_id"], e["client_run_id"], e["tags"]) == ("snatch_001", "run_20260213",
+                                                             {"env": "indoor", "disc": "black"})
+    assert (e["source_type"], e["original_filename"], e["asset_id"]) == ("upload", "snatch_001.mp4", None)
+    assert e["started_at"] == meta["timestamps"]["started_at"] and e["finished_at"] == meta["timestamps"]["finished_at"]
+    assert (index[local["job_id"]]["source_type"], index[local["job_id"]]["asset_id"]) == ("local_asset", "snatch_001")
+    with stack.client() as c:
+        assert c.delete(f"/api/v1/videos/{local['job_id']}").status_code == 200
+    t0 = time.monotonic()
+    index = _index_when(results, lambda ix: local["job_id"] not in ix)
+    assert time.monotonic() - t0 < 2.0 and up["job_id"] in index  # a deleted job leaves the index
     runs = stack.instance().get_runs()
     tagged = [r for r in runs if r.tags.get("job_id") == up["job_id"]]
     assert tagged and tagged[0].tags["case_id"] == "snatch_001" and tagged[0].tags["user/env"] == "indoor"

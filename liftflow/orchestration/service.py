@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 from liftflow.pipeline.steps import STEP_TITLES, STEPS, overall_progress
 from liftflow.config import Settings
@@ -76,6 +76,19 @@ class JobService:
         self._active_lock = threading.Lock()
         self._active = None
         self._views: dict[str, tuple[int, float, JobView]] = {}
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` after each submit, re-execution and delete of this service (the
+        job index's refresher looks again at once). It must not block: it runs in the caller."""
+        self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        for listener in self._listeners:
+            try:
+                listener()
+            except Exception:
+                pass
 
     # --- creating ------------------------------------------------------------------
     def new_job(self) -> JobFolder:
@@ -118,9 +131,14 @@ class JobService:
             raise
         folder.update_meta(runs=[run_id])
         folder.log("api", f"run {run_id} queued")
+        self._changed()
         return run_id
 
     # --- reading -------------------------------------------------------------------
+    def run_records(self, job_id: Optional[str] = None, limit: Optional[int] = None):
+        """The lift_analysis run records (of ``job_id``), newest first."""
+        return self._records(job_id, limit)
+
     def _records(self, job_id: Optional[str] = None, limit: Optional[int] = None):
         from dagster import RunsFilter
 
@@ -314,6 +332,7 @@ class JobService:
         meta = folder.read_meta() or {}
         folder.update_meta(runs=list(meta.get("runs") or []) + [run_id], status=PENDING)
         folder.log("api", f"re-execution from failure queued as run {run_id}")
+        self._changed()
         return run_id
 
     # --- deleting ------------------------------------------------------------------
@@ -341,6 +360,7 @@ class JobService:
         for rec in records:
             self._delete_run(rec.dagster_run.run_id)
         self.remove_files(job_id)
+        self._changed()
 
     def _delete_run(self, run_id: str) -> None:
         self.instance.delete_run(run_id)
