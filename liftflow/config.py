@@ -32,7 +32,8 @@ ENV_VARS = (
     "LIFTFLOW_CUTIE_WEIGHTS", "LIFTFLOW_DEVICE", "LIFTFLOW_RETENTION_DAYS", "LIFTFLOW_API_KEYS",
     "LIFTFLOW_API_KEYS_FILE", "LIFTFLOW_CORS_ORIGINS", "LIFTFLOW_FAST_DECODE", "LIFTFLOW_SWEEP_CRON",
     "LIFTFLOW_SWEEP_DATASET", "LIFTFLOW_SWEEP_SENSOR_INTERVAL_S", "LIFTFLOW_REAL_DATA",
-    "LIFTFLOW_GIT_SHA", "LIFTFLOW_BUILD_TIME",
+    "LIFTFLOW_GIT_SHA", "LIFTFLOW_BUILD_TIME", "LIFTFLOW_LINK_SECRET", "LIFTFLOW_LINK_TTL_S",
+    "LIFTFLOW_BODY_TIMEOUT_S",
 )
 
 
@@ -111,6 +112,12 @@ class Settings:
     real_data_dir: Path = PROJECT_ROOT.parent / "shared" / "data" / "real"
     git_sha: Optional[str] = None  # LIFTFLOW_GIT_SHA, else read from git by build_info()
     build_time: Optional[str] = None
+    # signed results-page links (keys on): the HMAC secret (None: derived from the API keys)
+    # and how long a link opens the page and its media
+    link_secret: Optional[str] = None
+    link_ttl_s: int = 24 * 3600
+    # a request body that stops arriving for this long is cut off (408)
+    body_timeout_s: float = 20.0
 
     @property
     def dagster_home(self) -> Path:
@@ -154,6 +161,15 @@ def _cors_origins(env: dict) -> tuple[str, ...]:
     if raw.strip().lower() == "none":
         return ()
     return tuple(o.strip() for o in raw.split(",") if o.strip()) or ("*",)
+
+
+def _link_secret(env: dict) -> Optional[str]:
+    v = env.get("LIFTFLOW_LINK_SECRET")
+    if v in (None, ""):
+        return None
+    if len(v.strip()) < 16:
+        raise ConfigError("LIFTFLOW_LINK_SECRET must be at least 16 characters")
+    return v.strip()
 
 
 def _choice(env: dict, name: str, default: str, allowed: tuple[str, ...]) -> str:
@@ -202,6 +218,9 @@ def build_settings(env: dict) -> Settings:
         real_data_dir=_env_path(env, "LIFTFLOW_REAL_DATA", PROJECT_ROOT.parent / "shared" / "data" / "real"),
         git_sha=env.get("LIFTFLOW_GIT_SHA") or None,
         build_time=env.get("LIFTFLOW_BUILD_TIME") or None,
+        link_secret=_link_secret(env),
+        link_ttl_s=_env_int(env, "LIFTFLOW_LINK_TTL_S", 24 * 3600, minimum=60),
+        body_timeout_s=_env_float_or_none(env, "LIFTFLOW_BODY_TIMEOUT_S", 20.0) or 20.0,
     )
 
 

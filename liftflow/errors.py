@@ -35,12 +35,21 @@ from typing import Optional
 __all__ = [
     "AnalysisError", "BackendUnavailable", "BatchError", "ConfigError", "DatasetError", "IncompleteSeed",
     "InputError", "JobConflict", "JobNotFound", "LaunchError", "LiftFlowError", "PoseUnavailable", "SeedError", "StackError",
-    "TrackerUnavailable", "TrackingError", "VideoError", "public_message",
+    "TrackerUnavailable", "TrackingError", "VideoError", "public_launch_message", "public_message",
 ]
 
 
 class LiftFlowError(Exception):
-    """Root of every error LiftFlow raises on purpose; the message is the readable reason."""
+    """Root of every error LiftFlow raises on purpose; the message is the readable reason.
+
+    ``public`` is what API clients are shown: the message without server paths and errno
+    prefixes (``public_message``), or the text a subclass was given for them."""
+
+    _public: Optional[str] = None
+
+    @property
+    def public(self) -> str:
+        return self._public or public_message(str(self))
 
 
 class ConfigError(LiftFlowError, ValueError):
@@ -90,11 +99,27 @@ class TrackingError(LiftFlowError, RuntimeError):
 
 
 _PATH = re.compile(r"(?<![\w.])/(?:[\w.@+-]+/)*[\w.@+-]+")
+_ERRNO = re.compile(r"\[(?:Errno|WinError) -?\d+\]\s*")
 
 
 def public_message(text: str) -> str:
-    """``text`` without absolute server paths (each becomes its last part), for API clients."""
-    return _PATH.sub(lambda m: m.group(0).rsplit("/", 1)[-1], text)
+    """``text`` without absolute server paths (each becomes its last part) and without
+    ``[Errno N]`` prefixes (ffmpeg's are AVERROR tags such as 1094995529), for API clients:
+    ``[Errno 1094995529] Invalid data found when processing input: '/srv/x/input.mp4'`` ->
+    ``Invalid data found when processing input: 'input.mp4'``."""
+    return _PATH.sub(lambda m: m.group(0).rsplit("/", 1)[-1], _ERRNO.sub("", str(text)))
+
+
+_QUERY = re.compile(r"\s*(?:occured|occurred) during execution of query.*|\s*(?:and message|with variables).*",
+                    re.IGNORECASE | re.DOTALL)
+
+
+def public_launch_message(text: str, limit: int = 300) -> str:
+    """A launch failure's reason for API clients: its first line, without the GraphQL query
+    or mutation text and variables the Dagster client puts in its errors, without paths."""
+    head = _QUERY.sub("", str(text).strip()).splitlines()[0] if str(text).strip() else ""
+    head = public_message(head).strip().rstrip(":").strip()
+    return (head[:limit] + "...") if len(head) > limit else head
 
 
 class BackendUnavailable(LiftFlowError, RuntimeError):
@@ -104,7 +129,7 @@ class BackendUnavailable(LiftFlowError, RuntimeError):
 
     def __init__(self, message: str, public: Optional[str] = None):
         super().__init__(message)
-        self.public = public or public_message(message)
+        self._public = public
 
 
 class TrackerUnavailable(BackendUnavailable, TrackingError):
@@ -124,15 +149,22 @@ class JobConflict(LiftFlowError, RuntimeError):
 
 
 class LaunchError(LiftFlowError, RuntimeError):
-    """The run could not be launched (webserver down, config invalid, ...)."""
+    """The run could not be launched (webserver down, config invalid, ...). ``str()`` is the
+    full reason (the Dagster client's, with its GraphQL text: logged); ``public`` its first
+    line without the query, variables or paths."""
+
+    def __init__(self, message: str, public: Optional[str] = None):
+        super().__init__(message)
+        self._public = public or public_launch_message(message) or "the run could not be launched"
 
 
 class BatchError(LiftFlowError, RuntimeError):
     """Launching stopped part-way; ``submitted`` lists the jobs created before the failure."""
 
-    def __init__(self, message: str, submitted: list):
+    def __init__(self, message: str, submitted: list, public: Optional[str] = None):
         super().__init__(message)
         self.submitted = submitted
+        self._public = public or public_launch_message(message)
 
 
 class StackError(LiftFlowError, RuntimeError):

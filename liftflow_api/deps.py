@@ -1,4 +1,5 @@
-"""The API's dependencies: settings, the JobService, the job of a path id, the API key.
+"""The API's dependencies: settings, the JobService, the job of a path id (and the API key's
+OpenAPI declaration; the key is checked by ``liftflow_api.guard``).
 
 Routes take them as ``Annotated`` parameters (``svc: Service``, ``view: Job``); tests swap
 them with ``app.dependency_overrides[deps.job_service]`` (a JobService on an ephemeral
@@ -10,12 +11,11 @@ turns it into the 404 (an HTML page for /jobs/{id}).
 
 from __future__ import annotations
 
-import hmac
 from functools import lru_cache
 from typing import Annotated, Callable, Optional
 
-from fastapi import Depends, HTTPException, Request, Security
-from fastapi.security import APIKeyHeader, APIKeyQuery
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
 
 from liftflow.config import Settings, get_settings
 from liftflow.errors import JobNotFound
@@ -23,8 +23,8 @@ from liftflow.jobstore import JobFolder, is_valid_job_id
 from liftflow.orchestration.instance import get_instance
 from liftflow.orchestration.launcher import launcher_from_settings
 from liftflow.orchestration.service import JobService, JobView
+from liftflow_api.guard import API_KEY_HEADER
 
-API_KEY_HEADER = "X-API-Key"
 
 
 def app_settings() -> Settings:
@@ -75,19 +75,11 @@ JobFiles = Annotated[JobFolder, Depends(job_folder)]
 # ------------------------------------------------------------------------- API keys
 
 _api_key = APIKeyHeader(name=API_KEY_HEADER, auto_error=False,
-                        description="Required on /api/v1 routes when the server has API keys configured")
-_api_key_query = APIKeyQuery(name="api_key", auto_error=False,
-                             description="The same key as a query parameter (for links opened in a browser)")
+                        description="Required on /api/v1 routes and the results pages when the server has API "
+                                    "keys configured (a results-page link carries a signed token instead)")
 
 
-def require_api_key(settings: AppSettings,
-                    key: Optional[str] = Security(_api_key),
-                    key_q: Optional[str] = Security(_api_key_query)) -> None:
-    """When LIFTFLOW_API_KEYS / LIFTFLOW_API_KEYS_FILE name keys, every /api/v1 route needs one."""
-    keys = settings.api_keys
-    if not keys:
-        return
-    key = key or key_q
-    if not key or not any(hmac.compare_digest(key.encode(), k.encode()) for k in keys):
-        raise HTTPException(401, detail=f"missing or invalid API key (send it in the {API_KEY_HEADER} header)",
-                            headers={"WWW-Authenticate": API_KEY_HEADER})
+def api_key_scheme(key: Optional[str] = Security(_api_key)) -> None:
+    """Declares the X-API-Key header in the OpenAPI document (Swagger's Authorize button).
+    The check itself is ``liftflow_api.guard.RequestGuard``'s: from the headers, before any
+    byte of the body is read."""

@@ -2,16 +2,20 @@
 
 ::
 
-    InputError (VideoError, SeedError, DatasetError, ...)   422  its message
+    InputError (VideoError, SeedError, DatasetError, ...)   422  its ``.public`` message
     BackendUnavailable (TrackerUnavailable, PoseUnavailable) 422  ``.public`` (no server path;
                                                                   the full reason goes to the log)
     JobNotFound                                             404  "Video job '<id>' not found"
                                                                   (an HTML page outside /api/)
     JobConflict                                             409  its message
-    LaunchError                                             503  its message
+    LaunchError                                             503  ``.public``: its first line, without the
+                                                                  GraphQL query/variables (logged in full)
     BatchError                                              503  {"message", "submitted": [{case_id, job_id}]}
     ConfigError                                             500  its message (names the variable)
     any other exception                                     500  "internal error: <type>: <message>"
+
+What a client sees is always the error's ``.public`` form (``liftflow.errors.public_message``:
+no server paths, no ``[Errno N]`` prefixes); the log keeps the full text.
 
 Routes raise these errors (or let the core's propagate) and never translate them
 themselves; ``register`` installs the handlers on the app. HTTPException stays for what
@@ -36,7 +40,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from liftflow.errors import (
     BackendUnavailable, BatchError, ConfigError, InputError, JobConflict, JobNotFound, LaunchError,
-    LiftFlowError,
+    LiftFlowError, public_message,
 )
 
 log = logging.getLogger("liftflow_api")
@@ -66,12 +70,10 @@ def detail_for(exc: LiftFlowError):
     if isinstance(exc, JobNotFound):
         # JobService raises JobNotFound(job_id): the message is the id.
         return f"Video job {job_id_of(exc)!r} not found"
-    if isinstance(exc, BackendUnavailable):
-        return exc.public
     if isinstance(exc, BatchError):
-        return {"message": str(exc), "submitted": [
+        return {"message": exc.public, "submitted": [
             {"case_id": j["case_id"], "job_id": j["job_id"]} for j in exc.submitted]}
-    return str(exc)
+    return exc.public  # no server paths, no [Errno N], no GraphQL text (the log has the full one)
 
 
 def job_id_of(exc: JobNotFound) -> str:
@@ -85,7 +87,8 @@ def _is_page(request: Request) -> bool:
 
 def _unexpected_response(request: Request, exc: BaseException) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return JSONResponse(status_code=500, content={"detail": f"internal error: {type(exc).__name__}: {exc}"})
+    return JSONResponse(status_code=500,
+                        content={"detail": public_message(f"internal error: {type(exc).__name__}: {exc}")})
 
 
 async def liftflow_error(request: Request, exc: LiftFlowError):
@@ -95,9 +98,9 @@ async def liftflow_error(request: Request, exc: LiftFlowError):
     if isinstance(exc, BackendUnavailable):
         log.warning("refused %s %s: %s", request.method, request.url.path, exc)  # with paths
     elif status >= 500:
-        log.error("%s %s failed: %s", request.method, request.url.path, exc)
+        log.error("%s %s failed: %s", request.method, request.url.path, exc)  # the full text
     if isinstance(exc, JobNotFound) and _is_page(request):
-        return HTMLResponse(f"<!doctype html><title>Not found</title><p>No job {escape(repr(job_id_of(exc)), quote=False)}.</p>",
+        return HTMLResponse(f"<!doctype html><title>Not found</title><p>No job {escape(repr(job_id_of(exc)), quote=True)}.</p>",
                             status_code=404)
     return JSONResponse(status_code=status, content={"detail": detail_for(exc)})
 
@@ -107,7 +110,7 @@ def _json_safe(value):
     UTF-8, an uploaded file where a number was expected): a bad request never becomes a 500."""
     try:
         out = jsonable_encoder(value)
-        json.dumps(out)
+        json.dumps(out, allow_nan=False)  # as the response will be: Infinity/NaN are not JSON
         return out
     except Exception:
         return str(value)

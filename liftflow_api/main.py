@@ -1,7 +1,8 @@
 """The FastAPI facade: launches Dagster runs and reads their outputs; keeps no job state.
 
-``create_app()`` builds the app: one router per resource (``routes/``), the API-key guard
-on every /api/v1 route, CORS (any origin unless LIFTFLOW_CORS_ORIGINS narrows it; no
+``create_app()`` builds the app: one router per resource (``routes/``), the request guard
+(``guard.RequestGuard``, pure ASGI: the API key and the body limits judged from the headers
+before any byte of the body is read, the body counted and timed while it streams), CORS (any origin unless LIFTFLOW_CORS_ORIGINS narrows it; no
 credentials: keys travel in the X-API-Key header, not cookies), and the error handlers of
 ``liftflow_api.errors`` (LiftFlow's errors mapped to status codes once). ``uvicorn
 liftflow_api.app:app`` serves it (``liftflow up`` does).
@@ -15,7 +16,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from liftflow.config import get_settings
 from liftflow.contract import API_VERSION
 from liftflow_api import errors
-from liftflow_api.deps import API_KEY_HEADER, require_api_key
+from liftflow_api.deps import API_KEY_HEADER, api_key_scheme
+from liftflow_api.guard import RequestGuard
 from liftflow_api.routes import bench, config, pages, system, videos
 
 
@@ -26,13 +28,16 @@ def create_app() -> FastAPI:
         version=API_VERSION,
         description="Upload a lift video and a seed circle on a plate; poll; get the bar path and its physics.",
     )
-    guarded = [Depends(require_api_key)]
+    guarded = [Depends(api_key_scheme)]  # documents the header; RequestGuard checks it
     app.include_router(videos.router, dependencies=guarded)
     app.include_router(system.router, dependencies=guarded)
     app.include_router(bench.router, dependencies=guarded)
     app.include_router(config.router, dependencies=guarded)
     app.include_router(pages.router, dependencies=guarded)
     app.include_router(system.open_router)
+    # Added first, so CORS (added after it) is outside it: preflights are answered without a
+    # key, and the guard's refusals carry the CORS headers a browser client needs to read them.
+    app.add_middleware(RequestGuard)
     origins = get_settings().cors_origins
     if origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(origins), allow_credentials=False,

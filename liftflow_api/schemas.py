@@ -11,8 +11,10 @@ from typing import Optional
 
 from pydantic import BaseModel, Field
 
+from liftflow.config import Settings
 from liftflow.render.plots import PLOT_NAMES
 from liftflow.tracking.registry import DEFAULT_BACKEND
+from liftflow_api.links import page_link
 
 # --------------------------------------------------------------------------- requests
 
@@ -78,10 +80,11 @@ def job_links(job_id: str) -> dict:
     return {"status": f"{base}/status", "results": f"{base}/results", "delete": base}
 
 
-def status_links(video_id: str, done: bool) -> dict:
-    """The links of GET /videos/{id}/status: results and artefacts once completed."""
+def status_links(settings: Settings, video_id: str, done: bool) -> dict:
+    """The links of GET /videos/{id}/status: results and artefacts once completed. With API
+    keys on, ``results_page`` carries a signed token (a browser sends no X-API-Key)."""
     base = f"/api/v1/videos/{video_id}"
-    d = {"status": f"{base}/status", "results_page": f"/jobs/{video_id}"}
+    d = {"status": f"{base}/status", "results_page": page_link(settings, video_id)}
     if done:
         d.update({"results": f"{base}/results", "overlay": f"{base}/overlay",
                   "plots": {n: f"{base}/plots/{n}" for n in PLOT_NAMES}})

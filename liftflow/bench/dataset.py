@@ -171,9 +171,11 @@ def parse_expected_reps(v: Any) -> Optional[list[int]]:
     if v is None or (isinstance(v, str) and v.strip() == ""):
         return None
     if isinstance(v, (list, tuple)):
+        if any(isinstance(x, float) and not math.isfinite(x) for x in v):
+            raise ValueError(f"expected_reps must be whole numbers (got {v!r})")
         vals = [int(x) for x in v]
     elif isinstance(v, (int, float)) and not isinstance(v, bool):
-        if float(v) != int(v):
+        if not math.isfinite(v) or float(v) != int(v):
             raise ValueError(f"expected_reps must be a whole number (got {v!r})")
         vals = [int(v)]
     else:

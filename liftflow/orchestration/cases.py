@@ -27,7 +27,7 @@ from liftflow.bench.runner import (  # noqa: F401 (RunOptions, batch_cases, comp
     compare_with_case,
     new_sweep_id,
 )
-from liftflow.errors import BatchError
+from liftflow.errors import BatchError, LiftFlowError, public_launch_message
 from liftflow.orchestration.names import ANALYSIS_JOB
 
 __all__ = ["RunOptions", "batch_cases", "bench_cli", "compare_with_case", "run_case_in_process", "submit_batch",
@@ -74,7 +74,9 @@ def submit_batch(cases: list[Case], submit_one: Callable[[Case], dict]) -> list[
         try:
             out.append(submit_one(c))
         except Exception as exc:
-            raise BatchError(f"case {c.case_id}: could not be queued: {exc}", out) from exc
+            public = exc.public if isinstance(exc, LiftFlowError) else public_launch_message(str(exc))
+            raise BatchError(f"case {c.case_id}: could not be queued: {exc}", out,
+                             public=f"case {c.case_id}: could not be queued: {public}") from exc
     return out
 
 

@@ -16,7 +16,7 @@ from typing import Callable, Optional
 
 from liftflow.pipeline.steps import STEP_TITLES, STEPS, overall_progress
 from liftflow.config import Settings
-from liftflow.errors import JobConflict, JobNotFound
+from liftflow.errors import JobConflict, JobNotFound, public_message
 from liftflow.jobstore import META, RESULT, JobFolder, is_valid_job_id, new_job_id, new_meta, read_json
 from liftflow.orchestration.names import ANALYSIS_JOB, JOB_ID_TAG
 from liftflow.orchestration.launcher import LaunchError, RunLauncher, optional_tags
@@ -38,18 +38,25 @@ class JobView:
     run_id: Optional[str] = None
     meta: Optional[dict] = None
 
+    @property
+    def public_error(self) -> Optional[str]:
+        """``error`` as API clients see it: no server paths, no ``[Errno N]`` (job_meta.json
+        and pipeline.log keep the full text)."""
+        return public_message(self.error) if self.error else self.error
+
     def status_response(self) -> dict:
+        """The status body the API serves (``message`` and ``error`` in their public form)."""
         d = {
             "video_id": self.video_id,
             "status": self.status,
             "progress": self.progress,
             "current_step": self.current_step,
-            "message": self.message,
+            "message": public_message(self.message) if self.message else self.message,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
         }
         if self.error:
-            d["error"] = self.error
+            d["error"] = self.public_error
         if self.run_id:
             d["run_id"] = self.run_id
         return d

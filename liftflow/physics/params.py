@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 from typing import Optional
 
@@ -12,6 +13,21 @@ LIFT_TYPES = ("squat", "snatch", "clean", "clean_and_jerk", "deadlift", "bench")
 CONCENTRIC_FIRST = ("snatch", "clean", "clean_and_jerk", "deadlift")
 # Lifts whose bar path is split into the classic weightlifting phases.
 OLYMPIC = ("snatch", "clean", "clean_and_jerk")
+
+_LIFT_ALIASES = {"back_squat": "squat", "front_squat": "squat", "c&j": "clean_and_jerk",
+                 "clean_&_jerk": "clean_and_jerk", "bench_press": "bench",
+                 "power_clean": "clean", "power_snatch": "snatch"}
+
+
+def normalize_lift_type(lift_type) -> str:
+    """One of ``LIFT_TYPES`` from a name as people write it (``Back squat``, ``power-clean``,
+    ``C&J``); ValueError listing the known ones otherwise. The one check, for the request
+    (the API refuses at submit) and for the physics."""
+    lt = str(lift_type).strip().lower().replace(" ", "_").replace("-", "_")
+    lt = _LIFT_ALIASES.get(lt, lt)
+    if lt not in LIFT_TYPES:
+        raise ValueError(f"lift_type must be one of {', '.join(LIFT_TYPES)} or none, got {lift_type!r}")
+    return lt
 
 
 @dataclass
@@ -32,24 +48,16 @@ class PhysicsParams:
     g_m_s2: float = G
 
     def __post_init__(self) -> None:
-        if not (self.plate_diameter_m > 0):
-            raise ValueError(f"plate_diameter_m must be > 0, got {self.plate_diameter_m!r}")
-        if self.bar_mass_kg < 0 or self.plate_mass_kg < 0 or self.plate_count < 0:
+        if not (self.plate_diameter_m > 0) or not math.isfinite(self.plate_diameter_m):
+            raise ValueError(f"plate_diameter_m must be a finite number > 0, got {self.plate_diameter_m!r}")
+        if not all(math.isfinite(v) and v >= 0 for v in (self.bar_mass_kg, self.plate_mass_kg, self.plate_count)):
             raise ValueError(
-                "masses and plate_count must be >= 0, got "
+                "masses and plate_count must be finite and >= 0, got "
                 f"bar={self.bar_mass_kg!r} plate={self.plate_mass_kg!r} count={self.plate_count!r}"
             )
         if self.lift_type is not None:
-            lt = str(self.lift_type).strip().lower().replace(" ", "_").replace("-", "_")
-            lt = {"back_squat": "squat", "front_squat": "squat", "c&j": "clean_and_jerk",
-                  "clean_&_jerk": "clean_and_jerk", "bench_press": "bench",
-                  "power_clean": "clean", "power_snatch": "snatch"}.get(lt, lt)
-            if lt not in LIFT_TYPES:
-                raise ValueError(
-                    f"lift_type must be one of {', '.join(LIFT_TYPES)} or None, got {self.lift_type!r}"
-                )
-            self.lift_type = lt
-        if self.m_per_px is not None and not (self.m_per_px > 0):
+            self.lift_type = normalize_lift_type(self.lift_type)
+        if self.m_per_px is not None and not (self.m_per_px > 0 and math.isfinite(self.m_per_px)):
             raise ValueError(f"m_per_px must be > 0 when given, got {self.m_per_px!r}")
 
     @property

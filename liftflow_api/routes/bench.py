@@ -13,7 +13,7 @@ from liftflow_api.schemas import BatchRequest, CompareRequest, job_links
 from liftflow_api.services.assets import list_assets, require_root, resolve_asset
 from liftflow_api.services.backends import check_tracking_backend
 from liftflow_api.services.submit import (
-    backend_field, enqueue, job_options, queued_message, read_tags, resolve_backend, seed_fields,
+    backend_field, enqueue, job_options, queued_message, read_lift_type, read_tags, resolve_backend, seed_fields,
 )
 from liftflow_api.services.uploads import receive_into_new_job
 
@@ -53,6 +53,7 @@ async def bench_run_one(
         raise InputError('video_source_type must be "upload" or "local_asset"')
     tag_dict = read_tags(tags)
     seed = seed_fields(disc_center_x, disc_center_y, disc_radius, seed_frame)
+    lift_type = read_lift_type(lift_type)
     options = job_options(svc.settings, backend=backend_field(backend, tracking_backend), pose=pose,
                           pose_stride=pose_stride)
     benchmark = {"case_id": case_id, "client_run_id": client_run_id, "tags": tag_dict}
@@ -84,7 +85,8 @@ async def bench_run_one(
 def get_assets(svc: Service):
     root = svc.settings.datasets_root
     assets = list_assets(root)
-    return {"assets_root": str(root), "root_exists": root.is_dir(), "count": len(assets), "assets": assets}
+    # assets_root: the folder's name, not its path (the original's key; /api/v1/info has the path)
+    return {"assets_root": root.name, "root_exists": root.is_dir(), "count": len(assets), "assets": assets}
 
 
 @router.post("/bench/compare", summary="Score a job against ground truth (centre error, lost frames, reps, velocity)",

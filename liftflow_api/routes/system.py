@@ -1,7 +1,8 @@
 """/, /health (open) and /api/v1/info (the capabilities handshake, BENCHMARK_API.md section C).
 
 /api/v1/info is the operators' view: each backend's availability with its exact reason,
-server paths included (the submit-time refusals show the reason without paths).
+server paths included (the submit-time refusals show the reason without paths); with API
+keys on it needs one, as every /api/v1 route.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from fastapi.responses import JSONResponse
 
 from liftflow.config import SUPPORTED_FORMATS, Settings, git_sha
 from liftflow.contract import API_VERSION, RESULTS_CONTRACT_VERSION
+from liftflow.errors import public_message
 from liftflow.pose import pose_backends
 from liftflow.tracking import all_backends
 from liftflow_api.deps import API_KEY_HEADER, LazyService, Service
@@ -37,7 +39,8 @@ def health(svc: LazyService):
     try:
         return {"status": "healthy", "jobs": svc().counts()}
     except Exception as exc:
-        return JSONResponse(status_code=503, content={"status": "unhealthy", "detail": str(exc)})
+        # /health is open: the reason without server paths
+        return JSONResponse(status_code=503, content={"status": "unhealthy", "detail": public_message(str(exc))})
 
 
 def server_build(s: Settings) -> dict:

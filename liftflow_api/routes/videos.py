@@ -13,7 +13,9 @@ from liftflow.orchestration.service import COMPLETED, FAILED
 from liftflow.render.plots import PLOT_NAMES
 from liftflow_api.deps import Job, JobFiles, Service
 from liftflow_api.schemas import status_links
-from liftflow_api.services.submit import backend_field, enqueue, job_options, queued_message, seed_fields
+from liftflow_api.services.submit import (
+    backend_field, enqueue, job_options, queued_message, read_lift_type, seed_fields,
+)
 from liftflow_api.services.uploads import check_extension, receive_into_new_job
 
 router = APIRouter(prefix="/api/v1/videos", tags=["videos"])
@@ -41,13 +43,15 @@ async def upload_video(
     backend: Optional[str] = Form(None, description="Override the tracking backend for this job"),
     tracking_backend: Optional[str] = Form(None, description="The original server's name for `backend` "
                                                              "(give either; both and different: 422)"),
-    lift_type: Optional[str] = Form(None, description="squat, snatch, clean, clean_and_jerk, deadlift"),
+    lift_type: Optional[str] = Form(None, description="squat, snatch, clean, clean_and_jerk, deadlift, bench "
+                                                      "(another name: 422)"),
     render: bool = Form(True, description="Render the overlay video and plots"),
     pose: Optional[str] = Form(None, description="off | mediapipe | yolo (this job only; default: saved config)"),
     pose_stride: Optional[int] = Form(None, description="Run pose on every Nth frame (default 1)"),
 ):
     check_extension(file.filename)
     seed = seed_fields(disc_center_x, disc_center_y, disc_radius, seed_frame)
+    lift_type = read_lift_type(lift_type)
     options = job_options(svc.settings, backend=backend_field(backend, tracking_backend), pose=pose,
                           pose_stride=pose_stride)
     folder, dest = await receive_into_new_job(svc, file)
@@ -61,9 +65,9 @@ async def upload_video(
 
 
 @router.get("/{video_id}/status", responses=_errors(404), summary="Poll a job's status and progress")
-def video_status(view: Job):
+def video_status(view: Job, svc: Service):
     out = view.status_response()
-    out["links"] = status_links(view.video_id, view.status == COMPLETED)
+    out["links"] = status_links(svc.settings, view.video_id, view.status == COMPLETED)
     return out
 
 
@@ -105,15 +109,15 @@ def video_results(video_id: str, svc: Service):
         return JSONResponse(data)
     if view.status == FAILED:
         return JSONResponse(status_code=409, content={
-            "detail": f"Job {video_id} failed: {view.error}", "status": view.status,
-            "error": view.error})
+            "detail": f"Job {video_id} failed: {view.public_error}", "status": view.status,
+            "error": view.public_error})
     if view.status == COMPLETED:  # result.json gone or unreadable: polling would never end
         return JSONResponse(status_code=409, content={
             "detail": f"Job {video_id} is completed but its results cannot be read", "status": view.status})
     # The original's answer while a job runs: 202 with its status; clients poll on it.
     body = view.status_response()
-    body["detail"] = f"Results not ready: job {video_id} is {view.status} ({view.message})"
-    body["links"] = status_links(video_id, False)
+    body["detail"] = f"Results not ready: job {video_id} is {view.status} ({body['message']})"
+    body["links"] = status_links(svc.settings, video_id, False)
     return JSONResponse(status_code=202, content=body)
 
 

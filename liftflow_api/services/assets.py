@@ -18,7 +18,9 @@ ASSET_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 def require_root(root: Path) -> Path:
     """``root`` when it is a folder; 503 otherwise (the server is not set up for local assets)."""
     if not root.is_dir():
-        raise HTTPException(503, detail=f"DATASETS_ROOT is not configured or does not exist ({root})")
+        # no path to clients: /api/v1/info (operators, behind the API key) shows it
+        raise HTTPException(503, detail="DATASETS_ROOT is not configured or does not exist on the server "
+                                        "(operators find its path in api/v1/info, assets.root)")
     return root
 
 

@@ -1,7 +1,8 @@
 """The persisted model configuration behind /api/v1/config/* (survives restarts).
 
-``apply_update`` applies what it can of an update: a refused backend (unknown, or unavailable
-here) leaves the saved backend as it was, and the other fields still apply. The original
+``apply_update`` applies what it can of an update: a refused backend (tracking or pose;
+unknown, or unavailable here: no weights, no package) leaves the saved backend as it was,
+and the other fields still apply. The original
 server's control panel sends ``{"tracking_backend": "cutie", "enable_person_detection": ...,
 "enable_pose_estimation": ...}`` on every toggle and ignores the answer; refusing the whole
 update would leave its switches without effect on a server without Cutie's weights.
@@ -14,10 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from liftflow.config import Settings
-from liftflow.errors import BackendUnavailable, InputError, public_message
+from liftflow.errors import BackendUnavailable, InputError
 from liftflow.jobstore import atomic_write_json, read_json
 from liftflow_api.schemas import ModelConfig
-from liftflow_api.services.backends import POSE_BACKENDS, check_tracking_backend
+from liftflow_api.services.backends import POSE_BACKENDS, check_pose_backend, check_tracking_backend
 
 log = logging.getLogger("liftflow_api")
 
@@ -64,9 +65,11 @@ class UpdateOutcome:
                 "refused": self.refused}
 
 
-def _check_pose_backend(name: str) -> str:
+def _check_pose_backend(name: str, settings: Settings) -> str:
+    """``name`` when it is a known pose backend that can run here (InputError, PoseUnavailable)."""
     if name not in POSE_BACKENDS:
         raise InputError(f"unknown pose backend {name!r}; known: {', '.join(POSE_BACKENDS)}")
+    check_pose_backend(name, False, settings)
     return name
 
 
@@ -76,7 +79,8 @@ def apply_update(settings: Settings, changes: dict[str, Optional[Any]]) -> Updat
     run here is refused and the rest still applies."""
     cfg = load(settings)
     out = UpdateOutcome(cfg)
-    checks = {"tracking_backend": lambda v: check_tracking_backend(v, settings), "pose_backend": _check_pose_backend}
+    checks = {"tracking_backend": lambda v: check_tracking_backend(v, settings),
+              "pose_backend": lambda v: _check_pose_backend(v, settings)}
     for name, check in checks.items():
         value = changes.get(name)
         if value is None:
@@ -85,7 +89,7 @@ def apply_update(settings: Settings, changes: dict[str, Optional[Any]]) -> Updat
             setattr(cfg, name, check(value))
             out.applied[name] = value
         except (InputError, BackendUnavailable) as exc:
-            public = exc.public if isinstance(exc, BackendUnavailable) else public_message(str(exc))
+            public = exc.public
             log.warning("config: %s %r refused: %s", name, value, exc)  # the full reason, paths included
             out.refused[name] = {"value": value, "reason": public}
     for name in FLAGS:

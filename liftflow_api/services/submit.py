@@ -1,6 +1,6 @@
 """Turning a request's form fields into a queued job (upload and bench/run_one).
 
-Everything is checked before a job exists: the seed circle (``read_seed_lenient``: a centre
+Everything is checked before a job exists: the lift type (``read_lift_type``), the seed circle (``read_seed_lenient``: a centre
 without a radius is ignored with a warning, as the original server did), the tags
 (``parse_tags``), the pose fields, and that the tracking and pose backends the job will use
 (given as ``backend`` or the original's ``tracking_backend``, or the saved configuration's)
@@ -18,6 +18,7 @@ from liftflow.config import Settings
 from liftflow.errors import InputError, LaunchError
 from liftflow.jobstore import JobFolder
 from liftflow.orchestration.service import JobService
+from liftflow.physics.params import normalize_lift_type
 from liftflow.tracking.seed import read_seed_lenient
 from liftflow_api.services import model_config
 from liftflow_api.services.backends import (
@@ -65,6 +66,17 @@ def backend_field(backend: Optional[str], tracking_backend: Optional[str]) -> Op
         raise InputError(f"backend {backend!r} and tracking_backend {tracking_backend!r} differ; "
                          f"give one of them (they are the same field)")
     return backend or tracking_backend
+
+
+def read_lift_type(lift_type: Optional[str]) -> Optional[str]:
+    """The request's ``lift_type`` as one of ``LIFT_TYPES`` (``Back squat`` -> ``squat``), None
+    when not given; 422 listing the known ones otherwise (not a job that fails after tracking)."""
+    if lift_type is None or not str(lift_type).strip():
+        return None
+    try:
+        return normalize_lift_type(lift_type)
+    except ValueError as exc:
+        raise InputError(str(exc)) from exc
 
 
 def queued_message(head: str, seed: SeedFields) -> str:
@@ -126,4 +138,5 @@ def enqueue(svc: JobService, folder: JobFolder, *, video_path: Path, seed: SeedF
         return svc.submit(folder, video_path=video_path, request=request, source=source,
                           benchmark=benchmark, model_config=options.model_config(), warnings=seed.warnings)
     except LaunchError as exc:
-        raise LaunchError(f"the analysis queue is not reachable: {exc}") from exc
+        raise LaunchError(f"the analysis queue is not reachable: {exc}",
+                          public=f"the analysis queue is not reachable: {exc.public}") from exc
