@@ -23,6 +23,7 @@ SUPPORTED_FORMATS = (".mp4", ".mov", ".avi", ".mkv", ".webm")
 
 
 DEFAULT_SWEEP_CRON = "0 3 * * *"
+RUNTIME_PER_VIDEO_S = 10  # a run may last this many seconds per second of video (plus a floor)
 
 # Every variable get_settings() reads: its cache is keyed on their values.
 ENV_VARS = (
@@ -33,7 +34,8 @@ ENV_VARS = (
     "LIFTFLOW_API_KEYS_FILE", "LIFTFLOW_CORS_ORIGINS", "LIFTFLOW_FAST_DECODE", "LIFTFLOW_SWEEP_CRON",
     "LIFTFLOW_SWEEP_DATASET", "LIFTFLOW_SWEEP_SENSOR_INTERVAL_S", "LIFTFLOW_REAL_DATA",
     "LIFTFLOW_GIT_SHA", "LIFTFLOW_BUILD_TIME", "LIFTFLOW_LINK_SECRET", "LIFTFLOW_LINK_TTL_S",
-    "LIFTFLOW_BODY_TIMEOUT_S",
+    "LIFTFLOW_BODY_TIMEOUT_S", "LIFTFLOW_RUN_RETRIES", "LIFTFLOW_MAX_RUNTIME_FLOOR_S",
+    "LIFTFLOW_SWEEP_MAX_CASES",
 )
 
 
@@ -118,6 +120,18 @@ class Settings:
     link_ttl_s: int = 24 * 3600
     # a request body that stops arriving for this long is cut off (408)
     body_timeout_s: float = 20.0
+    # automatic re-executions (from the failed step) of a run whose worker died; a run that
+    # failed on its input (bad video, bad seed) is never retried
+    run_retries: int = 2
+    # a run longer than max(floor, RUNTIME_PER_VIDEO_S x the video's duration + floor) is failed
+    max_runtime_floor_s: int = 300
+    sweep_max_cases: int = 1000  # a sweep with more cases is refused (the queue stays bounded)
+
+    def max_runtime_s(self, video_duration_s: Optional[float] = None) -> int:
+        """The longest a lift_analysis run may take: generous (the analysis runs at about
+        real time on 2 cores, so 10x is a stalled step, not a slow one)."""
+        d = video_duration_s if video_duration_s is not None else (self.max_duration_s or 3600.0)
+        return int(self.max_runtime_floor_s + RUNTIME_PER_VIDEO_S * max(0.0, float(d)))
 
     @property
     def dagster_home(self) -> Path:
@@ -221,6 +235,9 @@ def build_settings(env: dict) -> Settings:
         link_secret=_link_secret(env),
         link_ttl_s=_env_int(env, "LIFTFLOW_LINK_TTL_S", 24 * 3600, minimum=60),
         body_timeout_s=_env_float_or_none(env, "LIFTFLOW_BODY_TIMEOUT_S", 20.0) or 20.0,
+        run_retries=_env_int(env, "LIFTFLOW_RUN_RETRIES", 2),
+        max_runtime_floor_s=_env_int(env, "LIFTFLOW_MAX_RUNTIME_FLOOR_S", 300, minimum=30),
+        sweep_max_cases=_env_int(env, "LIFTFLOW_SWEEP_MAX_CASES", 1000, minimum=1),
     )
 
 

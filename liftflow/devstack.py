@@ -71,11 +71,32 @@ class StackProcess:
         return httpx.Client(base_url=self.url, timeout=60)
 
     def tree(self) -> list[psutil.Process]:
+        """The stack's live processes (supervisor first). A child that has just exited but is
+        not reaped yet (a zombie) is not listed: it has no command line to ask for."""
         try:
             root = psutil.Process(self.proc.pid)
-            return [root] + root.children(recursive=True)
+            procs = [root] + root.children(recursive=True)
         except psutil.NoSuchProcess:
             return []
+        alive = []
+        for p in procs:
+            try:
+                if p.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(p)
+            except psutil.Error:  # gone meanwhile
+                pass
+        return alive
+
+    def find(self, word: str) -> list[psutil.Process]:
+        """Live processes of the stack whose command line contains ``word``."""
+        found = []
+        for p in self.tree():
+            try:
+                if word in " ".join(p.cmdline()):
+                    found.append(p)
+            except psutil.Error:  # exited (or became a zombie) between the listing and the read
+                pass
+        return found
 
     def rss_mb(self) -> float:
         """Resident memory of every process of the stack (run workers included), in MiB."""

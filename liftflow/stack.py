@@ -44,6 +44,37 @@ def _http_ok(url: str, timeout: float = 2.0) -> bool:
         return False
 
 
+def port_owner(port: int) -> Optional[str]:
+    """Who listens on 127.0.0.1/any ``port`` (``pid N: cmdline``), or None when it is free.
+
+    A plain bind without SO_REUSEPORT is the test: gRPC's code server binds with
+    SO_REUSEPORT, so a second code server on the same port would start happily and the
+    kernel would hand each connection of either stack to either one."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # SO_REUSEADDR: the closed connections of a child that just died (TIME_WAIT) do not
+        # count; a listening socket still does
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+            return None
+        except OSError:
+            pass
+    try:
+        import psutil
+
+        for c in psutil.net_connections(kind="tcp"):
+            if c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN and c.pid:
+                try:
+                    return f"pid {c.pid}: {' '.join(psutil.Process(c.pid).cmdline())[:160]}"
+                except psutil.Error:
+                    return f"pid {c.pid}"
+    except (ImportError, OSError, Exception):  # no permission to list sockets: say what is known
+        pass
+    return "another process"
+
+
 def _bin(name: str) -> str:
     p = Path(sys.executable).parent / name
     return str(p) if p.exists() else name
@@ -188,10 +219,26 @@ class Stack:
             time.sleep(0.3)
         raise StackError(f"{child.name} not healthy after {timeout:.0f} s; see {child.log_path}")
 
+    def ports(self) -> dict[str, tuple[str, int]]:
+        """The ports this stack listens on: {child name: (variable, port)}."""
+        return {"code-server": ("LIFTFLOW_CODE_SERVER_PORT", self.s.code_server_port),
+                "webserver": ("LIFTFLOW_UI_PORT", self.s.ui_port),
+                "api": ("LIFTFLOW_API_PORT", self.s.api_port)}
+
+    def check_port(self, child_name: str) -> None:
+        """Refuse to start ``child_name`` on a port another process holds, naming both."""
+        var, port = self.ports()[child_name]
+        owner = port_owner(port)
+        if owner is not None:
+            raise StackError(f"port {port} ({var}, for the {child_name}) is already in use by {owner}; "
+                             f"stop it or choose another port with {var}")
+
     def start(self) -> None:
         from liftflow.orchestration.instance import get_instance, prepare_dagster_home
         from liftflow.orchestration.reconcile import reconcile_orphaned_runs
 
+        for name in self.ports():  # before anything is started or written
+            self.check_port(name)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.s.datasets_root.mkdir(parents=True, exist_ok=True)
         self.s.models_dir.mkdir(parents=True, exist_ok=True)
@@ -271,6 +318,13 @@ class Stack:
                               f"Last log lines:\n{child.tail()}")
                     self.stopping = True
                     break
+                if child.name in self.ports():
+                    try:
+                        self.check_port(child.name)
+                    except StackError as exc:  # someone took its port meanwhile: never share it
+                        self.echo(f"{child.name} exited and cannot be restarted: {exc}; stopping the stack")
+                        self.stopping = True
+                        break
                 self.echo(f"{child.name} exited (code {child.proc.returncode}); restarting")
                 child.restarts.append(now)
                 child.start(self.env, self.log_dir)

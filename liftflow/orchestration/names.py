@@ -20,3 +20,11 @@ SWEEP_TAG = "liftflow/sweep"
 SWEEP_CASES_TAG = "liftflow/sweep_cases"
 REPORT_TAG = "liftflow/sweep_report"
 USER_TAG_PREFIX = "user/"
+
+# Dagster's own run tags that LiftFlow sets (its run queue, run monitoring and run retries read them)
+PRIORITY_TAG = "dagster/priority"  # higher dequeues first: REST jobs 0, sweep cases -1
+MAX_RUNTIME_TAG = "dagster/max_runtime"  # seconds; run monitoring fails a run that runs longer
+MAX_RETRIES_TAG = "dagster/max_retries"  # automatic retries of a run whose worker died
+RETRY_STRATEGY_TAG = "dagster/retry_strategy"  # FROM_FAILURE: the retry reuses the steps that succeeded
+RETRY_NUMBER_TAG = "dagster/retry_number"  # set by Dagster on a retry run
+SWEEP_PRIORITY = -1

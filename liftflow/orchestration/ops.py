@@ -22,7 +22,7 @@ from dagster import (
 )
 
 from liftflow.errors import LiftFlowError
-from liftflow.orchestration.names import WORKER_HOST_TAG, WORKER_PID_TAG
+from liftflow.orchestration.names import MAX_RUNTIME_TAG, WORKER_HOST_TAG, WORKER_PID_TAG
 from liftflow.orchestration.resources import LiftRequest
 from liftflow.pipeline import steps
 from liftflow.pipeline.stages import Kinematics, PoseResult, TrackResult
@@ -54,8 +54,13 @@ def _step(context: OpExecutionContext, lift: LiftRequest, name: str):
 
 @op(description="Probe the video: geometry, rotation, per-frame timestamps; validate the request.")
 def decode(context: OpExecutionContext, lift: LiftRequest) -> VideoInfo:
+    run = _run(context, lift)
     with _step(context, lift, "decode"):
-        info, md = steps.decode(_run(context, lift))
+        info, md = steps.decode(run)
+    # run monitoring fails the run past this: now that the video's length is known
+    limit = str(run.settings.max_runtime_s(info.duration_s))
+    if context.run.tags.get(MAX_RUNTIME_TAG) != limit:
+        context.instance.add_run_tags(context.run_id, {MAX_RUNTIME_TAG: limit})
     md["video_path"] = MetadataValue.path(md["video_path"])
     context.add_output_metadata(md)
     return info

@@ -14,13 +14,15 @@ from liftflow.jobstore import JobFolder
 from liftflow.orchestration.names import WORKER_HOST_TAG, WORKER_PID_TAG
 
 REASON = ("the analysis worker is gone: the LiftFlow stack stopped (crash, kill or reboot) while "
-          "this run was in progress. Re-execute it from failure (Dagster UI, or "
-          "POST /api/v1/videos/{job_id}/retry).")
+          "this run was in progress. It is re-executed from the failed step automatically "
+          "(LIFTFLOW_RUN_RETRIES); once those are used up, re-execute it from failure (Dagster UI, "
+          "or POST /api/v1/videos/{job_id}/retry).")
 
 
 WORKER_DIED = ("the analysis worker process stopped unexpectedly (killed, out of memory or crashed) "
-               "during step {step}; re-execute the job from failure (Dagster UI, or "
-               "POST /api/v1/videos/{job_id}/retry)")
+               "during step {step}; it is re-executed from that step automatically "
+               "(LIFTFLOW_RUN_RETRIES); once those are used up, re-execute the job from failure "
+               "(Dagster UI, or POST /api/v1/videos/{job_id}/retry)")
 
 
 def _lift_config(run) -> dict:

@@ -18,7 +18,8 @@ from liftflow.pipeline.steps import STEP_TITLES, STEPS, overall_progress
 from liftflow.config import Settings
 from liftflow.errors import JobConflict, JobNotFound, public_message
 from liftflow.jobstore import META, RESULT, JobFolder, is_valid_job_id, new_job_id, new_meta, read_json
-from liftflow.orchestration.names import ANALYSIS_JOB, JOB_ID_TAG
+from liftflow.orchestration.names import (ANALYSIS_JOB, JOB_ID_TAG, MAX_RETRIES_TAG, MAX_RUNTIME_TAG,
+                                          PRIORITY_TAG, RETRY_NUMBER_TAG, RETRY_STRATEGY_TAG)
 from liftflow.orchestration.launcher import LaunchError, RunLauncher, optional_tags
 from liftflow.orchestration.resources import run_config_for
 
@@ -60,6 +61,17 @@ class JobView:
         if self.run_id:
             d["run_id"] = self.run_id
         return d
+
+
+def _retry_note(tags) -> str:
+    """`` (automatic retry N of M ...)`` for a run Dagster's run retries started after its
+    worker died, else ''."""
+    n = tags.get(RETRY_NUMBER_TAG)
+    if not n:
+        return ""
+    total = tags.get(MAX_RETRIES_TAG)
+    return (f" (automatic retry {n}{f' of {total}' if total else ''} after the analysis worker "
+            f"stopped; it goes on from the failed step)")
 
 
 def _iso(ts: Optional[float]) -> Optional[str]:
@@ -131,6 +143,7 @@ class JobService:
         )
         for k, v in (benchmark.get("tags") or {}).items():
             tags[f"user/{k}"] = str(v)
+        tags.update(self.guard_rail_tags())
         try:
             run_id = self.launcher.submit(run_config_for(lift), tags)
         except LaunchError:
@@ -140,6 +153,14 @@ class JobService:
         folder.log("api", f"run {run_id} queued")
         self._changed()
         return run_id
+
+    def guard_rail_tags(self) -> dict[str, str]:
+        """Dagster's own guard rails, as run tags the UI shows: queue priority (a sweep case
+        lowers it), the longest the run may take (the decode step narrows it to the video's
+        duration), and automatic retries from the failed step when the worker dies."""
+        s = self.settings
+        return {PRIORITY_TAG: "0", MAX_RUNTIME_TAG: str(s.max_runtime_s()),
+                MAX_RETRIES_TAG: str(s.run_retries), RETRY_STRATEGY_TAG: "FROM_FAILURE"}
 
     # --- reading -------------------------------------------------------------------
     def run_records(self, job_id: Optional[str] = None, limit: Optional[int] = None):
@@ -236,8 +257,11 @@ class JobService:
             hit = self._views.get(job_id)
             if hit is not None:
                 cached_mtime, at, view = hit
-                if cached_mtime == mtime and (view.status in (COMPLETED, FAILED)
-                                              or time.monotonic() - at < 0.5):
+                # a finished view holds until its folder changes or a newer run of the job
+                # exists (a re-execution from the UI, an automatic retry): the active runs
+                # are one query shared by all pollers
+                finished = view.status in (COMPLETED, FAILED) and job_id not in self._active_runs()
+                if cached_mtime == mtime and (finished or time.monotonic() - at < 0.5):
                     if view.status == PROCESSING:
                         view = self._with_progress(folder, view)
                     return view
@@ -275,9 +299,10 @@ class JobService:
         run = rec.dagster_run
         updated = _iso(_ts(rec, "update_timestamp"))
         st = run.status
+        retry = _retry_note(run.tags)
         if st in (S.QUEUED, S.NOT_STARTED, S.STARTING, S.MANAGED):
             ahead = self._queued_ahead(rec) if st == S.QUEUED else 0
-            msg = (f"Queued: {ahead} job(s) ahead" if ahead else "Queued: starting shortly")
+            msg = (f"Queued: {ahead} job(s) ahead" if ahead else "Queued: starting shortly") + retry
             return JobView(job_id, PENDING, 0.0, "queued", msg, created, updated, run_id=run.run_id, meta=meta)
         if st == S.SUCCESS:
             return JobView(job_id, COMPLETED, 1.0, "completed", "Analysis complete", created,
@@ -300,7 +325,8 @@ class JobService:
             updated = prog.get("updated_at") or updated
         else:
             step, p, msg = "starting", 0.0, "Starting the analysis worker"
-        return JobView(job_id, PROCESSING, p, step, msg, created, updated, run_id=run.run_id, meta=meta)
+        return JobView(job_id, PROCESSING, p, step, msg + retry, created, updated, run_id=run.run_id,
+                       meta=meta)
 
     def result(self, job_id: str) -> tuple[JobView, Optional[dict]]:
         v = self.view(job_id)

@@ -43,8 +43,9 @@ from dagster import (
 )
 from pydantic import Field
 
-from liftflow.orchestration.names import (ANALYSIS_JOB, REPORT_JOB, REPORT_TAG, SWEEP_CASES_TAG,
-                                          SWEEP_ID_TAG, SWEEP_JOB, SWEEP_TAG)
+from liftflow.orchestration.names import (ANALYSIS_JOB, PRIORITY_TAG, REPORT_JOB, REPORT_TAG,
+                                          SWEEP_CASES_TAG, SWEEP_ID_TAG, SWEEP_JOB, SWEEP_PRIORITY,
+                                          SWEEP_TAG)
 from liftflow.tracking.registry import DEFAULT_BACKEND
 
 REPORT_ASSET = "benchmark_report"
@@ -131,6 +132,9 @@ def submit_sweep_cases(context: OpExecutionContext, config: SweepConfig) -> dict
     unknown = sorted(set(config.case_ids) - {c.case_id for c in ds.cases})
     if unknown:
         raise Failure(description=f"case id(s) not in {root}/manifest.csv: {', '.join(unknown)}")
+    if len(cases) > settings.sweep_max_cases:
+        raise Failure(description=f"the sweep has {len(cases)} cases, more than LIFTFLOW_SWEEP_MAX_CASES="
+                                  f"{settings.sweep_max_cases} allows; give case_ids, or raise the limit")
     opts = RunOptions(backend=config.backend, seed_offset_px=config.seed_offset_px,
                       seed_radius_scale=config.seed_radius_scale, plate_diameter_m=config.plate_diameter_m)
     out = sweeps_dir(settings) / sweep_id
@@ -143,7 +147,8 @@ def submit_sweep_cases(context: OpExecutionContext, config: SweepConfig) -> dict
     for c in cases:
         try:
             sub = submit_case(settings, launcher, c, client_run_id=sweep_id, opts=opts,
-                              extra_tags={SWEEP_ID_TAG: sweep_id, SWEEP_TAG: "1"})
+                              extra_tags={SWEEP_ID_TAG: sweep_id, SWEEP_TAG: "1",
+                                          PRIORITY_TAG: str(SWEEP_PRIORITY)})
         except LaunchError as exc:
             sweep["state"] = "failed"
             atomic_write_json(out / "sweep.json", sweep)
