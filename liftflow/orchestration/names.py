@@ -27,4 +27,6 @@ MAX_RUNTIME_TAG = "dagster/max_runtime"  # seconds; run monitoring fails a run t
 MAX_RETRIES_TAG = "dagster/max_retries"  # automatic retries of a run whose worker died
 RETRY_STRATEGY_TAG = "dagster/retry_strategy"  # FROM_FAILURE: the retry reuses the steps that succeeded
 RETRY_NUMBER_TAG = "dagster/retry_number"  # set by Dagster on a retry run
+WILL_RETRY_TAG = "dagster/will_retry"  # set by Dagster on a failed run: "true" when a retry follows
+AUTO_RETRY_RUN_TAG = "dagster/auto_retry_run_id"  # set by Dagster on a failed run once its retry exists
 SWEEP_PRIORITY = -1

@@ -19,7 +19,8 @@ from liftflow.config import Settings
 from liftflow.errors import JobConflict, JobNotFound, public_message
 from liftflow.jobstore import META, RESULT, JobFolder, is_valid_job_id, new_job_id, new_meta, read_json
 from liftflow.orchestration.names import (ANALYSIS_JOB, JOB_ID_TAG, MAX_RETRIES_TAG, MAX_RUNTIME_TAG,
-                                          PRIORITY_TAG, RETRY_NUMBER_TAG, RETRY_STRATEGY_TAG)
+                                          PRIORITY_TAG, RETRY_NUMBER_TAG, RETRY_STRATEGY_TAG,
+                                          AUTO_RETRY_RUN_TAG, WILL_RETRY_TAG)
 from liftflow.orchestration.launcher import LaunchError, RunLauncher, optional_tags
 from liftflow.orchestration.resources import run_config_for
 
@@ -307,6 +308,14 @@ class JobService:
         if st == S.SUCCESS:
             return JobView(job_id, COMPLETED, 1.0, "completed", "Analysis complete", created,
                            updated, run_id=run.run_id, meta=meta)
+        if st == S.FAILURE and run.tags.get(WILL_RETRY_TAG) == "true" and not run.tags.get(AUTO_RETRY_RUN_TAG):
+            # Dagster's run retries will re-execute it: between the failure and the new run a
+            # poller must not stop at "failed"
+            n = int(run.tags.get(RETRY_NUMBER_TAG) or 0) + 1
+            total = run.tags.get(MAX_RETRIES_TAG)
+            msg = (f"Queued: automatic retry {n}{f' of {total}' if total else ''} after the analysis "
+                   f"worker stopped; it goes on from the failed step")
+            return JobView(job_id, PENDING, 0.0, "queued", msg, created, updated, run_id=run.run_id, meta=meta)
         if st in (S.FAILURE, S.CANCELED, S.CANCELING):
             reason = ("the job was cancelled" if st != S.FAILURE
                       else self._failure_reason(run.run_id, meta))
