@@ -41,11 +41,11 @@ from pathlib import Path
 from typing import Any, Optional, Union
 
 from liftflow.errors import DatasetError  # re-exported
+from liftflow.config import SUPPORTED_FORMATS
+from liftflow.physics.params import LIFT_TYPES
 from liftflow.tracking.registry import DEFAULT_BACKEND
 
 MANIFEST = "manifest.csv"
-VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm")
-LIFT_TYPES = ("squat", "snatch", "clean", "clean_and_jerk", "deadlift", "bench")
 CASE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 GT_REQUIRED = ("frame", "x", "y", "r")
 VISIBILITIES = ("visible", "partial", "absent")
@@ -425,8 +425,8 @@ def case_from_fields(root: Path, f: dict) -> Case:
     else:
         try:
             video = resolve_in_root(root, asset, "asset")
-            if video.suffix.lower() not in VIDEO_SUFFIXES:
-                problems.append(f"asset {asset!r}: not a video file (supported: {', '.join(VIDEO_SUFFIXES)})")
+            if video.suffix.lower() not in SUPPORTED_FORMATS:
+                problems.append(f"asset {asset!r}: not a video file (supported: {', '.join(SUPPORTED_FORMATS)})")
         except DatasetError as exc:
             problems.append(str(exc))
     seed = (None, None, None, 0)
