@@ -35,7 +35,7 @@ ENV_VARS = (
     "LIFTFLOW_SWEEP_DATASET", "LIFTFLOW_SWEEP_SENSOR_INTERVAL_S", "LIFTFLOW_REAL_DATA",
     "LIFTFLOW_GIT_SHA", "LIFTFLOW_BUILD_TIME", "LIFTFLOW_LINK_SECRET", "LIFTFLOW_LINK_TTL_S",
     "LIFTFLOW_BODY_TIMEOUT_S", "LIFTFLOW_RUN_RETRIES", "LIFTFLOW_MAX_RUNTIME_FLOOR_S",
-    "LIFTFLOW_SWEEP_MAX_CASES",
+    "LIFTFLOW_SWEEP_MAX_CASES", "LIFTFLOW_KEEP_ALIVE_S",
 )
 
 
@@ -120,6 +120,9 @@ class Settings:
     link_ttl_s: int = 24 * 3600
     # a request body that stops arriving for this long is cut off (408)
     body_timeout_s: float = 20.0
+    # how long the API keeps an idle connection open: longer than the clients' pools keep one
+    # (httpx 5 s), so a pooled connection is never closed by the server as a request goes out
+    keep_alive_s: int = 75
     # automatic re-executions (from the failed step) of a run whose worker died; a run that
     # failed on its input (bad video, bad seed) is never retried
     run_retries: int = 2
@@ -235,6 +238,7 @@ def build_settings(env: dict) -> Settings:
         link_secret=_link_secret(env),
         link_ttl_s=_env_int(env, "LIFTFLOW_LINK_TTL_S", 24 * 3600, minimum=60),
         body_timeout_s=_env_float_or_none(env, "LIFTFLOW_BODY_TIMEOUT_S", 20.0) or 20.0,
+        keep_alive_s=_env_int(env, "LIFTFLOW_KEEP_ALIVE_S", 75, minimum=1),
         run_retries=_env_int(env, "LIFTFLOW_RUN_RETRIES", 2),
         max_runtime_floor_s=_env_int(env, "LIFTFLOW_MAX_RUNTIME_FLOOR_S", 300, minimum=30),
         sweep_max_cases=_env_int(env, "LIFTFLOW_SWEEP_MAX_CASES", 1000, minimum=1),

@@ -152,6 +152,13 @@ class StackLock:
             self.fd = None
 
 
+def api_command(s: Settings) -> list[str]:
+    """The API's uvicorn command line (the stack's child, and the tests' own servers)."""
+    return [sys.executable, "-m", "uvicorn", "liftflow_api.app:app", "--host", s.api_host,
+            "--port", str(s.api_port), "--log-level", "warning",
+            "--timeout-keep-alive", str(s.keep_alive_s)]
+
+
 class Stack:
     def __init__(self, settings: Optional[Settings] = None, echo: Callable[[str], None] = print):
         self.s = settings or get_settings()
@@ -174,9 +181,7 @@ class Stack:
             Child("daemon",
                   [_bin("dagster-daemon"), "run", "-w", str(PROJECT_ROOT / "workspace.yaml")],
                   lambda: True),
-            Child("api",
-                  [py, "-m", "uvicorn", "liftflow_api.app:app", "--host", s.api_host,
-                   "--port", str(s.api_port), "--log-level", "warning"],
+            Child("api", api_command(s),
                   lambda: _http_ok(f"http://127.0.0.1:{s.api_port}/health")),
         ]
 

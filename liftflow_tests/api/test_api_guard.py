@@ -18,6 +18,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from liftflow.config import build_settings
+from liftflow.stack import api_command
+
 MB = 1024 * 1024
 CHUNK = 64 * 1024
 KEY = "guard-key"
@@ -161,11 +164,12 @@ def server(tmp_path):
     port = _free_port()
     env = {**os.environ, "LIFTFLOW_DATA_DIR": str(tmp_path / "data"), "LIFTFLOW_API_KEYS": KEY,
            "LIFTFLOW_MAX_UPLOAD_MB": "2", "LIFTFLOW_BODY_TIMEOUT_S": "1",
+           "LIFTFLOW_API_HOST": "127.0.0.1", "LIFTFLOW_API_PORT": str(port),
            "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    env.pop("LIFTFLOW_API_KEYS_FILE", None)
+    for name in ("LIFTFLOW_API_KEYS_FILE", "LIFTFLOW_KEEP_ALIVE_S"):
+        env.pop(name, None)
     log = open(tmp_path / "uvicorn.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "liftflow_api.app:app", "--host", "127.0.0.1",
-                             "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(api_command(build_settings(env)), env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -263,3 +267,37 @@ def test_uvicorn_cuts_off_a_stalled_body(server, tmp_path):
     print(f"\n408 for a stalled body after {took:.2f} s")
     assert _status(reply) == 408 and took < 3.0, (reply, took)
     assert uploads_empty(tmp_path)
+
+
+def _read_answer(sock: socket.socket, timeout: float) -> bytes:
+    """One whole answer (headers and its Content-Length of body); b"" if the server closed."""
+    sock.settimeout(timeout)
+    out = b""
+    while b"\r\n\r\n" not in out:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return out
+        out += chunk
+    head, _, body = out.partition(b"\r\n\r\n")
+    length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length:"))
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
+def test_uvicorn_keeps_an_idle_connection_longer_than_client_pools_do(server):
+    """httpx's pool reuses a connection idle for up to 5 s, uvicorn's default closes one after
+    5 s: a poller's request on such a connection met the close (httpx.ReadError, seen in CI
+    with 200 pollers). The API keeps idle connections LIFTFLOW_KEEP_ALIVE_S (75 s)."""
+    request = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", server)) as s:
+        s.sendall(request)
+        assert _status(_read_answer(s, 10)) == 200
+        time.sleep(6.0)  # longer than httpx's keepalive_expiry and uvicorn's default
+        s.sendall(request)
+        again = _read_answer(s, 10)
+    assert again and _status(again) == 200, again
