@@ -1,4 +1,4 @@
-"""The ``liftflow`` command: up | analyze | synth | bench."""
+"""The ``liftflow`` command: up | worker | analyze | synth | bench."""
 
 from __future__ import annotations
 
@@ -116,13 +116,53 @@ class _ProgressBar:
 def _up(args: argparse.Namespace) -> int:
     from liftflow.stack import up
 
-    return up(get_settings())
+    workers = args.workers if args.workers is not None else (2 if args.scaled else 0)
+    if workers and not args.scaled:
+        print("liftflow up: --workers needs --scaled", file=sys.stderr)
+        return 2
+    return up(get_settings(), workers=workers, postgres_dir=args.postgres_dir)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    """One more Celery worker of the scaled profile (this host or another)."""
+    import socket
+
+    from liftflow.config import build_settings, environment, set_environment
+    from liftflow.scaled import read_scaled_file, worker_command
+
+    settings = get_settings()
+    if not settings.broker_url or not settings.storage_url:
+        # the same machine as a `liftflow up --scaled` on this data folder: its URLs
+        found = read_scaled_file(settings)
+        extra = {k: v for k, v in (("LIFTFLOW_STORAGE_URL", found.get("storage_url")),
+                                   ("LIFTFLOW_BROKER_URL", found.get("broker_url")))
+                 if v and not environment().get(k)}
+        set_environment(**extra)
+        settings = build_settings(environment())
+    if not settings.broker_url or not settings.storage_url:
+        print("liftflow worker: set LIFTFLOW_BROKER_URL and LIFTFLOW_STORAGE_URL (and LIFTFLOW_DATA_DIR "
+              "to the folder the stack uses), or start `liftflow up --scaled` on this data folder first",
+              file=sys.stderr)
+        return 2
+    name = args.name or f"w-{socket.gethostname()}-{os.getpid()}"
+    argv = worker_command(settings, name, args.concurrency)
+    os.execve(argv[0], argv, environment())
+    return 0  # not reached
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="liftflow", description="LiftFlow: bar-path analysis of lift videos")
     sub = p.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("up", help="start the whole stack (code server, Dagster UI, daemon, API)")
+    u = sub.add_parser("up", help="start the whole stack (code server, Dagster UI, daemon, API)")
+    u.add_argument("--scaled", action="store_true",
+                   help="the scaled profile on this machine: Postgres, Redis (unless LIFTFLOW_STORAGE_URL / "
+                        "LIFTFLOW_BROKER_URL name yours) and Celery workers (README 'Scaling out')")
+    u.add_argument("--workers", type=int, default=None, help="with --scaled: how many workers (default 2)")
+    u.add_argument("--postgres-dir", type=Path, default=None,
+                   help="with --scaled: the trial Postgres cluster's folder (default <data>/postgres)")
+    w = sub.add_parser("worker", help="start one Celery worker of the scaled profile (README 'Scaling out')")
+    w.add_argument("--name", help="worker name (default w-<host>-<pid>)")
+    w.add_argument("--concurrency", type=int, default=1, help="runs at once on this worker (default 1)")
     a = sub.add_parser("analyze", help="analyse one video in process and write the job files")
     a.add_argument("video")
     a.add_argument("--disc-center-x", type=float)
@@ -184,6 +224,8 @@ def _main(argv: list[str]) -> int:
         return _up(args)
     if args.cmd == "analyze":
         return _analyze(args)
+    if args.cmd == "worker":
+        return _worker(args)
     build_parser().print_help()
     return 2
 

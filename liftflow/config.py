@@ -35,7 +35,8 @@ ENV_VARS = (
     "LIFTFLOW_SWEEP_DATASET", "LIFTFLOW_SWEEP_SENSOR_INTERVAL_S", "LIFTFLOW_REAL_DATA",
     "LIFTFLOW_GIT_SHA", "LIFTFLOW_BUILD_TIME", "LIFTFLOW_LINK_SECRET", "LIFTFLOW_LINK_TTL_S",
     "LIFTFLOW_BODY_TIMEOUT_S", "LIFTFLOW_RUN_RETRIES", "LIFTFLOW_MAX_RUNTIME_FLOOR_S",
-    "LIFTFLOW_SWEEP_MAX_CASES", "LIFTFLOW_KEEP_ALIVE_S",
+    "LIFTFLOW_SWEEP_MAX_CASES", "LIFTFLOW_KEEP_ALIVE_S", "LIFTFLOW_STORAGE_URL", "LIFTFLOW_BROKER_URL",
+    "LIFTFLOW_CONCURRENT_RUNS", "LIFTFLOW_WORKER_QUEUE",
 )
 
 
@@ -129,6 +130,15 @@ class Settings:
     # a run longer than max(floor, RUNTIME_PER_VIDEO_S x the video's duration + floor) is failed
     max_runtime_floor_s: int = 300
     sweep_max_cases: int = 1000  # a sweep with more cases is refused (the queue stays bounded)
+    # The scaled profile (README "Scaling out"). Run, event-log and schedule storage in
+    # Postgres (a postgresql+psycopg2:// URL) instead of SQLite under the data folder:
+    storage_url: Optional[str] = None
+    # Runs as Celery tasks on `liftflow worker` processes (any host) through this broker
+    # (redis://), instead of subprocesses of the code server:
+    broker_url: Optional[str] = None
+    # runs at once (the daemon's queue limit): 1 without a broker, else one per worker
+    concurrent_runs: int = 1
+    worker_queue: str = "dagster"  # the Celery queue runs go to and workers listen on
 
     def max_runtime_s(self, video_duration_s: Optional[float] = None) -> int:
         """The longest a lift_analysis run may take: generous (the analysis runs at about
@@ -189,6 +199,35 @@ def _link_secret(env: dict) -> Optional[str]:
     return v.strip()
 
 
+def _storage_url(env: dict) -> Optional[str]:
+    """LIFTFLOW_STORAGE_URL: a Postgres URL, with the psycopg2 driver named (SQLAlchemy 2.1
+    maps a bare postgresql:// to psycopg 3, which breaks Dagster's NOTIFY-based event watch)."""
+    v = (env.get("LIFTFLOW_STORAGE_URL") or "").strip()
+    if not v:
+        return None
+    scheme, sep, rest = v.partition("://")
+    if not sep or scheme not in ("postgres", "postgresql", "postgresql+psycopg2"):
+        raise ConfigError("LIFTFLOW_STORAGE_URL must be a Postgres URL "
+                          "(postgresql://user:password@host:port/database)")
+    return f"postgresql+psycopg2://{rest}"
+
+
+def _broker_url(env: dict) -> Optional[str]:
+    v = (env.get("LIFTFLOW_BROKER_URL") or "").strip()
+    if not v:
+        return None
+    if not v.startswith(("redis://", "rediss://")):
+        raise ConfigError("LIFTFLOW_BROKER_URL must be a Redis URL (redis://host:port/0)")
+    return v
+
+
+def _queue_name(env: dict) -> str:
+    v = (env.get("LIFTFLOW_WORKER_QUEUE") or "dagster").strip()
+    if not v.replace("-", "").replace("_", "").isalnum():
+        raise ConfigError(f"LIFTFLOW_WORKER_QUEUE={v!r} must be letters, digits, '-' or '_'")
+    return v
+
+
 def _choice(env: dict, name: str, default: str, allowed: tuple[str, ...]) -> str:
     v = (env.get(name) or default).strip().lower()
     if v not in allowed:
@@ -239,6 +278,10 @@ def build_settings(env: dict) -> Settings:
         link_ttl_s=_env_int(env, "LIFTFLOW_LINK_TTL_S", 24 * 3600, minimum=60),
         body_timeout_s=_env_float_or_none(env, "LIFTFLOW_BODY_TIMEOUT_S", 20.0) or 20.0,
         keep_alive_s=_env_int(env, "LIFTFLOW_KEEP_ALIVE_S", 75, minimum=1),
+        storage_url=_storage_url(env),
+        broker_url=_broker_url(env),
+        concurrent_runs=_env_int(env, "LIFTFLOW_CONCURRENT_RUNS", 1, minimum=1),
+        worker_queue=_queue_name(env),
         run_retries=_env_int(env, "LIFTFLOW_RUN_RETRIES", 2),
         max_runtime_floor_s=_env_int(env, "LIFTFLOW_MAX_RUNTIME_FLOOR_S", 300, minimum=30),
         sweep_max_cases=_env_int(env, "LIFTFLOW_SWEEP_MAX_CASES", 1000, minimum=1),

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from liftflow.errors import StackError
-from liftflow.config import PROJECT_ROOT, Settings, environment, get_settings
+from liftflow.config import PROJECT_ROOT, Settings, build_settings, environment, get_settings, set_environment
+from liftflow.scaled import TrialPostgres, TrialRedis, free_port, worker_command, write_scaled_file
 
 PR_SET_PDEATHSIG = 1
 
@@ -88,13 +89,20 @@ class Child:
     proc: Optional[subprocess.Popen] = None
     restarts: list[float] = field(default_factory=list)
     log_path: Optional[Path] = None
+    as_user: Optional[Callable[[], None]] = None  # drops root (PostgreSQL refuses to run as root)
 
     def start(self, env: dict, log_dir: Path) -> None:
         self.log_path = log_dir / f"{self.name}.log"
         log = open(self.log_path, "ab", buffering=0)
+        as_user = self.as_user
+
+        def preexec():
+            _die_with_parent()
+            if as_user is not None:
+                as_user()
         self.proc = subprocess.Popen(self.argv, env=env, cwd=PROJECT_ROOT, stdout=log,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     start_new_session=True, preexec_fn=_die_with_parent)
+                                     start_new_session=True, preexec_fn=preexec)
         log.close()
 
     def alive(self) -> bool:
@@ -159,16 +167,44 @@ def api_command(s: Settings) -> list[str]:
             "--timeout-keep-alive", str(s.keep_alive_s)]
 
 
+@dataclass
+class Scaled:
+    """``liftflow up --scaled``: N workers, and the trial Postgres/Redis that are not configured."""
+
+    workers: int = 2
+    postgres: Optional[TrialPostgres] = None
+    redis: Optional[TrialRedis] = None
+
+    @classmethod
+    def for_settings(cls, settings: Settings, workers: int, postgres_dir: Optional[Path] = None) -> "Scaled":
+        return cls(workers=workers,
+                   postgres=None if settings.storage_url else TrialPostgres(
+                       Path(postgres_dir or settings.data_dir / "postgres").resolve(), free_port()),
+                   redis=None if settings.broker_url else TrialRedis(settings.data_dir / "redis", free_port()))
+
+    def overrides(self, settings: Settings) -> dict[str, str]:
+        """The settings the scaled stack runs with: the trial servers' URLs, a run per worker."""
+        out = {"LIFTFLOW_CONCURRENT_RUNS": str(max(settings.concurrent_runs, self.workers))}
+        if self.postgres is not None:
+            out["LIFTFLOW_STORAGE_URL"] = self.postgres.url
+        if self.redis is not None:
+            out["LIFTFLOW_BROKER_URL"] = self.redis.url
+        return out
+
+
 class Stack:
-    def __init__(self, settings: Optional[Settings] = None, echo: Callable[[str], None] = print):
+    def __init__(self, settings: Optional[Settings] = None, echo: Callable[[str], None] = print,
+                 scaled: Optional[Scaled] = None):
         self.s = settings or get_settings()
         self.echo = echo
         self.stopping = False
         self.job_index = None  # the JobIndexRefresher, once started
         self.log_dir = self.s.run_dir / "logs"
+        self.scaled = scaled
         py = sys.executable
         s = self.s
-        self.children = [
+        self.services = self._service_children()  # started (and healthy) before the rest
+        self.children = self.services + [
             Child("code-server",
                   [py, "-m", "dagster", "code-server", "start", "-h", "127.0.0.1",
                    "-p", str(s.code_server_port), "-m", "liftflow.orchestration.definitions",
@@ -181,9 +217,28 @@ class Stack:
             Child("daemon",
                   [_bin("dagster-daemon"), "run", "-w", str(PROJECT_ROOT / "workspace.yaml")],
                   lambda: True),
+            *self._worker_children(),
             Child("api", api_command(s),
                   lambda: _http_ok(f"http://127.0.0.1:{s.api_port}/health")),
         ]
+
+    def _service_children(self) -> list[Child]:
+        if self.scaled is None:
+            return []
+        out = []
+        if self.scaled.postgres is not None:
+            pg = self.scaled.postgres
+            out.append(Child("postgres", pg.argv(), pg.ready, as_user=pg.preexec()))
+        if self.scaled.redis is not None:
+            rd = self.scaled.redis
+            out.append(Child("redis", rd.argv(), rd.ready))
+        return out
+
+    def _worker_children(self) -> list[Child]:
+        if self.scaled is None:
+            return []
+        return [Child(f"worker-{i}", worker_command(self.s, f"w{i}"), lambda: True)
+                for i in range(1, self.scaled.workers + 1)]
 
     def _grpc_ok(self) -> bool:
         import socket
@@ -211,6 +266,8 @@ class Stack:
             "LIFTFLOW_API_PORT": str(self.s.api_port),
             "PYTHONUNBUFFERED": "1",
         })
+        if self.scaled is not None:
+            env.update(self.scaled.overrides(self.s))
         return env
 
     def _wait_healthy(self, child: Child, timeout: float = 120.0) -> None:
@@ -226,9 +283,14 @@ class Stack:
 
     def ports(self) -> dict[str, tuple[str, int]]:
         """The ports this stack listens on: {child name: (variable, port)}."""
-        return {"code-server": ("LIFTFLOW_CODE_SERVER_PORT", self.s.code_server_port),
-                "webserver": ("LIFTFLOW_UI_PORT", self.s.ui_port),
-                "api": ("LIFTFLOW_API_PORT", self.s.api_port)}
+        ports = {"code-server": ("LIFTFLOW_CODE_SERVER_PORT", self.s.code_server_port),
+                 "webserver": ("LIFTFLOW_UI_PORT", self.s.ui_port),
+                 "api": ("LIFTFLOW_API_PORT", self.s.api_port)}
+        if self.scaled is not None and self.scaled.postgres is not None:
+            ports["postgres"] = ("the trial Postgres", self.scaled.postgres.port)
+        if self.scaled is not None and self.scaled.redis is not None:
+            ports["redis"] = ("the trial Redis", self.scaled.redis.port)
+        return ports
 
     def check_port(self, child_name: str) -> None:
         """Refuse to start ``child_name`` on a port another process holds, naming both."""
@@ -247,23 +309,45 @@ class Stack:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.s.datasets_root.mkdir(parents=True, exist_ok=True)
         self.s.models_dir.mkdir(parents=True, exist_ok=True)
+        t0 = time.monotonic()
+        self._start_services()
         prepare_dagster_home(self.s)
         failed = reconcile_orphaned_runs(get_instance(self.s))
         if failed:
             self.echo(f"failed {len(failed)} run(s) left in progress by a stopped stack: {', '.join(failed)}")
         self._start_job_index()
-        t0 = time.monotonic()
-        for child in self.children:
+        for child in self.children[len(self.services):]:
             child.start(self.env, self.log_dir)
             if child.name in ("code-server", "webserver", "api"):
                 self._wait_healthy(child)
             self.echo(f"  {child.name:<12} up (pid {child.proc.pid})")
+        profile = ""
+        if self.scaled is not None:
+            profile = (f"  storage  {_without_password(self.s.storage_url)}\n"
+                       f"  broker   {self.s.broker_url}\n"
+                       f"  workers  {self.scaled.workers} (add one: liftflow worker)\n")
         self.echo(f"LiftFlow is up in {time.monotonic() - t0:.1f} s\n"
                   f"  API      http://127.0.0.1:{self.s.api_port}  (docs: /docs)\n"
                   f"  Dagster  http://127.0.0.1:{self.s.ui_port}\n"
+                  f"{profile}"
                   f"  data     {self.s.data_dir}\n"
                   f"  logs     {self.log_dir}\n"
                   f"Press Ctrl-C to stop.")
+
+    def _start_services(self) -> None:
+        """The trial Postgres and Redis of ``--scaled``: healthy before anything reads storage."""
+        if self.scaled is None:
+            return
+        if self.scaled.postgres is not None:
+            self.scaled.postgres.prepare()
+        for child in self.services:
+            child.start(self.env, self.log_dir)
+            self._wait_healthy(child, timeout=60)
+            self.echo(f"  {child.name:<12} up (pid {child.proc.pid})")
+        if self.scaled.postgres is not None:
+            self.scaled.postgres.create_database()
+        write_scaled_file(self.s, {"storage_url": self.s.storage_url, "broker_url": self.s.broker_url,
+                                   "stack_pid": os.getpid()})
 
     def _start_job_index(self) -> None:
         """jobs.json: rewritten by a daemon thread here when a job's view changes (looked at
@@ -343,7 +427,19 @@ class Stack:
             child.stop()
 
 
-def up(settings: Optional[Settings] = None) -> int:
+def _without_password(url: Optional[str]) -> str:
+    from urllib.parse import urlsplit
+
+    if not url:
+        return "-"
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@", 1)
+    return url
+
+
+def up(settings: Optional[Settings] = None, workers: int = 0, postgres_dir: Optional[Path] = None) -> int:
+    """The stack; with ``workers`` > 0 the scaled profile on this machine (``--scaled``)."""
     settings = settings or get_settings()
     lock = StackLock(settings.run_dir)
     try:
@@ -351,7 +447,18 @@ def up(settings: Optional[Settings] = None) -> int:
     except StackError as exc:
         print(f"liftflow up: {exc}", file=sys.stderr)
         return 1
-    stack = Stack(settings)
+    scaled = None
+    try:
+        if workers > 0:
+            scaled = Scaled.for_settings(settings, workers, postgres_dir)
+            overrides = scaled.overrides(settings)
+            set_environment(**overrides)  # this process reads the same storage as its children
+            settings = build_settings({**environment(), **overrides})
+        stack = Stack(settings, scaled=scaled)
+    except StackError as exc:
+        print(f"liftflow up: {exc}", file=sys.stderr)
+        lock.release()
+        return 1
 
     def _on_signal(signum, frame):
         stack.stopping = True

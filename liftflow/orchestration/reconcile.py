@@ -62,16 +62,21 @@ def _dt(ts: float):
 
 
 def _worker_alive(pid: Optional[str], host: Optional[str]) -> bool:
+    """The run's worker process (a Dagster run worker, or a Celery worker of the scaled
+    profile) still runs. A worker on another host is not this stack's to judge: run
+    monitoring asks the run launcher about it."""
     import socket
 
     import psutil
 
-    if not pid or (host and host != socket.gethostname()):
+    if host and host != socket.gethostname():
+        return True
+    if not pid:
         return False
     try:
         proc = psutil.Process(int(pid))
         return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE and any(
-            "dagster" in part for part in proc.cmdline())
+            "dagster" in part or "celery" in part for part in proc.cmdline())
     except (psutil.Error, ValueError):
         return False
 
