@@ -24,8 +24,10 @@ def free_port() -> int:
 
 
 class StackProcess:
-    def __init__(self, data_dir: Path, **env_overrides: str):
+    def __init__(self, data_dir: Path, *up_args: str, **env_overrides: str):
+        """``up_args``: options of ``liftflow up`` (``--scaled``, ``--workers N``, ...)."""
         self.data_dir = Path(data_dir)
+        self.up_args = list(up_args)
         self.api_port, self.ui_port, self.grpc_port = free_port(), free_port(), free_port()
         self.env = environment()
         self.env.update({
@@ -48,7 +50,7 @@ class StackProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         offset = self.log.stat().st_size if self.log.exists() else 0
         out = open(self.log, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "liftflow.cli", "up"], env=self.env,
+        self.proc = subprocess.Popen([sys.executable, "-m", "liftflow.cli", "up", *self.up_args], env=self.env,
                                      cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         out.close()
@@ -141,6 +143,7 @@ class StackProcess:
         raise AssertionError(f"job {job_id} not in {states} after {timeout} s; last {last}\n{self.tail()}")
 
     def instance(self):
+        """The stack's Dagster instance (its dagster.yaml names the storage: SQLite or Postgres)."""
         from dagster import DagsterInstance
 
         return DagsterInstance.from_config(str(self.data_dir / "dagster_home"))

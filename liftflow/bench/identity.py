@@ -119,6 +119,12 @@ def _diff(a, b, path="", out=None):
     return out
 
 
+def differences(a: dict, b: dict) -> list[str]:
+    """Where two result.json documents differ, leaving out what differs between any two runs
+    (VOLATILE: ids, timestamps, timings); [] when they are the same."""
+    return _diff(_strip(a), _strip(b))
+
+
 def compare(before: Path, after: Path) -> int:
     names = sorted(p.name for p in before.glob("*.result.json"))
     if not names:
@@ -132,7 +138,7 @@ def compare(before: Path, after: Path) -> int:
             bad += 1
             continue
         a, b = json.loads((before / n).read_text()), json.loads(other.read_text())
-        d = _diff(_strip(a), _strip(b))
+        d = differences(a, b)
         frames = len(((a.get("tracks") or [{}])[0]).get("frames") or {})
         print(f"{n[:-12]:26s} {'identical' if not d else 'DIFFERS'} ({frames} tracked frames, "
               f"{len(json.dumps(_strip(a)))} bytes of JSON compared)")

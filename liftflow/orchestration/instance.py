@@ -29,8 +29,12 @@ def celery_config(settings: Settings) -> dict:
     """The Celery app of the run launcher and of every worker: the two must agree.
 
     The broker is also the result backend (the daemon asks a task's state to tell a dead
-    worker from a busy one); ``task_track_started`` makes a running run's task read STARTED;
-    one task at a time per worker process, fetched only when the last one is done."""
+    worker from a busy one); ``task_track_started`` makes a running run's task read STARTED.
+    One run per worker process and none reserved behind it: with an early ack a busy worker
+    would take the next run off the queue and sit on it while another worker idles;
+    ``task_acks_late`` with a prefetch of 1 keeps it on the queue. A late-acked task of a
+    dead worker that the broker hands out again is ignored by Dagster (its run is finished
+    or being retried already)."""
     return {
         "broker": settings.broker_url,
         "backend": settings.broker_url,
@@ -38,7 +42,7 @@ def celery_config(settings: Settings) -> dict:
         "config_source": {
             "task_track_started": True,
             "worker_prefetch_multiplier": 1,
-            "task_acks_late": False,
+            "task_acks_late": True,
             "broker_connection_retry_on_startup": True,
             "result_expires": 7 * 24 * 3600,
         },

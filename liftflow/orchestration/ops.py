@@ -11,6 +11,7 @@ failure hook copies it into job_meta.json.
 import contextlib
 import os
 import socket
+from typing import Optional
 
 from dagster import (
     Failure,
@@ -22,7 +23,7 @@ from dagster import (
 )
 
 from liftflow.errors import LiftFlowError
-from liftflow.orchestration.names import MAX_RUNTIME_TAG, WORKER_HOST_TAG, WORKER_PID_TAG
+from liftflow.orchestration.names import MAX_RUNTIME_TAG, WORKER_HOST_TAG, WORKER_NAME_TAG, WORKER_PID_TAG
 from liftflow.orchestration.resources import LiftRequest
 from liftflow.pipeline import steps
 from liftflow.pipeline.stages import Kinematics, PoseResult, TrackResult
@@ -35,12 +36,23 @@ def _run(context, lift: LiftRequest) -> steps.StepRun:
     return steps.StepRun(lift.folder(), context.run_id, lift.analysis_request(), get_settings())
 
 
+def _celery_worker() -> Optional[str]:
+    """The Celery worker (``name@host``) running this run, in the scaled profile; else None."""
+    try:
+        from celery import current_task
+    except ImportError:
+        return None
+    return getattr(current_task.request, "hostname", None) if current_task else None
+
+
 @contextlib.contextmanager
 def _step(context: OpExecutionContext, lift: LiftRequest, name: str):
     """``steps.step`` (progress, log, timing) plus the Dagster side: worker tags, event log,
     a LiftFlow error as ``dagster.Failure``."""
     # The worker's pid lets start-up reconciliation tell a live run from a dead one.
     worker = {WORKER_PID_TAG: str(os.getpid()), WORKER_HOST_TAG: socket.gethostname()}
+    if (celery_worker := _celery_worker()) is not None:
+        worker[WORKER_NAME_TAG] = celery_worker
     if any(context.run.tags.get(k) != v for k, v in worker.items()):
         context.instance.add_run_tags(context.run_id, worker)
     context.log.info(f"{steps.step_title(name)} started")

@@ -1,0 +1,173 @@
+"""End to end with the scaled profile (issue #17): ``liftflow up --scaled --workers 2`` starts
+a real Postgres (run, event-log and schedule storage), a real Redis (the Celery broker) and
+two Celery workers beside the code server, webserver, daemon and API, each on its own free
+port, and stops them all. Jobs go in through the API as on the embedded stack."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from liftflow.bench.identity import differences
+from liftflow.devstack import StackProcess
+from liftflow.orchestration.names import WORKER_NAME_TAG, WORKER_PID_TAG
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def scaled():
+    # PostgreSQL refuses to run as root, so under root its cluster belongs to the postgres
+    # user, which must be able to reach it: a folder of /tmp it can enter, not pytest's
+    # private tmp_path
+    root = Path(tempfile.mkdtemp(prefix="liftflow-scaled-"))
+    root.chmod(0o755)
+    s = StackProcess(root / "data", "--scaled", "--workers", "2", "--postgres-dir", str(root / "postgres"))
+    try:
+        s.start()
+        yield s
+        assert s.stop() == 0, s.tail()
+    finally:
+        if s.proc is not None and s.proc.poll() is None:
+            s.kill9_everything()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _upload(c, path: Path, truth, **extra) -> str:
+    with open(path, "rb") as f:
+        r = c.post("/api/v1/videos/upload", files={"file": (path.name, f, "video/mp4")},
+                   data={"disc_center_x": truth.x[0], "disc_center_y": truth.y[0], "disc_radius": truth.r[0],
+                         "render": "false", **extra})
+    assert r.status_code == 200, r.text
+    return r.json()["video_id"]
+
+
+def _runs(stack, job_id: str):
+    from dagster import RunsFilter
+
+    return stack.instance().get_run_records(filters=RunsFilter(tags={"job_id": job_id}))
+
+
+def _reference_result(tmp_path: Path, path: Path, truth) -> dict:
+    """The same analysis in process, as the embedded profile's ops do it."""
+    from liftflow.jobstore import RESULT, JobFolder, new_job_id, read_json
+    from liftflow.pipeline import AnalysisRequest
+    from liftflow.pipeline.run import run_job
+
+    job_id = new_job_id()
+    folder = JobFolder(tmp_path / job_id, job_id)
+    folder.path.mkdir(parents=True)
+    req = AnalysisRequest(video_path=str(path), disc_center_x=truth.x[0], disc_center_y=truth.y[0],
+                          disc_radius=truth.r[0], render=False)
+    assert run_job(folder, "reference", req) is not None
+    return read_json(folder.file(RESULT))
+
+
+def test_the_stack_runs_on_postgres_and_celery(scaled):
+    yaml_text = (scaled.data_dir / "dagster_home" / "dagster.yaml").read_text()
+    assert "postgres_url: postgresql+psycopg2://" in yaml_text and "LiftFlowCeleryRunLauncher" in yaml_text
+    inst = scaled.instance()
+    assert type(inst.run_storage).__name__ == "PostgresRunStorage"
+    assert len(scaled.find("celery_app worker")) >= 4  # two workers, each a main and a pool process
+    # no SQLite storage was made under the data folder
+    assert not list((scaled.data_dir / "dagster_home").glob("history/runs*.db"))
+
+
+def test_jobs_run_in_parallel_on_two_workers_with_the_embedded_results(scaled, long_clip, tmp_path):
+    path, truth = long_clip
+    with scaled.client() as c:
+        jobs = [_upload(c, path, truth) for _ in range(2)]
+    for jid in jobs:
+        st = scaled.wait_status(jid, timeout=300)
+        assert st["status"] == "completed", (json.dumps(st), scaled.tail())
+    records = [_runs(scaled, jid) for jid in jobs]
+    assert all(len(r) == 1 for r in records), records
+    runs = [r[0] for r in records]
+    workers = {r.dagster_run.tags.get(WORKER_NAME_TAG) for r in runs}
+    assert workers == {"w1@" + _host(), "w2@" + _host()}, workers
+    (a0, a1), (b0, b1) = [(r.start_time, r.end_time) for r in runs]
+    assert a0 < b1 and b0 < a1, f"the two runs did not overlap: {a0}-{a1} and {b0}-{b1}"
+    reference = _reference_result(tmp_path, path, truth)
+    for jid in jobs:
+        got = json.loads((scaled.data_dir / "api" / "results" / jid / "result.json").read_text())
+        assert differences(reference, got) == [], jid
+
+
+def _host() -> str:
+    import socket
+
+    return socket.gethostname()
+
+
+def test_reexecution_from_failure_through_the_uis_mutation(scaled, synth_clip):
+    """Pose weights that vanish after the upload fail the job at estimate_pose; once they are
+    back, the webserver's launchRunReexecution (what the UI's "Re-execute from failure"
+    sends) runs the rest on a worker, reusing decode and tracking from the shared storage."""
+    from dagster import DagsterEventType
+
+    from liftflow.orchestration.launcher import RunLauncher
+    from liftflow.pose.testing import write_random_yolo_pose_weights
+
+    path, truth = synth_clip
+    weights = scaled.data_dir / "models" / "yolo11n-pose.pt"
+    write_random_yolo_pose_weights(weights)
+    with scaled.client() as c:
+        jid = _upload(c, path, truth, pose="yolo")
+        weights.unlink()
+    st = scaled.wait_status(jid)
+    assert st["status"] == "failed" and st["current_step"] == "estimate_pose", st
+    write_random_yolo_pose_weights(weights)
+    failed = _runs(scaled, jid)[0].dagster_run
+    new_run = RunLauncher("127.0.0.1", scaled.ui_port).reexecute(failed.run_id, from_failure=True)
+    st = scaled.wait_status(jid)
+    assert st["status"] == "completed" and st["run_id"] == new_run, st
+    inst = scaled.instance()
+    started = {e.step_key for e in inst.all_logs(new_run, of_type=DagsterEventType.STEP_START)}
+    assert started == {"estimate_pose", "compute_metrics", "assemble_contract"}
+    assert inst.get_run_by_id(new_run).tags.get(WORKER_NAME_TAG, "").startswith("w")
+
+
+def _wait_for_step(c, job_id: str, step: str, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        st = c.get(f"/api/v1/videos/{job_id}/status").json()
+        if st.get("current_step") == step:
+            return
+        assert st.get("status") in ("pending", "processing"), f"never saw {step}: {st}"
+        assert time.monotonic() < deadline, st
+        time.sleep(0.05)
+
+
+def test_kill9_of_one_worker_mid_step_leaves_the_other_jobs_untouched(scaled, long_clip):
+    """A worker killed as a whole (its main process and the pool process running the
+    analysis) mid-step: its run is seen dead and retried from the failed step on a live
+    worker; the job on the other worker never notices; the supervisor starts a new worker."""
+    path, truth = long_clip
+    with scaled.client() as c:
+        victim = _upload(c, path, truth)
+        other = _upload(c, path, truth)
+        _wait_for_step(c, victim, "track_disc")
+    run = _runs(scaled, victim)[0].dagster_run
+    worker = psutil.Process(int(run.tags[WORKER_PID_TAG]))  # the pool process running the run
+    main = worker.parent()
+    assert "celery" in " ".join(main.cmdline())
+    for p in (main, worker):
+        p.kill()
+    killed_at = time.monotonic()
+    st = scaled.wait_status(victim, timeout=300)
+    assert st["status"] == "completed", st
+    print(f"\nkilled worker's job completed {time.monotonic() - killed_at:.1f} s after the kill")
+    victim_runs = _runs(scaled, victim)
+    assert len(victim_runs) == 2, victim_runs  # the killed run and its retry
+    assert scaled.wait_status(other, timeout=300)["status"] == "completed"
+    assert len(_runs(scaled, other)) == 1  # never retried, never touched
+    deadline = time.monotonic() + 60
+    while len(scaled.find("celery_app worker")) < 4:  # the supervisor restarts the worker
+        assert time.monotonic() < deadline, scaled.tail()
+        time.sleep(0.5)
