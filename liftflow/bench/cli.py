@@ -8,8 +8,9 @@
   ``liftflow.orchestration.cases.bench_cli``, which hands its ``sweep_in_process`` in.
 - ``score``: one result.json (or a job folder) against a ground-truth CSV or a manifest case.
 
-Exit codes: 0 fine, 1 a regression against ``--baseline`` (or a failed case with ``--strict``),
-2 bad input (the reason on stderr).
+Exit codes: 0 fine, 1 an absolute limit exceeded (the defaults of
+``liftflow.bench.report.Thresholds``: a rep miscount, a failed case...) or a regression
+against ``--baseline`` (or a failed case with ``--strict``), 2 bad input (the reason on stderr).
 """
 
 from __future__ import annotations
@@ -84,9 +85,11 @@ def _finish(report: dict, a) -> int:
         print(f"against {comp['baseline']}: {len(comp['worse'])} worse, {len(comp['better'])} better")
         for w in comp["worse"]:
             print(f"  worse: {w}")
+    for r in report["failures"]:
+        print(f"LIMIT EXCEEDED: {r}")
     for r in report["regressions"]:
         print(f"REGRESSION: {r}")
-    if report["regressions"]:
+    if report["status"] != "ok":
         return 1
     if a.strict and any(r.get("status") == "failed" for r in report["rows"]):
         return 1
@@ -154,19 +157,13 @@ def bench_cli(argv: Optional[list[str]] = None, sweep_in_process: Optional[Calla
 
 
 def _write_rows(report: dict, out: Path) -> None:
-    import csv
-
-    from liftflow.bench.report import TABLE_COLS
+    from liftflow.bench.report import write_csv
 
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".json":
         out.write_text(json.dumps(report, indent=2, default=str))
         return
-    with open(out, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(TABLE_COLS))
-        w.writeheader()
-        for r in report["rows"]:
-            w.writerow({k: r.get(k) for k in TABLE_COLS})
+    write_csv(report, out)
 
 
 def _score(a) -> int:

@@ -6,10 +6,12 @@
   slot is free, and the analyses run one after another.
 - ``sweep_report_sensor`` (running by default): when every run of a finished sweep is
   finished, requests one ``sweep_report`` run (run key = sweep id).
-- ``sweep_report``: scores each case's result.json against ground truth, compares with the
-  previous passing sweep on the same dataset, writes ``<data>/bench/sweeps/<id>/``
-  (report.json, report.csv, report.md, PNG plots), records the ``benchmark_report`` asset
-  materialization, and fails with a readable reason when a threshold is exceeded.
+- ``sweep_report``: scores each case's result.json against ground truth, checks the absolute
+  limits (every sweep, the first one included), compares with the previous passing sweep on
+  the same dataset, writes ``<data>/bench/sweeps/<id>/`` (report.json, report.csv, report.md,
+  PNG plots), records the ``benchmark_report`` asset materialization (the per-case table, the
+  limits and thresholds as tables, the report as markdown with the plots embedded), and fails
+  with a readable reason when a limit or a threshold is exceeded.
 - ``benchmark_sweep_schedule`` (stopped by default; cron from ``LIFTFLOW_SWEEP_CRON``,
   default ``0 3 * * *`` UTC; ``LIFTFLOW_SWEEP_DATASET`` overrides the dataset root).
 
@@ -35,6 +37,9 @@ from dagster import (
     ScheduleEvaluationContext,
     SensorEvaluationContext,
     SkipReason,
+    TableColumn,
+    TableRecord,
+    TableSchema,
     in_process_executor,
     job,
     op,
@@ -49,9 +54,7 @@ from liftflow.orchestration.names import (ANALYSIS_JOB, PRIORITY_TAG, REPORT_JOB
 from liftflow.tracking.registry import DEFAULT_BACKEND
 
 REPORT_ASSET = "benchmark_report"
-THRESHOLD_FIELDS = ("max_median_pct_increase", "max_p95_pct_increase", "max_case_median_pct_increase",
-                    "max_lost_keyframes_increase", "max_rep_error_increase", "max_failed_cases_increase",
-                    "max_velocity_error_increase")
+_L_DESC = "Absolute limit, on every sweep (unset = built-in default, negative = off)"
 _T_DESC = "Largest allowed worsening against the baseline sweep (unset = built-in default, negative = off)"
 
 
@@ -68,6 +71,24 @@ def _sweep_cron() -> str:
 
 
 class _Thresholds(Config):
+    """liftflow.bench.report.Thresholds as op config (its defaults are the built-in ones)."""
+
+    max_case_rep_error: Optional[float] = Field(default=None, description=_L_DESC + ": |reps found - expected| "
+                                                "of each case; default 0")
+    max_case_median_pct: Optional[float] = Field(default=None, description=_L_DESC + ": median centre error of "
+                                                 "each case, % of the plate radius; default 3")
+    max_case_p95_pct: Optional[float] = Field(default=None, description=_L_DESC + ": p95 centre error of each "
+                                              "case, % of the plate radius; default 10")
+    max_case_median_px: Optional[float] = Field(default=None, description=_L_DESC + ": median centre error of "
+                                                "each case, px; default off")
+    max_case_p95_px: Optional[float] = Field(default=None, description=_L_DESC + ": p95 centre error of each "
+                                             "case, px; default off")
+    max_case_lost_keyframes_pct: Optional[float] = Field(default=None, description=_L_DESC + ": lost keyframes "
+                                                         "of each case, % of those with the plate in view; "
+                                                         "default 0")
+    max_case_velocity_error_m_s: Optional[float] = Field(default=None, description=_L_DESC + ": velocity error "
+                                                         "of each case with a reference, m/s; default 0.05")
+    max_failed_cases: Optional[float] = Field(default=None, description=_L_DESC + ": failed cases; default 0")
     max_median_pct_increase: Optional[float] = Field(default=None, description=_T_DESC + "; default 1.0 % points")
     max_p95_pct_increase: Optional[float] = Field(default=None, description=_T_DESC + "; default 5.0 % points")
     max_case_median_pct_increase: Optional[float] = Field(default=None, description=_T_DESC + "; default 5.0")
@@ -80,21 +101,14 @@ class _Thresholds(Config):
         return {k: getattr(self, k) for k in THRESHOLD_FIELDS if getattr(self, k) is not None}
 
 
+THRESHOLD_FIELDS = tuple(_Thresholds.model_fields)
+
+
 def resolve_thresholds(given: dict):
+    """The Thresholds of config values (None: the default, negative: off); ValueError when unknown."""
     from liftflow.bench.report import Thresholds
 
-    t = Thresholds()
-    for k, v in (given or {}).items():
-        if k not in THRESHOLD_FIELDS:
-            raise ValueError(f"unknown threshold {k!r}")
-        if v is None:
-            continue
-        v = None if float(v) < 0 else v
-        if v is not None and k in ("max_lost_keyframes_increase", "max_rep_error_increase",
-                                   "max_failed_cases_increase"):
-            v = int(v)
-        setattr(t, k, v)
-    return t
+    return Thresholds.from_dict(given)
 
 
 class SweepConfig(_Thresholds):
@@ -176,7 +190,8 @@ class ReportConfig(_Thresholds):
     sweep_id: str = Field(description="The sweep to report on (<data>/bench/sweeps/<sweep_id>/sweep.json)")
     baseline_sweep_id: Optional[str] = Field(default=None, description="Compare with this sweep (default: the "
                                              "previous passing sweep on the same dataset)")
-    fail_on_regression: bool = True
+    fail_on_regression: bool = Field(default=True, description="Fail the step when an absolute limit or a "
+                                     "threshold against the baseline is exceeded (the report is written anyway)")
 
 
 def build_sweep_report(sweep_id: str, thresholds_given: Optional[dict] = None,
@@ -206,26 +221,35 @@ def build_sweep_report(sweep_id: str, thresholds_given: Optional[dict] = None,
     return report, paths, baseline
 
 
-@op(description="Score every case of a finished sweep against ground truth, compare with the previous sweep, "
-                "write the report and fail on a regression beyond the thresholds.")
-def sweep_report_op(context: OpExecutionContext, config: ReportConfig) -> None:
+def _table(report: dict, name: str) -> MetadataValue:
+    """One of the report's tables (liftflow.bench.report.typed_table) as Dagster table metadata."""
+    from liftflow.bench.report import typed_table
+
+    columns, records = typed_table(report, name)
+    return MetadataValue.table([TableRecord(r) for r in records],
+                               TableSchema([TableColumn(n, kind, description=d or None) for n, kind, d in columns]))
+
+
+def report_metadata(report: dict, paths: dict) -> dict:
+    """The benchmark_report materialization's metadata: the per-case table (the asset's overview
+    shows it), the absolute limits and the thresholds against the baseline as tables, the
+    report as markdown with the plots embedded, the files, the sweep's aggregates as numbers."""
     from liftflow.bench.report import to_markdown
 
-    try:
-        report, paths, baseline = build_sweep_report(config.sweep_id, config.given(), config.baseline_sweep_id)
-    except (FileNotFoundError, ValueError) as exc:
-        raise Failure(description=str(exc)) from exc
     a = report["aggregates"]["all"]
-    md = to_markdown(report, report.get("plots"), embed=True)
     meta = {
         "status": report["status"], "sweep_id": report["sweep_id"],
         "baseline_sweep_id": str(report["comparison"].get("baseline")),
-        "report": MetadataValue.md(md),
+        "case_results": _table(report, "cases"),
+        "absolute_limits": _table(report, "limits"),
+        "against_baseline": _table(report, "thresholds"),
+        "report": MetadataValue.md(to_markdown(report, report.get("plots"), embed=True)),
         "report_json": MetadataValue.path(paths["report.json"]),
         "report_csv": MetadataValue.path(paths["report.csv"]),
         "report_md": MetadataValue.path(paths["report.md"]),
         "report_dir": MetadataValue.path(str(Path(paths["report.json"]).parent)),
-        "cases": a["cases"], "failed_cases": a["failed"], "regressions": len(report["regressions"]),
+        "cases": a["cases"], "failed_cases": a["failed"], "limits_exceeded": len(report["failures"]),
+        "regressions": len(report["regressions"]),
         "worse": len(report["comparison"]["worse"]), "better": len(report["comparison"]["better"]),
     }
     for k in ("median_pct", "p95_pct", "max_pct", "lost_keyframes", "frames_lost", "rep_abs_error",
@@ -234,15 +258,29 @@ def sweep_report_op(context: OpExecutionContext, config: ReportConfig) -> None:
             meta[k] = float(a[k]) if isinstance(a[k], float) else a[k]
     for name, p in (report.get("plots") or {}).items():
         meta[f"plot: {name}"] = MetadataValue.path(p)
+    return meta
+
+
+@op(description="Score every case of a finished sweep against ground truth, check the absolute limits, compare "
+                "with the previous sweep, write the report and fail when a limit or a threshold is exceeded.")
+def sweep_report_op(context: OpExecutionContext, config: ReportConfig) -> None:
+    from liftflow.bench.report import failure_reason
+
+    try:
+        report, paths, baseline = build_sweep_report(config.sweep_id, config.given(), config.baseline_sweep_id)
+    except (FileNotFoundError, ValueError) as exc:
+        raise Failure(description=str(exc)) from exc
+    a = report["aggregates"]["all"]
     context.log_event(AssetMaterialization(
         asset_key=REPORT_ASSET, description=f"benchmark sweep {report['sweep_id']}: {report['status']}",
-        metadata=meta, tags={SWEEP_ID_TAG: report["sweep_id"]}))
-    context.log.info(f"sweep {report['sweep_id']}: {a['cases']} cases, median {a['median_pct']}% p95 {a['p95_pct']}% "
-                     f"of the radius, lost keyframes {a['lost_keyframes']}, report {paths['report.md']}")
-    if report["regressions"] and config.fail_on_regression:
-        reason = (f"benchmark regression in sweep {report['sweep_id']} against {report['comparison']['baseline']}: "
-                  + "; ".join(report["regressions"]))
-        raise Failure(description=reason, metadata={"regressions": MetadataValue.json(report["regressions"]),
+        metadata=report_metadata(report, paths), tags={SWEEP_ID_TAG: report["sweep_id"]}))
+    context.log.info(f"sweep {report['sweep_id']}: {report['status']}, {a['cases']} cases, median {a['median_pct']}% "
+                     f"p95 {a['p95_pct']}% of the radius, lost keyframes {a['lost_keyframes']}, "
+                     f"report {paths['report.md']}")
+    reason = failure_reason(report)
+    if reason and config.fail_on_regression:
+        raise Failure(description=reason, metadata={"limits_exceeded": MetadataValue.json(report["failures"]),
+                                                    "regressions": MetadataValue.json(report["regressions"]),
                                                     "report_md": MetadataValue.path(paths["report.md"])})
 
 

@@ -187,15 +187,140 @@ def test_report_comparison_detects_a_regression(tmp_path):
     assert base["status"] == "ok" and base["regressions"] == [] and base["comparison"]["baseline"] is None
     same = build_report({"sweep_id": "s2", "dataset_root": "/d"}, _rows(0.1), base)
     assert same["status"] == "ok" and same["comparison"]["worse"] == []
-    bad = build_report({"sweep_id": "s3", "dataset_root": "/d"}, _rows(4), base)  # 20 % of the radius
-    assert bad["status"] == "regression"
+    assert {c["threshold"]: c["verdict"] for c in same["comparison"]["checks"]}["max_median_pct_increase"] == "ok"
+    # the absolute limits off: a regression against the baseline only
+    relative = Thresholds(max_case_median_pct=None, max_case_p95_pct=None)
+    bad = build_report({"sweep_id": "s3", "dataset_root": "/d"}, _rows(4), base, relative)  # 20 % of the radius
+    assert bad["status"] == "regression" and bad["failures"] == []
     assert any(r.startswith("case a: median centre error rose from 0.00 to 10.00% of the radius (+10.00, "
                             "allowed +5.00) against sweep s1") for r in bad["regressions"]), bad["regressions"]
     assert "a: median_pct 0.00 -> 10.00" in bad["comparison"]["worse"]
+    checks = {c["threshold"]: c for c in bad["comparison"]["checks"]}
+    assert checks["max_case_median_pct_increase"]["verdict"] == "FAILED"
+    assert checks["max_case_median_pct_increase"]["check"] == "median centre error, largest rise of one case (a)"
+    assert checks["max_rep_error_increase"]["verdict"] == "ok"
+    # with the default absolute limits, the same report also exceeds them (errors 20 % and 0 %)
+    worse = build_report({"sweep_id": "s3", "dataset_root": "/d"}, _rows(4), base)
+    assert worse["status"] == "failed" and worse["regressions"] == bad["regressions"]
+    assert worse["failures"] == ["case a: median centre error 10.00% of the radius, allowed 3.00% of the radius",
+                                 "case a: p95 centre error 19.00% of the radius, allowed 10.00% of the radius"]
     loose = build_report({"sweep_id": "s4", "dataset_root": "/d"}, _rows(4), base,
                          Thresholds(max_case_median_pct_increase=None, max_p95_pct_increase=None,
-                                    max_median_pct_increase=20))
+                                    max_median_pct_increase=20, max_case_median_pct=None, max_case_p95_pct=None))
     assert loose["status"] == "ok"
+
+
+# ------------------------------------------------------------------ absolute limits
+
+def test_first_sweep_with_a_rep_miscount_fails_naming_the_case(tmp_path):
+    from liftflow.bench.report import failure_reason, find_previous_report, to_markdown, write_report
+
+    rows = _rows(0)
+    rows[0] = compare(_result({0: (100, 100), 5: (100, 100)}, rep_count=2), GT_ROWS[:2],
+                      {"case_id": "a", "expected_reps": [3]}) | {"status": "ok"}
+    first = build_report({"sweep_id": "s1", "dataset_root": "/d"}, rows, None, finished_at="2026-01-01T00:00:00")
+    assert first["comparison"]["baseline"] is None and first["regressions"] == []
+    assert first["status"] == "failed"
+    assert first["failures"] == ["case a: rep-count error 1 (2 reps found, 3 expected), allowed 0"]
+    assert failure_reason(first) == ("benchmark sweep s1 exceeds its absolute limits: case a: rep-count error 1 "
+                                     "(2 reps found, 3 expected), allowed 0")
+    a, b = first["rows"]
+    assert (a["verdict"], a["limits_exceeded"]) == ("FAILED", "rep-count error 1 > 0")
+    assert (b["verdict"], b["limits_exceeded"]) == ("ok", None)
+    rep = {c["limit"]: c for c in first["limits"]}["max_case_rep_error"]
+    assert (rep["allowed"], rep["worst"], rep["worst_case"], rep["cases_over"], rep["verdict"]) == (0, 1, "a", ["a"],
+                                                                                                   "FAILED")
+    md = to_markdown(first)
+    assert md.startswith("# Benchmark sweep s1: FAILED")
+    assert "## Absolute limits exceeded\n\n- case a: rep-count error 1 (2 reps found, 3 expected), allowed 0" in md
+    assert "| max_case_rep_error | rep-count error, each case | 0 | 1 | a | a | FAILED |" in md
+    # a sweep that exceeds a limit is no baseline for the next one
+    write_report(first, tmp_path / "s1", plots=False)
+    assert find_previous_report(tmp_path, "/d", before="2027-01-01") is None
+    # one rep of slack lets it pass
+    assert build_report({"sweep_id": "s1", "dataset_root": "/d"}, rows, None,
+                        Thresholds(max_case_rep_error=1))["status"] == "ok"
+
+
+def test_absolute_limits_pass_on_a_good_report_and_fail_just_over():
+    good = build_report({"sweep_id": "s1", "dataset_root": "/d"}, _rows(0.6))  # case a: errors 3 % and 0 %
+    assert good["status"] == "ok" and good["failures"] == [] and [r["verdict"] for r in good["rows"]] == ["ok", "ok"]
+    verdicts = {c["limit"]: c["verdict"] for c in good["limits"]}
+    assert verdicts == {"max_case_rep_error": "ok", "max_case_median_pct": "ok", "max_case_p95_pct": "ok",
+                        "max_case_median_px": "off", "max_case_p95_px": "off",
+                        "max_case_lost_keyframes_pct": "ok", "max_case_velocity_error_m_s": "n/a",
+                        "max_failed_cases": "ok"}
+    median = {c["limit"]: c for c in good["limits"]}["max_case_median_pct"]
+    assert (median["worst"], median["worst_case"]) == (1.5, "a")
+    # at the limit passes, just over fails
+    at = Thresholds(max_case_median_pct=1.5, max_case_median_px=0.3)
+    assert build_report({"sweep_id": "s1"}, _rows(0.6), None, at)["status"] == "ok"
+    over = build_report({"sweep_id": "s1"}, _rows(0.6), None, Thresholds(max_case_median_pct=1.49,
+                                                                         max_case_median_px=0.29))
+    assert over["failures"] == ["case a: median centre error 1.50% of the radius, allowed 1.49% of the radius",
+                                "case a: median centre error 0.30 px, allowed 0.29 px"]
+
+
+def test_absolute_limits_on_lost_keyframes_velocity_and_failed_cases():
+    from liftflow.bench.report import failure_reason
+    from liftflow.bench.scoring import failed_case
+
+    lost = compare(_result({0: (100, 100)}, vy=[0.5, 1.0]), GT_ROWS[:2], {"case_id": "lost"},
+                   velocity_ref=[{"frame": 0, "vy_m_s": 0.4}, {"frame": 1, "vy_m_s": 1.0}]) | {"status": "ok"}
+    rows = [lost, failed_case({"case_id": "broken", "expected_reps": [1]}, "decode: not a video")]
+    rep = build_report({"sweep_id": "s1"}, rows)
+    assert rep["status"] == "failed"
+    assert rep["failures"] == [
+        "case lost: lost keyframes 50.00% (1 of the 2 keyframes with the plate in view), allowed 0.00%",
+        "case lost: velocity error 0.071 m/s, allowed 0.050 m/s",
+        "1 case(s) failed, allowed 0: broken (decode: not a video)"]
+    assert [r["verdict"] for r in rep["rows"]] == ["FAILED", "FAILED"]
+    assert rep["rows"][1]["limits_exceeded"] is None  # a failed case counts as a failed case only
+    assert failure_reason(rep, most=1) == ("benchmark sweep s1 exceeds its absolute limits: case lost: lost "
+                                           "keyframes 50.00% (1 of the 2 keyframes with the plate in view), "
+                                           "allowed 0.00%; and 2 more (report.md)")
+    off = Thresholds.from_dict({"max_case_lost_keyframes_pct": 50, "max_case_velocity_error_m_s": -1,
+                                "max_failed_cases": 1.0, "max_case_rep_error": None})
+    assert (off.max_case_velocity_error_m_s, off.max_failed_cases, off.max_case_rep_error) == (None, 1, 0)
+    assert build_report({"sweep_id": "s1"}, rows, None, off)["status"] == "ok"
+    with pytest.raises(ValueError, match="unknown threshold\\(s\\) max_reps; known: max_case_rep_error, "):
+        Thresholds.from_dict({"max_reps": 1})
+    with pytest.raises(ValueError, match="threshold max_failed_cases must be a number \\(got 'two'\\)"):
+        Thresholds.from_dict({"max_failed_cases": "two"})
+
+
+def test_op_config_lists_every_threshold_with_its_default():
+    import re
+
+    from liftflow.orchestration.sweep import THRESHOLD_FIELDS, ReportConfig
+
+    defaults = Thresholds().to_dict()
+    assert set(THRESHOLD_FIELDS) == set(defaults)
+    for name in THRESHOLD_FIELDS:
+        desc = ReportConfig.model_fields[name].description
+        m = re.search(r"default (off|[-0-9.]+)", desc)
+        assert m, (name, desc)
+        assert (None if m.group(1) == "off" else float(m.group(1))) == defaults[name], (name, desc)
+
+
+def test_plots_stay_legible_and_small_for_a_large_sweep(tmp_path):
+    import struct
+
+    from liftflow.bench.report import EMBED_MAX_BYTES, MAX_PLOT_CASES, make_plots
+
+    rows = []
+    for i in range(120):
+        r = compare(_result({0: (100 + i / 40, 100), 5: (100, 100)}, rep_count=3 + (i == 7)), GT_ROWS[:2],
+                    {"case_id": f"case-{i:03d}", "expected_reps": [3]})
+        rows.append(r | {"status": "ok"})
+    rep = build_report({"sweep_id": "big"}, rows)
+    plots = make_plots(rep, tmp_path)
+    assert set(plots) == {"centre error per case", "rep count per case", "centre error over keyframes"}
+    for name, path in plots.items():
+        data = Path(path).read_bytes()
+        w, h = struct.unpack(">II", data[16:24])  # the PNG header's size
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) < EMBED_MAX_BYTES, (name, len(data))
+        assert w == 1000 and h <= 100 * (1.6 + 0.42 * MAX_PLOT_CASES) + 1, (name, w, h)
 
 
 def _fake_job(d: Path, job_id: str, offset: float) -> Path:
@@ -209,20 +334,27 @@ def _fake_job(d: Path, job_id: str, offset: float) -> Path:
     return f.path
 
 
+def _sweeps_with_reports(tmp_path, monkeypatch, offsets=(("good", 0.0), ("bad", 6.0)), expected_reps=None):
+    monkeypatch.setenv("LIFTFLOW_DATA_DIR", str(tmp_path / "data"))
+    gt = _touch(tmp_path / "gt.csv", "frame,x,y,r\n0,100,100,20\n5,100,100,20\n")
+    sweeps = tmp_path / "data" / "bench" / "sweeps"
+    for sid, off in offsets:
+        job = _fake_job(tmp_path / "jobs", f"{sid}0000-0000"[:8] + "-0000", off)
+        _touch(sweeps / sid / "sweep.json", json.dumps({
+            "sweep_id": sid, "dataset_root": "/d", "settings": {}, "thresholds": {},
+            "cases": [{"case_id": "a", "asset": "a.mp4", "video_path": "/d/a.mp4", "gt_path": str(gt),
+                       "tags": {"lift": "squat"}, "lift_type": "squat", "expected_reps": expected_reps,
+                       "job_dir": str(job), "job_id": job.name}]}))
+    return sweeps
+
+
 def test_report_op_fails_with_a_readable_reason(tmp_path, monkeypatch):
     from dagster import Failure, build_op_context
 
     from liftflow.orchestration.sweep import ReportConfig, sweep_report_op
 
-    monkeypatch.setenv("LIFTFLOW_DATA_DIR", str(tmp_path / "data"))
-    gt = _touch(tmp_path / "gt.csv", "frame,x,y,r\n0,100,100,20\n5,100,100,20\n")
-    sweeps = tmp_path / "data" / "bench" / "sweeps"
-    for sid, off in (("good", 0.0), ("bad", 6.0)):
-        job = _fake_job(tmp_path / "jobs", f"{sid}0000-0000"[:8] + "-0000", off)
-        _touch(sweeps / sid / "sweep.json", json.dumps({
-            "sweep_id": sid, "dataset_root": "/d", "settings": {}, "thresholds": {},
-            "cases": [{"case_id": "a", "asset": "a.mp4", "video_path": "/d/a.mp4", "gt_path": str(gt),
-                       "tags": {"lift": "squat"}, "job_dir": str(job), "job_id": job.name}]}))
+    sweeps = _sweeps_with_reports(tmp_path, monkeypatch)
+
     def run_op(**cfg):
         with build_op_context() as ctx:
             return sweep_report_op(ctx, ReportConfig(**cfg))
@@ -233,12 +365,65 @@ def test_report_op_fails_with_a_readable_reason(tmp_path, monkeypatch):
     assert (sweeps / "good" / "report.md").is_file() and (sweeps / "good" / "centre_error_per_case.png").is_file()
     with pytest.raises(Failure) as e:
         run_op(sweep_id="bad")
-    assert e.value.description.startswith("benchmark regression in sweep bad against good: ")
+    # case a: errors 30 % and 0 % of the radius: over the absolute limits, and worse than sweep good
+    assert e.value.description.startswith("benchmark sweep bad exceeds its absolute limits: case a: median centre "
+                                          "error 15.00% of the radius, allowed 3.00% of the radius; case a: p95 "
+                                          "centre error 28.50% of the radius, allowed 10.00% of the radius. "
+                                          "benchmark regression in sweep bad against good: ")
     assert "case a: median centre error rose from 0.00 to 15.00% of the radius" in e.value.description
-    # a threshold that allows it (negative switches a check off) passes
-    run_op(sweep_id="bad", max_case_median_pct_increase=-1, max_median_pct_increase=50, max_p95_pct_increase=50)
+    # thresholds that allow it (negative switches a check off) pass
+    run_op(sweep_id="bad", max_case_median_pct_increase=-1, max_median_pct_increase=50, max_p95_pct_increase=50,
+           max_case_median_pct=20, max_case_p95_pct=-1)
     with pytest.raises(Failure, match="no sweep 'nope'"):
         run_op(sweep_id="nope")
+
+
+def test_report_materialization_has_the_table_and_the_plots(tmp_path, monkeypatch):
+    import base64
+    import re
+
+    from dagster import AssetKey, DagsterInstance, TableMetadataValue
+
+    from liftflow.bench.report import TABLE_COLS
+    from liftflow.orchestration.sweep import sweep_report
+
+    _sweeps_with_reports(tmp_path, monkeypatch, offsets=(("first", 0.0),), expected_reps=[3, 4])
+    with DagsterInstance.ephemeral() as instance:  # a first sweep: 3 reps found, 3-4 expected
+        res = sweep_report.execute_in_process(
+            run_config={"ops": {"sweep_report_op": {"config": {"sweep_id": "first"}}}}, instance=instance)
+        assert res.success
+        md = instance.get_latest_materialization_event(AssetKey("benchmark_report")).asset_materialization.metadata
+        table = md["case_results"]
+        assert isinstance(table, TableMetadataValue)
+        assert [c.name for c in table.schema.columns] == list(TABLE_COLS)
+        types = {c.name: c.type for c in table.schema.columns}
+        assert types["median_px"] == "float" and types["rep_count"] == "int" and types["verdict"] == "string"
+        assert len(table.records) == 1
+        row = table.records[0].data
+        assert (row["case_id"], row["lift_type"], row["status"], row["verdict"]) == ("a", "squat", "ok", "ok")
+        assert (row["median_px"], row["rep_count"], row["expected_reps"], row["rep_error"]) == (0.0, 3, "3-4", 0)
+        assert row["lost_keyframes"] == 0 and row["velocity_error_m_s"] is None
+        limits = {r.data["limit"]: r.data for r in md["absolute_limits"].records}
+        assert limits["max_case_rep_error"]["verdict"] == "ok" and limits["max_case_median_pct"]["allowed"] == 3.0
+        assert md["against_baseline"].records == [] and md["status"].value == "ok"
+        images = re.findall(r"!\[([^]]+)\]\(data:image/png;base64,([A-Za-z0-9+/=]+)\)", md["report"].value)
+        assert [n for n, _ in images] == ["centre error per case", "rep count per case",
+                                          "centre error over keyframes"]
+        assert all(base64.b64decode(data)[:4] == b"\x89PNG" for _, data in images)
+
+        # the same sweep had it found 5 reps: the step fails, the report (and its table) is still recorded
+        _touch(tmp_path / "jobs" / "first000-0000" / "result.json", json.dumps(
+            _result({0: (100, 100), 5: (100, 100)}, rep_count=5)))
+        res = sweep_report.execute_in_process(
+            run_config={"ops": {"sweep_report_op": {"config": {"sweep_id": "first"}}}}, instance=instance,
+            raise_on_error=False)
+        assert not res.success
+        failure = res.get_step_failure_events()[0].step_failure_data.user_failure_data
+        assert failure.description == ("benchmark sweep first exceeds its absolute limits: case a: rep-count error 1 "
+                                       "(5 reps found, 3-4 expected), allowed 0")
+        md = instance.get_latest_materialization_event(AssetKey("benchmark_report")).asset_materialization.metadata
+        assert md["status"].value == "failed" and md["case_results"].records[0].data["verdict"] == "FAILED"
+        assert md["report"].value.startswith("# Benchmark sweep first: FAILED")
 
 
 # ------------------------------------------------------------------ schedule and sensor

@@ -1,6 +1,7 @@
 """A benchmark sweep on the real stack: launched through GraphQL, one analysis run per case,
-the report built by the sensor-requested run, equal to ``liftflow bench sweep`` in process;
-a degraded setting fails the report step with a readable reason."""
+the report built by the sensor-requested run, equal to ``liftflow bench sweep`` in process,
+recorded with its per-case table and embedded plots; a degraded setting fails the report step
+with a readable reason (an absolute limit and the comparison with the previous sweep)."""
 
 import json
 import time
@@ -94,6 +95,9 @@ def test_sweep_through_the_stack_matches_the_in_process_sweep(dataset, tmp_path)
         mat = inst.get_latest_materialization_event(AssetKey("benchmark_report"))
         md = mat.asset_materialization.metadata
         assert md["sweep_id"].value == "e2e-good" and "| squat-1 |" in md["report"].value
+        assert {r.data["case_id"]: r.data["verdict"] for r in md["case_results"].records} == {
+            "squat-1": "ok", "deadlift-1": "ok"}
+        assert md["report"].value.count("](data:image/png;base64,") == 3
 
         # The external runner of section H (run_one per case, poll, results, score locally).
         csv_out = tmp_path / "http.json"
@@ -102,7 +106,8 @@ def test_sweep_through_the_stack_matches_the_in_process_sweep(dataset, tmp_path)
         http_row = json.loads(csv_out.read_text())["rows"][0]
         assert {k: http_row[k] for k in COMPARED} == {k: local["deadlift-1"][k] for k in COMPARED}
 
-        # A deliberately degraded setting (a wrong plate size scales every velocity) is a regression.
+        # A deliberately degraded setting (a wrong plate size scales every velocity) exceeds the absolute
+        # velocity limit and is a regression against the previous sweep.
         _launch(stack, {"ops": {"submit_sweep_cases": {"config": {
             "plate_diameter_m": 0.3, "case_ids": ["deadlift-1"]}}}},
                 {"sweep_id": "e2e-degraded"})
@@ -110,9 +115,11 @@ def test_sweep_through_the_stack_matches_the_in_process_sweep(dataset, tmp_path)
         assert bad_run.status == DagsterRunStatus.FAILURE
         fails = inst.get_records_for_run(bad_run.run_id, of_type=DagsterEventType.STEP_FAILURE).records
         desc = fails[0].event_log_entry.dagster_event.step_failure_data.user_failure_data.description
-        assert desc.startswith("benchmark regression in sweep e2e-degraded against e2e-good: "), desc
+        assert desc.startswith("benchmark sweep e2e-degraded exceeds its absolute limits: case deadlift-1: "
+                               "velocity error "), desc
+        assert "benchmark regression in sweep e2e-degraded against e2e-good: " in desc, desc
         assert "mean velocity error rose from" in desc
         bad = json.loads((tmp_path / "data" / "bench" / "sweeps" / "e2e-degraded" / "report.json").read_text())
-        assert bad["status"] == "regression" and bad["comparison"]["baseline"] == "e2e-good"
+        assert bad["status"] == "failed" and bad["comparison"]["baseline"] == "e2e-good"
     finally:
         assert stack.stop() == 0, stack.tail()
