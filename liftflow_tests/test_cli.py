@@ -107,7 +107,10 @@ def test_ctrl_c_marks_the_job_interrupted_and_drops_the_frame_spool(tmp_path, lo
     p = subprocess.Popen([sys.executable, "-m", "liftflow.cli", "analyze", str(path),
                           "--disc-center-x", f"{truth.x[0]:.1f}", "--disc-center-y", f"{truth.y[0]:.1f}",
                           "--disc-radius", f"{truth.r[0]:.1f}", "--out", str(out)],
-                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         # as from a terminal: a suite started in the background (`cmd &` in a
+                         # script) inherits SIGINT ignored, and Python then keeps it ignored
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not (out / FRAME_SPOOL).exists():  # tracking has started and keeps overlay frames
         assert p.poll() is None and time.monotonic() < deadline, "analyze ended before tracking"
