@@ -145,7 +145,7 @@ def _worker(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     name = args.name or f"w-{socket.gethostname()}-{os.getpid()}"
-    argv = worker_command(settings, name, args.concurrency)
+    argv = worker_command(settings, name, args.concurrency, args.queue)
     os.execve(argv[0], argv, environment())
     return 0  # not reached
 
@@ -163,6 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     w = sub.add_parser("worker", help="start one Celery worker of the scaled profile (README 'Scaling out')")
     w.add_argument("--name", help="worker name (default w-<host>-<pid>)")
     w.add_argument("--concurrency", type=int, default=1, help="runs at once on this worker (default 1)")
+    w.add_argument("--queue", help="Celery queues to take runs from, comma-separated (default LIFTFLOW_WORKER_QUEUE, "
+                                   "'dagster'; a GPU host: LIFTFLOW_LEARNED_QUEUE's, e.g. 'gpu,dagster')")
     a = sub.add_parser("analyze", help="analyse one video in process and write the job files")
     a.add_argument("video")
     a.add_argument("--disc-center-x", type=float)

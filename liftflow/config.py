@@ -36,7 +36,7 @@ ENV_VARS = (
     "LIFTFLOW_GIT_SHA", "LIFTFLOW_BUILD_TIME", "LIFTFLOW_LINK_SECRET", "LIFTFLOW_LINK_TTL_S",
     "LIFTFLOW_BODY_TIMEOUT_S", "LIFTFLOW_RUN_RETRIES", "LIFTFLOW_MAX_RUNTIME_FLOOR_S",
     "LIFTFLOW_SWEEP_MAX_CASES", "LIFTFLOW_KEEP_ALIVE_S", "LIFTFLOW_STORAGE_URL", "LIFTFLOW_BROKER_URL",
-    "LIFTFLOW_CONCURRENT_RUNS", "LIFTFLOW_WORKER_QUEUE",
+    "LIFTFLOW_CONCURRENT_RUNS", "LIFTFLOW_WORKER_QUEUE", "LIFTFLOW_LEARNED_QUEUE",
 )
 
 
@@ -139,6 +139,9 @@ class Settings:
     # runs at once (the daemon's queue limit): 1 without a broker, else one per worker
     concurrent_runs: int = 1
     worker_queue: str = "dagster"  # the Celery queue runs go to and workers listen on
+    # runs with a learned network (Cutie/YOLO tracking, YOLO pose) go to this queue instead,
+    # which the GPU hosts' workers listen on (one run per GPU: a worker per GPU, concurrency 1)
+    learned_queue: Optional[str] = None
 
     def max_runtime_s(self, video_duration_s: Optional[float] = None) -> int:
         """The longest a lift_analysis run may take: generous (the analysis runs at about
@@ -221,10 +224,12 @@ def _broker_url(env: dict) -> Optional[str]:
     return v
 
 
-def _queue_name(env: dict) -> str:
-    v = (env.get("LIFTFLOW_WORKER_QUEUE") or "dagster").strip()
+def _queue_name(env: dict, name: str) -> Optional[str]:
+    v = (env.get(name) or "").strip()
+    if not v:
+        return None
     if not v.replace("-", "").replace("_", "").isalnum():
-        raise ConfigError(f"LIFTFLOW_WORKER_QUEUE={v!r} must be letters, digits, '-' or '_'")
+        raise ConfigError(f"{name}={v!r} must be letters, digits, '-' or '_'")
     return v
 
 
@@ -281,7 +286,8 @@ def build_settings(env: dict) -> Settings:
         storage_url=_storage_url(env),
         broker_url=_broker_url(env),
         concurrent_runs=_env_int(env, "LIFTFLOW_CONCURRENT_RUNS", 1, minimum=1),
-        worker_queue=_queue_name(env),
+        worker_queue=_queue_name(env, "LIFTFLOW_WORKER_QUEUE") or "dagster",
+        learned_queue=_queue_name(env, "LIFTFLOW_LEARNED_QUEUE"),
         run_retries=_env_int(env, "LIFTFLOW_RUN_RETRIES", 2),
         max_runtime_floor_s=_env_int(env, "LIFTFLOW_MAX_RUNTIME_FLOOR_S", 300, minimum=30),
         sweep_max_cases=_env_int(env, "LIFTFLOW_SWEEP_MAX_CASES", 1000, minimum=1),

@@ -157,13 +157,15 @@ class TrialRedis:
             return False
 
 
-def worker_command(settings: Settings, name: str, concurrency: int = 1) -> list[str]:
+def worker_command(settings: Settings, name: str, concurrency: int = 1, queues: Optional[str] = None) -> list[str]:
     """A Celery worker of the instance's run launcher: ``concurrency`` runs at once (1: the
-    users' one analysis at a time per worker), named ``name@host`` (shown in each run's
-    Celery engine events)."""
+    users' one analysis at a time per worker), named ``name@host`` (each run's
+    ``liftflow/worker`` tag), taking runs from ``queues`` (comma-separated; default the
+    settings' worker queue). Prefork: the worker's main process answers the health check
+    (``celery_launcher``) while its pool process runs the analysis."""
     return [sys.executable, "-m", "celery", "-A", "liftflow.orchestration.celery_app", "worker",
             "--pool", "prefork", "--concurrency", str(concurrency), "--prefetch-multiplier", "1",
-            "-Q", settings.worker_queue, "-n", f"{name}@%h", "--without-gossip", "--without-mingle",
+            "-Q", queues or settings.worker_queue, "-n", f"{name}@%h", "--without-gossip", "--without-mingle",
             "--loglevel", "INFO"]
 
 

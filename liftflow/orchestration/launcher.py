@@ -6,7 +6,8 @@ start runs: they enter the queue, and the daemon runs them one at a time.
 
 from __future__ import annotations
 
-from typing import Optional
+import time
+from typing import Callable, Optional, TypeVar
 
 from liftflow.errors import LaunchError  # re-exported
 from liftflow.orchestration.names import ANALYSIS_JOB, LOCATION_NAME, REPOSITORY_NAME
@@ -28,6 +29,34 @@ mutation Reexecute($parentRunId: String!, $strategy: ReexecutionStrategy!) {
 """
 
 
+T = TypeVar("T")
+# What the webserver answers with for a while after its Postgres restarted: its pooled
+# connections died with the server. The call failed before a run was stored: try again.
+STALE_CONNECTION = ("server closed the connection unexpectedly", "connection already closed",
+                    "terminating connection due to administrator command")
+ATTEMPTS = 4
+
+
+def retry_stale_connections(call: Callable[[], T], pause_s: float = 0.5) -> T:
+    """``call()``, again (up to ATTEMPTS in all) while it fails on a stale storage connection."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return call()
+        except Exception as exc:
+            if attempt == ATTEMPTS or not any(m in str(exc) for m in STALE_CONNECTION):
+                raise
+            time.sleep(pause_s * attempt)
+    raise AssertionError("not reached")
+
+
+def _raise_python_error(data: dict) -> dict:
+    """A re-execution the webserver could not store comes back as data, not an error."""
+    res = data["launchRunReexecution"]
+    if res["__typename"] == "PythonError":
+        raise LaunchError(res.get("message") or "PythonError")
+    return data
+
+
 class RunLauncher:
     def __init__(self, host: str = "127.0.0.1", port: int = 3000, timeout: int = 30):
         self.host, self.port, self.timeout = host, port, timeout
@@ -47,13 +76,13 @@ class RunLauncher:
 
         client = self._client()
         try:
-            return client.submit_job_execution(
+            return retry_stale_connections(lambda: client.submit_job_execution(
                 ANALYSIS_JOB,
                 repository_location_name=LOCATION_NAME,
                 repository_name=REPOSITORY_NAME,
                 run_config=run_config,
                 tags=tags,
-            )
+            ))
         except DagsterGraphQLClientError as exc:
             raise LaunchError(f"could not launch the analysis run: {exc}") from exc
 
@@ -70,7 +99,8 @@ class RunLauncher:
         client = self._client()
         strategy = "FROM_FAILURE" if from_failure else "ALL_STEPS"
         try:
-            data = client._execute(_REEXECUTE, {"parentRunId": parent_run_id, "strategy": strategy})
+            data = retry_stale_connections(lambda: _raise_python_error(
+                client._execute(_REEXECUTE, {"parentRunId": parent_run_id, "strategy": strategy})))
         except Exception as exc:
             raise LaunchError(f"re-execution of run {parent_run_id} failed: {exc}") from exc
         res = data["launchRunReexecution"]

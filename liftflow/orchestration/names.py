@@ -16,6 +16,7 @@ JOB_ID_TAG = "job_id"  # a LiftFlow job = every run with this tag, newest is cur
 WORKER_PID_TAG = "liftflow/worker_pid"  # lets start-up reconciliation tell a live run from a dead one
 WORKER_HOST_TAG = "liftflow/worker_host"
 WORKER_NAME_TAG = "liftflow/worker"  # the Celery worker (name@host) of the scaled profile
+CELERY_QUEUE_TAG = "dagster-celery/queue"  # dagster-celery's: the queue a run's task goes to
 SWEEP_ID_TAG = "sweep_id"
 SWEEP_TAG = "liftflow/sweep"
 SWEEP_CASES_TAG = "liftflow/sweep_cases"

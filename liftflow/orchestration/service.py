@@ -18,13 +18,23 @@ from liftflow.pipeline.steps import STEP_TITLES, STEPS, overall_progress
 from liftflow.config import Settings
 from liftflow.errors import JobConflict, JobNotFound, public_message
 from liftflow.jobstore import META, RESULT, JobFolder, is_valid_job_id, new_job_id, new_meta, read_json
-from liftflow.orchestration.names import (ANALYSIS_JOB, JOB_ID_TAG, MAX_RETRIES_TAG, MAX_RUNTIME_TAG,
-                                          PRIORITY_TAG, RETRY_NUMBER_TAG, RETRY_STRATEGY_TAG,
+from liftflow.orchestration.names import (ANALYSIS_JOB, CELERY_QUEUE_TAG, JOB_ID_TAG, MAX_RETRIES_TAG,
+                                          MAX_RUNTIME_TAG, PRIORITY_TAG, RETRY_NUMBER_TAG, RETRY_STRATEGY_TAG,
                                           AUTO_RETRY_RUN_TAG, WILL_RETRY_TAG)
 from liftflow.orchestration.launcher import LaunchError, RunLauncher, optional_tags
 from liftflow.orchestration.resources import run_config_for
+from liftflow.pipeline.request import runs_a_network
 
 PENDING, PROCESSING, COMPLETED, FAILED = "pending", "processing", "completed", "failed"
+
+
+def queue_tags(settings: Settings, request: dict) -> dict[str, str]:
+    """Scaled profile: a run with a learned network goes to LIFTFLOW_LEARNED_QUEUE (the GPU
+    workers' queue) when one is set; every other run to the workers' default queue."""
+    if (settings.broker_url and settings.learned_queue
+            and runs_a_network(request.get("backend"), request.get("pose_backend"))):
+        return {CELERY_QUEUE_TAG: settings.learned_queue}
+    return {}
 
 
 @dataclass
@@ -145,6 +155,7 @@ class JobService:
         for k, v in (benchmark.get("tags") or {}).items():
             tags[f"user/{k}"] = str(v)
         tags.update(self.guard_rail_tags())
+        tags.update(queue_tags(self.settings, request))
         try:
             run_id = self.launcher.submit(run_config_for(lift), tags)
         except LaunchError:

@@ -12,7 +12,9 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Optional
 
 from liftflow.pose.pipeline import POSE_OFF
-from liftflow.tracking.registry import DEFAULT_BACKEND
+from liftflow.tracking.registry import CLASSIC_BACKEND, DEFAULT_BACKEND
+
+NETWORK_POSE_BACKENDS = ("yolo",)  # mediapipe's pose model runs on the CPU
 
 __all__ = ["POSE_OFF", "AnalysisRequest", "check_backends_available", "check_pose_backend",
            "check_tracking_backend", "known_tracking_backend", "request_fields"]
@@ -49,12 +51,22 @@ class AnalysisRequest:
         return None not in (self.disc_center_x, self.disc_center_y, self.disc_radius)
 
     @property
+    def runs_a_network(self) -> bool:
+        """A learned model runs (Cutie/YOLO tracking, YOLO pose): a GPU host's work."""
+        return runs_a_network(self.backend, self.pose_backend)
+
+    @property
     def pose_enabled(self) -> bool:
         """Pose or the person box is asked for (else the pose step is a no-op)."""
         return self.pose_backend not in (None, "", POSE_OFF) or self.enable_person_detection
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def runs_a_network(backend: Optional[str], pose_backend: Optional[str]) -> bool:
+    """Tracking other than the classic tracker, or a pose backend with a torch network."""
+    return (backend or DEFAULT_BACKEND) != CLASSIC_BACKEND or pose_backend in NETWORK_POSE_BACKENDS
 
 
 def request_fields():
