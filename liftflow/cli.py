@@ -178,8 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--quiet", action="store_true", help="no progress bar")
     a.add_argument("--verbose", action="store_true", help="print pipeline.log (steps, timings, warnings) at the end")
     sub.add_parser("synth", help="make a synthetic lift clip with exact ground truth", add_help=False)
-    b = sub.add_parser("bench", help="benchmarks: run | sweep | score | tracking | physics | stack | load | speed")
-    b.add_argument("what", choices=["run", "sweep", "score", "tracking", "physics", "stack", "load", "speed"])
+    b = sub.add_parser("bench", help="benchmarks: run | sweep | score | tracking | physics | stack | load | speed | "
+                                     "throughput")
+    b.add_argument("what", choices=["run", "sweep", "score", "tracking", "physics", "stack", "load", "speed",
+                                    "throughput"])
     return p
 
 
@@ -213,6 +215,10 @@ def _main(argv: list[str]) -> int:
             from liftflow.bench.load import load_bench_cli
 
             return load_bench_cli(argv[2:])
+        if argv[1] == "throughput":
+            from liftflow.bench.throughput import throughput_bench_cli
+
+            return throughput_bench_cli(argv[2:])
         if argv[1] == "stack":
             from liftflow.bench.overhead import stack_bench_cli
 

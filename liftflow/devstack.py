@@ -147,3 +147,22 @@ class StackProcess:
         from dagster import DagsterInstance
 
         return DagsterInstance.from_config(str(self.data_dir / "dagster_home"))
+
+
+def scaled_stack(root: Path, workers: int = 2, **env_overrides: str) -> StackProcess:
+    """A ``liftflow up --scaled --workers N`` (trial Postgres and Redis) with its data in
+    ``root``. PostgreSQL refuses to run as root, so there its cluster belongs to the postgres
+    user, which must be able to enter ``root``: make it with :func:`shared_temp_dir`, not in
+    pytest's private tmp_path."""
+    root = Path(root)
+    return StackProcess(root / "data", "--scaled", "--workers", str(workers),
+                        "--postgres-dir", str(root / "postgres"), **env_overrides)
+
+
+def shared_temp_dir(prefix: str) -> Path:
+    """A fresh folder of the system temp dir that other users (postgres) may enter."""
+    import tempfile
+
+    d = Path(tempfile.mkdtemp(prefix=prefix))
+    d.chmod(0o755)
+    return d

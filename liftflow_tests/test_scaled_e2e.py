@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import psutil
 import pytest
 
 from liftflow.bench.identity import differences
-from liftflow.devstack import StackProcess
+from liftflow.devstack import scaled_stack, shared_temp_dir
 from liftflow.orchestration.names import WORKER_NAME_TAG, WORKER_PID_TAG
 
 pytestmark = pytest.mark.e2e
@@ -23,12 +22,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def scaled():
-    # PostgreSQL refuses to run as root, so under root its cluster belongs to the postgres
-    # user, which must be able to reach it: a folder of /tmp it can enter, not pytest's
-    # private tmp_path
-    root = Path(tempfile.mkdtemp(prefix="liftflow-scaled-"))
-    root.chmod(0o755)
-    s = StackProcess(root / "data", "--scaled", "--workers", "2", "--postgres-dir", str(root / "postgres"))
+    root = shared_temp_dir("liftflow-scaled-")  # the postgres user's cluster lives in it
+    s = scaled_stack(root, workers=2)
     try:
         s.start()
         yield s
