@@ -36,7 +36,8 @@ ENV_VARS = (
     "LIFTFLOW_GIT_SHA", "LIFTFLOW_BUILD_TIME", "LIFTFLOW_LINK_SECRET", "LIFTFLOW_LINK_TTL_S",
     "LIFTFLOW_BODY_TIMEOUT_S", "LIFTFLOW_RUN_RETRIES", "LIFTFLOW_MAX_RUNTIME_FLOOR_S",
     "LIFTFLOW_SWEEP_MAX_CASES", "LIFTFLOW_KEEP_ALIVE_S", "LIFTFLOW_STORAGE_URL", "LIFTFLOW_BROKER_URL",
-    "LIFTFLOW_CONCURRENT_RUNS", "LIFTFLOW_WORKER_QUEUE", "LIFTFLOW_LEARNED_QUEUE",
+    "LIFTFLOW_CONCURRENT_RUNS", "LIFTFLOW_WORKER_QUEUE", "LIFTFLOW_LEARNED_QUEUE", "LIFTFLOW_DAGSTER_HOME",
+    "LIFTFLOW_WEBSERVER_HOST",
 )
 
 
@@ -142,6 +143,12 @@ class Settings:
     # runs with a learned network (Cutie/YOLO tracking, YOLO pose) go to this queue instead,
     # which the GPU hosts' workers listen on (one run per GPU: a worker per GPU, concurrency 1)
     learned_queue: Optional[str] = None
+    # a Dagster instance configured elsewhere (the Dagster Helm chart's, on Kubernetes): its
+    # dagster.yaml is used as it is, LiftFlow writes none
+    external_dagster_home: Optional[Path] = None
+    # where the API reaches the Dagster webserver's GraphQL API (with LIFTFLOW_UI_PORT): another
+    # host when they run apart (Kubernetes)
+    webserver_host: str = "127.0.0.1"
 
     def max_runtime_s(self, video_duration_s: Optional[float] = None) -> int:
         """The longest a lift_analysis run may take: generous (the analysis runs at about
@@ -151,7 +158,7 @@ class Settings:
 
     @property
     def dagster_home(self) -> Path:
-        return self.data_dir / "dagster_home"
+        return self.external_dagster_home or self.data_dir / "dagster_home"
 
     @property
     def results_dir(self) -> Path:
@@ -288,6 +295,8 @@ def build_settings(env: dict) -> Settings:
         concurrent_runs=_env_int(env, "LIFTFLOW_CONCURRENT_RUNS", 1, minimum=1),
         worker_queue=_queue_name(env, "LIFTFLOW_WORKER_QUEUE") or "dagster",
         learned_queue=_queue_name(env, "LIFTFLOW_LEARNED_QUEUE"),
+        webserver_host=(env.get("LIFTFLOW_WEBSERVER_HOST") or "127.0.0.1").strip(),
+        external_dagster_home=_env_path(env, "LIFTFLOW_DAGSTER_HOME", Path()) if env.get("LIFTFLOW_DAGSTER_HOME") else None,
         run_retries=_env_int(env, "LIFTFLOW_RUN_RETRIES", 2),
         max_runtime_floor_s=_env_int(env, "LIFTFLOW_MAX_RUNTIME_FLOOR_S", 300, minimum=30),
         sweep_max_cases=_env_int(env, "LIFTFLOW_SWEEP_MAX_CASES", 1000, minimum=1),

@@ -9,6 +9,9 @@ switch on written over it (README "Scaling out"):
   (dagster-celery's ``CeleryRunLauncher`` with a health check that sees a dead worker,
   ``celery_launcher``; a whole run is one task, so steps pay no per-op hand-off);
 - ``LIFTFLOW_CONCURRENT_RUNS``: how many runs the daemon's queue lets run at once.
+
+``LIFTFLOW_DAGSTER_HOME`` names an instance configured elsewhere (the Dagster Helm chart's
+on Kubernetes): its dagster.yaml is used as it is and none is written.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 import yaml
 
 from liftflow.config import PROJECT_ROOT, Settings, get_settings, set_environment
+from liftflow.errors import ConfigError
 
 HEADER = ("# Written by LiftFlow at start-up from {src} and the settings (LIFTFLOW_STORAGE_URL,\n"
           "# LIFTFLOW_BROKER_URL, LIFTFLOW_CONCURRENT_RUNS): edit those, not this file.\n")
@@ -67,6 +71,11 @@ def prepare_dagster_home(settings: Settings | None = None) -> Path:
     """Create DAGSTER_HOME with this data folder's dagster.yaml and point the environment at it."""
     settings = settings or get_settings()
     home = settings.dagster_home
+    if settings.external_dagster_home is not None:  # LIFTFLOW_DAGSTER_HOME: configured elsewhere
+        if not (home / "dagster.yaml").is_file():
+            raise ConfigError(f"LIFTFLOW_DAGSTER_HOME={home} has no dagster.yaml")
+        set_environment(DAGSTER_HOME=str(home))
+        return home
     home.mkdir(parents=True, exist_ok=True)
     text = HEADER.format(src=PROJECT_ROOT / "dagster.yaml") + yaml.safe_dump(instance_config(settings),
                                                                              sort_keys=False)

@@ -114,7 +114,7 @@ def launcher_from_settings(settings=None) -> RunLauncher:
     from liftflow.config import get_settings
 
     s = settings or get_settings()
-    return RunLauncher("127.0.0.1", s.ui_port)
+    return RunLauncher(s.webserver_host, s.ui_port)
 
 
 def optional_tags(**kv: Optional[str]) -> dict[str, str]:

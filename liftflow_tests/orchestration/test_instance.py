@@ -69,3 +69,15 @@ def test_runs_with_a_network_go_to_the_learned_queue_only_when_one_is_set(tmp_pa
     assert queue_tags(build_settings(scaled), {"backend": "cutie"}) == {}
     assert queue_tags(build_settings({"LIFTFLOW_DATA_DIR": str(tmp_path), "LIFTFLOW_LEARNED_QUEUE": "gpu"}),
                       {"backend": "cutie"}) == {}
+
+
+def test_an_instance_configured_elsewhere_is_used_as_it_is(tmp_path):
+    home = tmp_path / "helm-home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    s = build_settings({"LIFTFLOW_DATA_DIR": str(tmp_path / "data"), "LIFTFLOW_DAGSTER_HOME": str(home)})
+    assert prepare_dagster_home(s) == home == s.dagster_home
+    assert (home / "dagster.yaml").read_text() == "telemetry:\n  enabled: false\n"
+    with pytest.raises(ConfigError, match="has no dagster.yaml"):
+        prepare_dagster_home(build_settings({"LIFTFLOW_DATA_DIR": str(tmp_path / "data"),
+                                             "LIFTFLOW_DAGSTER_HOME": str(tmp_path / "empty")}))
