@@ -13,6 +13,7 @@ REPOSITORY_NAME = "__repository__"
 
 # run tags
 JOB_ID_TAG = "job_id"  # a LiftFlow job = every run with this tag, newest is current
+PARENT_RUN_TAG = "dagster/parent_run_id"  # Dagster's, on a re-execution
 WORKER_PID_TAG = "liftflow/worker_pid"  # lets start-up reconciliation tell a live run from a dead one
 WORKER_HOST_TAG = "liftflow/worker_host"
 WORKER_NAME_TAG = "liftflow/worker"  # the Celery worker (name@host) of the scaled profile
