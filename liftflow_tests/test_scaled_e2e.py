@@ -193,3 +193,37 @@ def test_a_postgres_crash_loses_nothing_and_a_deleted_job_leaves_no_run(scaled, 
         assert c.delete(f"/api/v1/videos/{before}").status_code == 200
         assert c.get(f"/api/v1/videos/{before}/status").status_code == 404
     assert _runs(scaled, before) == []
+
+
+def test_one_command_adds_a_worker(scaled):
+    """`liftflow worker` on the stack's machine finds the trial servers in <data>/run/scaled.json
+    and joins: the launcher's Celery app sees it answer."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from liftflow.orchestration.instance import get_instance
+    from liftflow.config import build_settings, environment
+
+    env = {k: v for k, v in scaled.env.items() if k not in ("LIFTFLOW_STORAGE_URL", "LIFTFLOW_BROKER_URL")}
+    log = scaled.data_dir / "w3.log"
+    with open(log, "wb") as out:
+        p = subprocess.Popen([sys.executable, "-m", "liftflow.cli", "worker", "--name", "w3"], env=env,
+                             stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while b"w3@" + _host().encode() + b" ready" not in log.read_bytes():
+            assert p.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.3)
+        found = json.loads((scaled.data_dir / "run" / "scaled.json").read_text())
+        settings = build_settings({**environment(), **env, "LIFTFLOW_STORAGE_URL": found["storage_url"],
+                                   "LIFTFLOW_BROKER_URL": found["broker_url"]})
+        replies = get_instance(settings).run_launcher.celery.control.ping(destination=[f"w3@{_host()}"], timeout=5)
+        assert replies == [{f"w3@{_host()}": {"ok": "pong"}}], replies
+    finally:
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        p.wait(30)
