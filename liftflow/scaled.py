@@ -86,7 +86,10 @@ class TrialPostgres:
 
     @property
     def url(self) -> str:
-        return f"postgresql+psycopg2://{PG_USER}@127.0.0.1:{self.port}/{PG_USER}"
+        return self.url_for(PG_USER)
+
+    def url_for(self, database: str) -> str:
+        return f"postgresql+psycopg2://{PG_USER}@127.0.0.1:{self.port}/{database}"
 
     def prepare(self) -> None:
         user = server_user()
@@ -118,17 +121,20 @@ class TrialPostgres:
                               "-U", PG_USER, "-d", PG_USER], capture_output=True, timeout=10)
         return out.returncode == 0
 
-    def create_database(self) -> None:
-        """The ``liftflow`` database (initdb made only the role's maintenance databases)."""
+    def create_database(self, name: str = PG_USER) -> None:
+        """A database (by default ``liftflow``; initdb made only the maintenance ones), unless
+        it exists. ``name``: letters, digits and underscores."""
+        if not name.replace("_", "").isalnum():
+            raise ValueError(f"not a plain database name: {name!r}")
         psql = [postgres_bin("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", PG_USER, "-d", "postgres",
                 "-tAc"]
-        have = subprocess.run(psql + [f"SELECT 1 FROM pg_database WHERE datname = '{PG_USER}'"],
+        have = subprocess.run(psql + [f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
                               capture_output=True, text=True, timeout=30)
         if have.stdout.strip() != "1":
-            made = subprocess.run(psql + [f'CREATE DATABASE "{PG_USER}"'], capture_output=True, text=True,
+            made = subprocess.run(psql + [f'CREATE DATABASE "{name}"'], capture_output=True, text=True,
                                   timeout=60)
             if made.returncode != 0:
-                raise StackError(f"cannot create the {PG_USER} database: {made.stderr.strip()}")
+                raise StackError(f"cannot create the {name} database: {made.stderr.strip()}")
 
 
 @dataclass

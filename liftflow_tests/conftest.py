@@ -78,3 +78,67 @@ def no_network(monkeypatch):
     monkeypatch.setattr(torch.utils.model_zoo, "load_url", blocker("torch.utils.model_zoo.load_url"))
     yield attempts
     assert attempts == [], f"something tried to reach the network: {attempts}"
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL for the session's storage tests (the scaled profile's trial server,
+    liftflow.scaled.TrialPostgres) on a free port; stopped by its pid at the end."""
+    import shutil
+    import signal
+    import subprocess
+    import time
+
+    from liftflow.devstack import shared_temp_dir
+    from liftflow.scaled import TrialPostgres, free_port
+
+    root = shared_temp_dir("liftflow-test-pg-")  # the postgres user must reach it under root
+    pg = TrialPostgres(root / "cluster", free_port())
+    pg.prepare()
+    with open(root / "postgres.log", "wb") as log:
+        proc = subprocess.Popen(pg.argv(), preexec_fn=pg.preexec(), stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not pg.ready():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"PostgreSQL did not start: {(root / 'postgres.log').read_text()[-2000:]}")
+            time.sleep(0.2)
+        yield pg
+    finally:
+        try:
+            proc.send_signal(signal.SIGINT)  # "fast" shutdown
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> str:
+    """A fresh database of the session's PostgreSQL, as LIFTFLOW_STORAGE_URL takes it."""
+    import uuid
+
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    postgres_server.create_database(name)
+    return postgres_server.url_for(name)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def dagster_instance(request, tmp_path, monkeypatch):
+    """The Dagster instance of a test data folder, on each storage LiftFlow supports: the
+    embedded SQLite and the scaled profile's Postgres (LIFTFLOW_STORAGE_URL)."""
+    from dagster import DagsterInstance
+
+    from liftflow.orchestration.instance import prepare_dagster_home
+
+    monkeypatch.setenv("LIFTFLOW_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "data" / "dagster_home"))  # restored afterwards
+    if request.param == "postgres":
+        monkeypatch.setenv("LIFTFLOW_STORAGE_URL", request.getfixturevalue("postgres_url"))
+    else:
+        monkeypatch.delenv("LIFTFLOW_STORAGE_URL", raising=False)
+    home = prepare_dagster_home(get_settings())
+    with DagsterInstance.from_config(str(home)) as instance:
+        yield instance

@@ -2,8 +2,6 @@
 
 from datetime import datetime, timedelta, timezone
 
-from dagster import DagsterInstance
-
 from liftflow.config import get_settings
 from liftflow.orchestration.service import JobService
 from liftflow.jobstore import JobFolder, new_meta
@@ -28,17 +26,16 @@ def _job(settings, job_id, status, created_at):
     return f
 
 
-def test_purge_removes_only_old_finished_jobs(tmp_path, monkeypatch):
-    monkeypatch.setenv("LIFTFLOW_DATA_DIR", str(tmp_path))
+def test_purge_removes_only_old_finished_jobs(dagster_instance):
+    """On SQLite and on Postgres (the conftest's dagster_instance)."""
     s = get_settings()
     now = datetime.now(timezone.utc)
     old_done = _job(s, "aaaaaaaa-0001", "completed", now - timedelta(days=10))
     old_failed = _job(s, "aaaaaaaa-0002", "failed", now - timedelta(days=10))
     old_pending = _job(s, "aaaaaaaa-0003", "pending", now - timedelta(days=10))
     recent = _job(s, "aaaaaaaa-0004", "completed", now - timedelta(hours=1))
-    with DagsterInstance.ephemeral(tempdir=str(tmp_path / "dh")) as inst:
-        svc = JobService(s, inst, _NoLauncher())
-        removed = svc.purge_finished_before(now - timedelta(days=7))
+    svc = JobService(s, dagster_instance, _NoLauncher())
+    removed = svc.purge_finished_before(now - timedelta(days=7))
     assert sorted(removed) == ["aaaaaaaa-0001", "aaaaaaaa-0002"]
     assert not old_done.path.exists() and not old_failed.path.exists()
     assert not (s.uploads_dir / "aaaaaaaa-0001").exists()

@@ -8,7 +8,7 @@ import threading
 import time
 
 import pytest
-from dagster import DagsterEvent, DagsterEventType, DagsterInstance, DagsterRunStatus
+from dagster import DagsterEvent, DagsterEventType, DagsterRunStatus
 from dagster._core.storage.dagster_run import DagsterRun
 
 from liftflow.config import get_settings
@@ -55,11 +55,11 @@ def _event(instance, run_id: str, kind: DagsterEventType) -> None:
 
 
 @pytest.fixture
-def svc(tmp_path, monkeypatch):
-    monkeypatch.setenv("LIFTFLOW_DATA_DIR", str(tmp_path / "data"))
-    settings = get_settings()
-    with DagsterInstance.ephemeral(tempdir=str(tmp_path / "dagster")) as instance:
-        yield JobService(settings, instance, RunsLauncher(instance))
+def svc(dagster_instance, monkeypatch):
+    """On SQLite and on Postgres (the conftest's dagster_instance). No automatic retries: a
+    failed run here stays failed (no daemon would start the retry its instance promises)."""
+    monkeypatch.setenv("LIFTFLOW_RUN_RETRIES", "0")
+    yield JobService(get_settings(), dagster_instance, RunsLauncher(dagster_instance))
 
 
 def _upload(svc, seed=True, backend="classic"):
