@@ -72,6 +72,12 @@ def test_the_stack_runs_on_postgres_and_celery(scaled):
     assert len(scaled.find("celery_app worker")) >= 4  # two workers, each a main and a pool process
     # no SQLite storage was made under the data folder
     assert not list((scaled.data_dir / "dagster_home").glob("history/runs*.db"))
+    with scaled.client() as c:
+        info = c.get("/api/v1/info").json()
+    assert info["limits"]["max_concurrent_jobs"] == 2
+    assert info["deployment"] == {"profile": "scaled", "storage": "postgres", "run_launcher": "celery",
+                                  "concurrent_runs": 2, "worker_queue": "dagster", "learned_queue": None}
+    assert "postgresql" not in json.dumps(info) and "redis://" not in json.dumps(info)  # no URL, no password
 
 
 def test_jobs_run_in_parallel_on_two_workers_with_the_embedded_results(scaled, long_clip, tmp_path):

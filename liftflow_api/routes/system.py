@@ -74,7 +74,7 @@ def get_info(svc: Service):
             "max_upload_mb": s.max_upload_mb,
             "supported_formats": sorted(SUPPORTED_FORMATS),
             "max_duration_sec": s.max_duration_s,
-            "max_concurrent_jobs": 1,
+            "max_concurrent_jobs": s.concurrent_runs,
             "max_pixels": s.max_pixels,
         },
         "assets": {"root": str(s.datasets_root), "available": s.datasets_root.is_dir()},
@@ -88,4 +88,15 @@ def get_info(svc: Service):
         },
         "auth": {"enabled": bool(s.api_keys), "header": API_KEY_HEADER},
         "models_dir": str(s.models_dir),
+        "deployment": deployment(s),
     }
+
+
+def deployment(s: Settings) -> dict:
+    """Which profile runs the jobs (README "Scaling out"); no URL (they may carry passwords)."""
+    return {"profile": "scaled" if s.broker_url or s.storage_url else "embedded",
+            "storage": "postgres" if s.storage_url else "sqlite",
+            "run_launcher": "celery" if s.broker_url else "code-server subprocess",
+            "concurrent_runs": s.concurrent_runs,
+            "worker_queue": s.worker_queue if s.broker_url else None,
+            "learned_queue": s.learned_queue if s.broker_url else None}
