@@ -205,8 +205,11 @@ class Stack:
         s = self.s
         self.services = self._service_children()  # started (and healthy) before the rest
         self.children = self.services + [
+            # the gRPC code server itself: one process (`dagster code-server start` is a proxy
+            # in front of a second process that holds the code, ~100 MB more at idle, for
+            # reloading code from the UI, which a deployed stack does by restarting)
             Child("code-server",
-                  [py, "-m", "dagster", "code-server", "start", "-h", "127.0.0.1",
+                  [py, "-m", "dagster", "api", "grpc", "-h", "127.0.0.1",
                    "-p", str(s.code_server_port), "-m", "liftflow.orchestration.definitions",
                    "--location-name", "liftflow"],
                   self._grpc_ok),

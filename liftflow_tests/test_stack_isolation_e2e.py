@@ -28,7 +28,7 @@ def test_two_stacks_on_one_machine_never_share_a_code_server_or_a_job(tmp_path, 
         assert f"port {a.grpc_port} (LIFTFLOW_CODE_SERVER_PORT, for the code-server) is already in use by pid" in said
         assert "dagster" in said  # the owner's command line
         assert not (tmp_path / "clash" / "dagster_home").exists()
-        assert a.find("code-server") and len(a.find("code-server")) == 1
+        assert a.find("dagster api grpc -h") and len(a.find("dagster api grpc -h")) == 1
 
         b = StackProcess(tmp_path / "b").start()
         try:
