@@ -25,6 +25,7 @@ def _analyze(args: argparse.Namespace) -> int:
     from liftflow.pipeline.request import check_backends_available
     from liftflow.pipeline.run import run_job
     from liftflow.pipeline.steps import mark_failed
+    from liftflow.physics.params import check_load_kg
     from liftflow.tracking.seed import SeedError, read_seed
 
     video = Path(args.video).expanduser().resolve()
@@ -33,8 +34,9 @@ def _analyze(args: argparse.Namespace) -> int:
         return 2
     try:
         read_seed(args.disc_center_x, args.disc_center_y, args.disc_radius, args.seed_frame)
+        load_kg = check_load_kg(args.load_kg)
         check_backends_available(args.backend, args.pose, False, get_settings())
-    except (SeedError, InputError, BackendUnavailable) as exc:
+    except (SeedError, InputError, BackendUnavailable, ValueError) as exc:
         print(f"liftflow analyze: {exc}", file=sys.stderr)
         return 2
     job_id = new_job_id()
@@ -50,7 +52,7 @@ def _analyze(args: argparse.Namespace) -> int:
     request = AnalysisRequest(
         video_path=str(video), disc_center_x=args.disc_center_x, disc_center_y=args.disc_center_y,
         disc_radius=args.disc_radius, seed_frame=args.seed_frame, backend=args.backend,
-        pose_backend=args.pose, lift_type=args.lift_type,
+        pose_backend=args.pose, lift_type=args.lift_type, load_kg=load_kg,
     )
     run_id = str(uuid.uuid4())
     outcome: dict = {}
@@ -90,7 +92,11 @@ def _analyze(args: argparse.Namespace) -> int:
     s = summary
     print(f"done: {out / RESULT}")
     print(f"  frames {s.get('total_frames')}, tracked {s.get('tracked_frames')}, "
-          f"peak speed {s.get('peak_speed_lift_m_s')} m/s (lift), reps {s.get('rep_count')}")
+          f"peak speed {s.get('peak_speed_lift_m_s')} m/s (lift), reps {s.get('rep_count')}, "
+          f"load {s.get('mass_kg')} kg ({'given' if load_kg is not None else 'assumed'})")
+    verdict = meta.get("verdict") or {}
+    if verdict.get("code") not in (None, "ok"):
+        print(f"  verdict {verdict['code']}: {verdict.get('message')}")
     return 0
 
 
@@ -174,6 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--backend", default=DEFAULT_BACKEND)
     a.add_argument("--pose", default="off", help="off | mediapipe | yolo")
     a.add_argument("--lift-type", default=None, help="squat, snatch, clean, clean_and_jerk, deadlift")
+    a.add_argument("--load-kg", type=float, default=None,
+                   help="total mass on the bar, bar included (kg); default: 60 kg assumed (the result says so)")
     a.add_argument("--out", help="output folder (default ./liftflow-<video>-<job id>)")
     a.add_argument("--quiet", action="store_true", help="no progress bar")
     a.add_argument("--verbose", action="store_true", help="print pipeline.log (steps, timings, warnings) at the end")

@@ -9,7 +9,8 @@
     │   ├── SeedError                  the seed circle does not fit the video
     │   │   └── IncompleteSeed         some of x, y, r given, not all (``missing`` names the rest)
     │   ├── DatasetError               a benchmark dataset, manifest or ground truth is unusable
-    │   └── AnalysisError              a step cannot go on (bad input found while running)
+    │   └── AnalysisError              a step cannot go on (bad input found while running;
+    │                                  ``verdict``: the reason code when no plate can be followed)
     ├── TrackingError (RuntimeError)   tracking could not produce a usable track
     ├── BackendUnavailable (RuntimeError)
     │   │                              a backend cannot run here: ``str()`` is the operator's
@@ -91,7 +92,12 @@ class DatasetError(InputError):
 
 
 class AnalysisError(InputError):
-    """A step of the analysis cannot go on; the message is the readable reason shown to the user."""
+    """A step of the analysis cannot go on; the message is the readable reason shown to the user.
+    ``verdict``: the reason code (``liftflow.verdict``) when the plate could not be followed."""
+
+    def __init__(self, message: str, verdict: Optional[str] = None):
+        super().__init__(message)
+        self.verdict = verdict
 
 
 class TrackingError(LiftFlowError, RuntimeError):

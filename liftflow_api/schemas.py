@@ -54,7 +54,7 @@ class BatchRequest(BaseModel):
     all_cases: Optional[bool] = Field(None, description="Every case of the manifest")
     cases: Optional[list[dict]] = Field(
         None, description="Ad-hoc cases: {case_id, asset_id | asset_path, disc_center_x, disc_center_y, "
-                          "disc_radius, seed_frame, lift_type, expected_reps, tags}")
+                          "disc_radius, seed_frame, lift_type, load_kg, expected_reps, tags}")
     client_run_id: Optional[str] = Field(None, max_length=256)
     backend: Optional[str] = None
 

@@ -40,6 +40,10 @@ def test_analyze_bad_input_exits_nonzero_with_one_line_reason(tmp_path):
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr
     r = _run("analyze", str(junk), "--disc-center-x", "1", "--out", str(tmp_path / "o3"))
     assert r.returncode == 2 and "together" in r.stderr
+    for load in ("nan", "0", "-3", "1e4"):
+        r = _run("analyze", str(junk), "--load-kg", load, "--out", str(tmp_path / "o4"))
+        assert r.returncode == 2 and "load_kg must be a finite number" in r.stderr, r.stderr
+        assert not (tmp_path / "o4").exists()
 
 
 def test_analyze_runs_without_dagster_and_fails_like_the_job(tmp_path, synth_clip):

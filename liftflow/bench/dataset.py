@@ -5,7 +5,7 @@ it names. Two manifest formats are read:
 
 LiftFlow format (one row per case)::
 
-    case_id,asset,seed_frame,disc_center_x,disc_center_y,disc_radius,lift_type,expected_reps,tags,gt,velocity_ref
+    case_id,asset,seed_frame,disc_center_x,disc_center_y,disc_radius,lift_type,expected_reps,tags,gt,velocity_ref,load_kg
 
 - ``case_id`` (required): ``[A-Za-z0-9][A-Za-z0-9._-]*``, unique.
 - ``asset`` (required): the video, relative to the root (or absolute inside it).
@@ -19,6 +19,8 @@ LiftFlow format (one row per case)::
   used when the column is empty and that file exists).
 - ``velocity_ref``: reference velocities (optional): per frame ``frame,vy_m_s[,vx_m_s]``
   (y up, m/s) or per rep ``rep,mean_concentric_velocity_m_s[,peak_concentric_velocity_m_s]``.
+- ``load_kg``: the total mass on the bar, bar included (optional; empty: assumed, as for an
+  upload without it). The real-clip format reads a ``load_kg`` column too when it has one.
 
 Real-clip format (``../shared/data/real/manifest.csv`` as is): ``id, file, lift, view,
 ..., seed_frame, disc_center_x, disc_center_y, disc_radius, gt, ...``; the lift type and
@@ -42,7 +44,7 @@ from typing import Any, Optional, Union
 
 from liftflow.errors import DatasetError  # re-exported
 from liftflow.config import SUPPORTED_FORMATS
-from liftflow.physics.params import LIFT_TYPES
+from liftflow.physics.params import LIFT_TYPES, check_load_kg
 from liftflow.tracking.registry import DEFAULT_BACKEND
 
 MANIFEST = "manifest.csv"
@@ -68,6 +70,7 @@ class Case:
     tags: dict = field(default_factory=dict)
     gt_path: Optional[str] = None
     velocity_ref_path: Optional[str] = None
+    load_kg: Optional[float] = None  # total on the bar; None: assumed
 
     @property
     def has_seed(self) -> bool:
@@ -86,6 +89,8 @@ class Case:
         """The LiftRequest fields of this case (without job_id/job_dir/video_path)."""
         req: dict = {"seed_frame": int(self.seed_frame), "backend": backend,
                      "lift_type": self.lift_type}
+        if self.load_kg is not None:
+            req["load_kg"] = float(self.load_kg)
         if self.has_seed:
             req.update(disc_center_x=float(self.disc_center_x) + float(seed_offset_px),
                        disc_center_y=float(self.disc_center_y),
@@ -406,7 +411,7 @@ def _real_row(root: Path, row: dict) -> tuple[dict, list[str]]:
             "seed_frame": row.get("seed_frame"), "disc_center_x": row.get("disc_center_x"),
             "disc_center_y": row.get("disc_center_y"), "disc_radius": row.get("disc_radius"),
             "lift_type": lt, "expected_reps": reps, "tags": tags, "gt": (row.get("gt") or "").strip(),
-            "velocity_ref": (row.get("velocity_ref") or "").strip()}, []
+            "velocity_ref": (row.get("velocity_ref") or "").strip(), "load_kg": row.get("load_kg")}, []
 
 
 def case_from_fields(root: Path, f: dict) -> Case:
@@ -443,6 +448,11 @@ def case_from_fields(root: Path, f: dict) -> Case:
         reps = parse_expected_reps(f.get("expected_reps"))
     except ValueError as exc:
         problems.append(str(exc))
+    load_kg = None
+    try:
+        load_kg = check_load_kg(f.get("load_kg"))
+    except ValueError as exc:
+        problems.append(str(exc))
     tags = {}
     try:
         tags = parse_tags(f.get("tags"))
@@ -475,7 +485,7 @@ def case_from_fields(root: Path, f: dict) -> Case:
     return Case(case_id=cid, asset=asset, video_path=str(video), seed_frame=seed[3],
                 disc_center_x=seed[0], disc_center_y=seed[1], disc_radius=seed[2], lift_type=lt,
                 expected_reps=reps, tags=tags, gt_path=str(gt_path) if gt_path else None,
-                velocity_ref_path=str(vel_path) if vel_path else None)
+                velocity_ref_path=str(vel_path) if vel_path else None, load_kg=load_kg)
 
 
 def load_dataset(root: Union[str, Path], manifest: str = MANIFEST) -> Dataset:
@@ -528,6 +538,8 @@ def write_manifest(root: Union[str, Path], cases: list[dict]) -> Path:
     """Write a LiftFlow-format manifest.csv from dicts (keys as the columns); returns its path."""
     cols = ["case_id", "asset", "seed_frame", "disc_center_x", "disc_center_y", "disc_radius",
             "lift_type", "expected_reps", "tags", "gt", "velocity_ref"]
+    if any(c.get("load_kg") is not None for c in cases):  # the column only where used
+        cols.append("load_kg")
     path = Path(root) / MANIFEST
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=cols)

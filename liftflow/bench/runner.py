@@ -63,7 +63,7 @@ def batch_cases(payload: dict, datasets_root: Union[str, Path]) -> list[Case]:
 
     Body: ``{"case_ids": ["a", "b"]}`` or ``{"all_cases": true}`` (from DATASETS_ROOT/manifest.csv)
     or ``{"cases": [{"case_id", "asset_id" | "asset_path", "disc_center_x", "disc_center_y",
-    "disc_radius", "seed_frame", "lift_type", "expected_reps", "tags", "gt"}, ...]}``.
+    "disc_radius", "seed_frame", "lift_type", "load_kg", "expected_reps", "tags", "gt"}, ...]}``.
     Optional at the top: ``client_run_id``, ``backend`` (read by the route).
     """
     from liftflow.config import SUPPORTED_FORMATS
@@ -227,4 +227,4 @@ def _case_form(c: Case, dataset: Dataset, opts: RunOptions, client_run_id: str) 
             "client_run_id": client_run_id, "tags": c.tags or None,
             "disc_center_x": req.get("disc_center_x"), "disc_center_y": req.get("disc_center_y"),
             "disc_radius": req.get("disc_radius"), "seed_frame": req.get("seed_frame", 0),
-            "backend": req.get("backend"), "lift_type": req.get("lift_type")}
+            "backend": req.get("backend"), "lift_type": req.get("lift_type"), "load_kg": req.get("load_kg")}

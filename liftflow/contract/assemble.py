@@ -382,7 +382,8 @@ def build_result(
     summary.setdefault("peak_power_w", None)
     summary.setdefault("max_height_m", None)
     summary.setdefault("min_height_m", None)
-    for key in ("peak_speed_lift_m_s", "peak_power_lift_w", "moving_duration_s"):
+    for key in ("peak_speed_lift_m_s", "peak_power_lift_w", "moving_duration_s", "velocity_loss_pct",
+                "velocity_loss_reference_rep"):
         summary.setdefault(key, None)
     # v2.0.0 meaning: the video's duration (metadata.duration_s), whatever physics computed
     summary["lift_duration_s"] = round(float(video_info["duration_s"]), 4)
@@ -409,7 +410,8 @@ def build_result(
         result["seed"] = seed
     if tracking is not None:
         result["tracking"] = tracking
-    for key in ("metrics_raw", "reps", "phases", "bar_path", "calibration", "definitions", "warnings"):
+    for key in ("metrics_raw", "reps", "phases", "bar_path", "calibration", "definitions", "warnings",
+                "load", "verdict"):
         if key in physics:
             result[key] = physics[key]
     if pose:

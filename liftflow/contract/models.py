@@ -11,14 +11,21 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from liftflow.physics.params import LOAD_ASSUMED, LOAD_GIVEN
+from liftflow.verdict import CODES
+
 API_VERSION = "2.0.0"
 # 2.1.0 = 2.0.0 + per-frame `center`/`radius`, `seed`, `metrics_raw`, `reps`, `phases`,
 # `bar_path`, `calibration`, `definitions`, `warnings`, summary.peak_vertical_velocity_m_s,
 # summary.rep_count.
 # 2.2.0 = 2.1.0 + the lift-only summary.peak_speed_lift_m_s, peak_power_lift_w and
 # moving_duration_s (the v2.0.0 keys peak_speed_m_s, peak_power_w, lift_duration_s mean what
-# they meant in 2.0.0 again). Nothing of 2.0.0 is removed, renamed or given another meaning.
-RESULTS_CONTRACT_VERSION = "2.2.0"
+# they meant in 2.0.0 again).
+# 2.3.0 = 2.2.0 + `load` (the mass energy and power use, given or assumed), `verdict` (can the
+# numbers be used: a reason code and a message), per rep `velocity_loss_pct`, and
+# summary.velocity_loss_pct / velocity_loss_reference_rep (velocity loss within the set).
+# Nothing of 2.0.0 is removed, renamed or given another meaning.
+RESULTS_CONTRACT_VERSION = "2.3.0"
 
 JobStatus = Literal["pending", "processing", "completed", "failed"]
 
@@ -85,6 +92,22 @@ class Summary(_Open):
     peak_speed_lift_m_s: Optional[float] = None
     peak_power_lift_w: Optional[float] = None
     moving_duration_s: Optional[float] = None
+    velocity_loss_pct: Optional[float] = None
+    velocity_loss_reference_rep: Optional[int] = None
+
+
+class Load(_Open):
+    """2.3.0: the mass energy and power use, and whether the request gave it."""
+
+    load_kg: float = Field(gt=0)
+    origin: Literal[LOAD_GIVEN, LOAD_ASSUMED]
+
+
+class Verdict(_Open):
+    """2.3.0: can the numbers be used (``liftflow.verdict``)."""
+
+    code: Literal[tuple(CODES)]
+    message: str
 
 
 class ResultsContract(_Open):
@@ -96,3 +119,5 @@ class ResultsContract(_Open):
     summary: Summary
     processed_at: str
     results_contract_version: str = RESULTS_CONTRACT_VERSION
+    load: Optional[Load] = None
+    verdict: Optional[Verdict] = None

@@ -61,7 +61,10 @@ def _step(context: OpExecutionContext, lift: LiftRequest, name: str):
             yield progress
     except LiftFlowError as exc:
         reason = steps.failure_reason(exc)
-        raise Failure(description=reason, metadata={"step": name, "reason": reason}) from exc
+        md = {"step": name, "reason": reason}
+        if (verdict := steps.failure_verdict(exc)) is not None:
+            md["verdict"] = verdict
+        raise Failure(description=reason, metadata=md) from exc
 
 
 @op(description="Probe the video: geometry, rotation, per-frame timestamps; validate the request.")
@@ -130,4 +133,6 @@ def mark_job_failed(context: HookContext) -> None:
     exc = context.op_exception
     reason = exc.description if isinstance(exc, Failure) and exc.description else (
         steps.failure_reason(exc))
-    steps.mark_failed(lift.folder(), context.op.name, reason, context.run_id)
+    verdict = (exc.metadata or {}).get("verdict") if isinstance(exc, Failure) else None
+    steps.mark_failed(lift.folder(), context.op.name, reason, context.run_id,
+                      getattr(verdict, "value", verdict))

@@ -24,6 +24,7 @@ from liftflow.orchestration.names import (ANALYSIS_JOB, CELERY_QUEUE_TAG, JOB_ID
 from liftflow.orchestration.launcher import LaunchError, RunLauncher, optional_tags
 from liftflow.orchestration.resources import run_config_for
 from liftflow.pipeline.request import runs_a_network
+from liftflow.verdict import OK
 
 PENDING, PROCESSING, COMPLETED, FAILED = "pending", "processing", "completed", "failed"
 
@@ -49,6 +50,7 @@ class JobView:
     error: Optional[str] = None
     run_id: Optional[str] = None
     meta: Optional[dict] = None
+    verdict: Optional[dict] = None  # {code, message} of a finished job (liftflow.verdict)
 
     @property
     def public_error(self) -> Optional[str]:
@@ -71,7 +73,21 @@ class JobView:
             d["error"] = self.public_error
         if self.run_id:
             d["run_id"] = self.run_id
+        if self.verdict:
+            d["verdict"] = {"code": self.verdict.get("code"),
+                            "message": public_message(self.verdict.get("message") or "")}
         return d
+
+
+def _verdict_of(meta: dict, run_id: str, failed: bool) -> Optional[dict]:
+    """The verdict job_meta.json holds for this run: a failed run's only when its error is
+    this run's (a verdict of an earlier run says nothing of this one)."""
+    verdict = (meta or {}).get("verdict")
+    if not isinstance(verdict, dict) or not verdict.get("code"):
+        return None
+    if failed and ((meta or {}).get("error") or {}).get("run_id") != run_id:
+        return None
+    return verdict
 
 
 def _retry_note(tags) -> str:
@@ -317,8 +333,12 @@ class JobService:
             msg = (f"Queued: {ahead} job(s) ahead" if ahead else "Queued: starting shortly") + retry
             return JobView(job_id, PENDING, 0.0, "queued", msg, created, updated, run_id=run.run_id, meta=meta)
         if st == S.SUCCESS:
-            return JobView(job_id, COMPLETED, 1.0, "completed", "Analysis complete", created,
-                           updated, run_id=run.run_id, meta=meta)
+            verdict = _verdict_of(meta, run.run_id, failed=False)
+            msg = "Analysis complete"
+            if verdict and verdict["code"] != OK:  # the original's clients show only the message
+                msg += f": {verdict['message']}"
+            return JobView(job_id, COMPLETED, 1.0, "completed", msg, created,
+                           updated, run_id=run.run_id, meta=meta, verdict=verdict)
         if st == S.FAILURE and run.tags.get(WILL_RETRY_TAG) == "true" and not run.tags.get(AUTO_RETRY_RUN_TAG):
             # Dagster's run retries will re-execute it: between the failure and the new run a
             # poller must not stop at "failed"
@@ -335,7 +355,8 @@ class JobService:
                            if prog.get("run_id") == run.run_id else 0.0,
                            prog.get("step") if prog.get("run_id") == run.run_id else None,
                            f"Analysis failed: {reason}", created, updated, error=reason,
-                           run_id=run.run_id, meta=meta)
+                           run_id=run.run_id, meta=meta,
+                           verdict=_verdict_of(meta, run.run_id, failed=True) if st == S.FAILURE else None)
         # STARTED: the progress file of this run tells where it is.
         prog = folder.read_progress() or {}
         if prog.get("run_id") == run.run_id and prog.get("step") in STEPS:

@@ -10,7 +10,9 @@ Example::
 entry per analysed frame), ``metrics_raw`` (same keys, unsmoothed), ``summary`` (contract
 keys plus ``peak_vertical_velocity_m_s``, ``rep_count`` and more), ``reps``, ``phases``
 (snatch/clean/clean-and-jerk, else null), ``bar_path``, ``calibration``, ``filter``,
-``definitions`` (unit and method of every figure), ``warnings``, ``params``.
+``definitions`` (unit and method of every figure), ``warnings``, ``params``, ``load`` (the
+mass used for energy and power, ``given`` or ``assumed``) and ``verdict`` (``liftflow.verdict``:
+can the numbers be used; ``{code, message}``).
 
 How, in one paragraph (details in each module's docstring):
 
@@ -27,6 +29,8 @@ How, in one paragraph (details in each module's docstring):
   (squat, bench) or concentric-first (floor lifts); boundaries from an onset-model fit of the
   velocity near rest; dropped bars detected and excluded (``reps``).
 - phases and bar-path figures from the bar path, refined by pose events (``phases``).
+- velocity loss: each rep's against the fastest rep of the set, and the set's from the
+  fastest rep to the last (``reps.velocity_loss``).
 
 ``liftflow bench physics`` (``liftflow/bench/physics.py``) scores all of this on synthetic
 clips with exact truth and on the real clips.

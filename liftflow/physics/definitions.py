@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import liftflow.physics.filtering as flt
 import liftflow.physics.reps as rp
-from liftflow.physics.params import MOVING_SPEED_M_S, PhysicsParams
+from liftflow.physics.params import MAX_LOAD_KG, MOVING_SPEED_M_S, PhysicsParams
+from liftflow.verdict import definition as verdict_definition
 
 
 def build_definitions(filt: dict | None, params: PhysicsParams, floor_based: bool = False) -> dict:
@@ -100,6 +101,23 @@ def build_definitions(filt: dict | None, params: PhysicsParams, floor_based: boo
         "bar_path.loop_toward_lifter_m": {"unit": "m", "how": "forward-most point to the catch (DXL, the loop)"},
         "bar_path.peak_height_m": {"unit": "m", "how": "max height_m between lift-off and catch"},
         "bar_path.drop_under_bar_m": {"unit": "m", "how": "peak height - catch height (lowest point as the bar is received)"},
+        "reps.velocity_loss_pct": {"unit": "%", "how": "velocity loss of the rep against the fastest rep of the set, "
+                                    "as velocity-based-training tools report it: (v_best - v) / v_best x 100, v the rep's "
+                                    "mean_concentric_velocity_m_s, v_best the highest of the set (0 for the fastest rep); "
+                                    "from the reported (rounded) velocities"},
+        "summary.velocity_loss_pct": {"unit": "%", "how": "the set's velocity loss: from the fastest rep "
+                                      "(velocity_loss_reference_rep, usually the first) to the last rep, "
+                                      "(v_best - v_last) / v_best x 100 on mean concentric velocity; null with fewer than 2 reps"},
+        "summary.velocity_loss_reference_rep": {"unit": "rep", "how": "reps[].rep of the fastest rep (highest mean "
+                                                "concentric velocity), the reference of velocity loss; null without reps"},
+        "load.load_kg": {"unit": "kg", "how": "the mass energy and power use: the total on the bar, bar included. The "
+                         f"request's load_kg when given (finite, > 0, <= {MAX_LOAD_KG:g} kg), else assumed: bar_mass_kg + "
+                         f"plate_mass_kg x plate_count ({params.bar_mass_kg:g} + {params.plate_count} x "
+                         f"{params.plate_mass_kg:g} kg)"},
+        "load.origin": {"unit": "-", "how": "given (the request's load_kg) or assumed (not given: energy and power are "
+                        "those of the assumed mass, load.assumed_from says which, and a warning says so)"},
+        "verdict.code": {"unit": "-", "how": verdict_definition()},
+        "verdict.message": {"unit": "-", "how": "why, in a sentence, and what to change when the code is not ok"},
         "calibration.m_per_px": {"unit": "m/px", "how": "plate diameter / (2 x median semi-major axis (or radius) of the plate over "
                                  "the slow half of the tracked frames); oblique views: x scaled by 1/(b/a)"},
     }

@@ -114,12 +114,26 @@ def _abs_peak(v: np.ndarray) -> float:
     return float(np.max(a)) if a.size else 0.0
 
 
+def _judged(out: dict, params: PhysicsParams, tracked_frames: int) -> dict:
+    """``out`` with the job's ``load`` and ``verdict`` (and the warning of an assumed load)."""
+    from liftflow.verdict import judge
+
+    s = out["summary"]
+    rng = s["max_height_m"] - s["min_height_m"] if s["analysed_frames"] else None
+    out["load"] = params.load()
+    out["verdict"] = judge(s["total_frames"], tracked_frames, s["analysed_frames"], rng,
+                           s["rep_count"]).to_dict()
+    if params.load_warning():
+        out["warnings"].append(params.load_warning())
+    return out
+
+
 def _empty_result(params: PhysicsParams, total_frames: int, warnings: list[str],
-                  video_duration_s: Optional[float]) -> dict:
+                  video_duration_s: Optional[float], tracked_frames: int) -> dict:
     from liftflow.physics.definitions import build_definitions
 
     empty = {k: [] for k in CONTRACT_METRIC_KEYS}
-    return {
+    return _judged({
         "metrics": empty,
         "metrics_raw": {k: [] for k in CONTRACT_METRIC_KEYS},
         "summary": {
@@ -127,6 +141,7 @@ def _empty_result(params: PhysicsParams, total_frames: int, warnings: list[str],
             "lift_duration_s": video_duration_s, "total_frames": int(total_frames), "analysed_frames": 0,
             "peak_vertical_velocity_m_s": 0.0, "rep_count": 0,
             "peak_speed_lift_m_s": 0.0, "peak_power_lift_w": 0.0, "moving_duration_s": 0.0,
+            "velocity_loss_pct": None, "velocity_loss_reference_rep": None,
         },
         "reps": [],
         "phases": None,
@@ -136,7 +151,7 @@ def _empty_result(params: PhysicsParams, total_frames: int, warnings: list[str],
         "definitions": build_definitions(None, params),
         "warnings": warnings,
         "params": params.to_dict(),
-    }
+    }, params, tracked_frames)
 
 
 def _tracked(observations):
@@ -183,7 +198,7 @@ def compute_metrics(
     no tracked frame carries a plate radius and no ``params.m_per_px`` is given (no scale).
     """
     from liftflow.physics.definitions import build_definitions
-    from liftflow.physics.reps import detect_reps, lift_window
+    from liftflow.physics.reps import detect_reps, lift_window, velocity_loss
     from liftflow.physics.phases import bar_path_figures, detect_phases
 
     params = params or PhysicsParams()
@@ -205,12 +220,13 @@ def compute_metrics(
             seen.add(r[0])
             dedup.append(r)
     rows = dedup
+    tracked_frames = len(rows)
     if len(rows) < flt.MIN_SEGMENT_SAMPLES:
         warnings.append(
             f"only {len(rows)} tracked frame(s): at least {flt.MIN_SEGMENT_SAMPLES} consecutive "
             "tracked frames are needed to compute any velocity"
         )
-        return _empty_result(params, total_frames, warnings, duration)
+        return _empty_result(params, total_frames, warnings, duration, tracked_frames)
 
     frames = np.array([r[0] for r in rows], int)
     t = np.array([r[1] for r in rows], float)
@@ -238,7 +254,7 @@ def compute_metrics(
         )
     if not segs:
         warnings.append("no run of consecutive tracked frames is long enough to analyse")
-        return _empty_result(params, total_frames, warnings, duration)
+        return _empty_result(params, total_frames, warnings, duration, tracked_frames)
     use = np.concatenate(segs)
     # re-index onto the analysed frames
     frames, t, cx, cy, rad = frames[use], t[use], cx[use], cy[use], rad[use]
@@ -311,6 +327,7 @@ def compute_metrics(
     rep_info = detect_reps(sm, segs, params)
     warnings.extend(rep_info["warnings"])
     reps = rep_info["reps"]
+    set_loss = velocity_loss(reps)
     window = lift_window(sm, rep_info)
     phases, bar_path = None, None
     if params.lift_type in OLYMPIC:
@@ -351,6 +368,7 @@ def compute_metrics(
         "mass_kg": mass,
         "m_per_px": round(calib.m_per_px, 8),
         "filter_cutoff_hz": {"x": round(fc_x.fc_hz, 3), "y": round(fc_y.fc_hz, 3)},
+        **set_loss,  # velocity_loss_pct, velocity_loss_reference_rep
     }
     filt = {
         "name": "butterworth_filtfilt",
@@ -368,7 +386,7 @@ def compute_metrics(
     if not all(np.isfinite(v).all() for k, v in sm.items() if k != "vy_timing_m_s"):
         warnings.append("some values could not be computed (non-finite) and are reported as null")
     metrics_raw = _to_contract(frames, raw)
-    return {
+    return _judged({
         "metrics": metrics,
         "metrics_raw": metrics_raw,
         "summary": summary,
@@ -380,4 +398,4 @@ def compute_metrics(
         "definitions": build_definitions(filt, params, floor_based=floor_based),
         "warnings": warnings,
         "params": params.to_dict(),
-    }
+    }, params, tracked_frames)

@@ -34,6 +34,8 @@ How a repetition is recognised (all on smoothed ``y`` / ``vy`` of the analysed f
    the bar decelerates faster than gravity (``ay < -g``; Sanchez-Medina et al. 2010), else the
    concentric end; range of motion = rise over the concentric phase; peak power = max of the
    power series over the concentric phase.
+6. Velocity loss within the set (``velocity_loss``): each rep's loss against the fastest rep's
+   mean concentric velocity, and the set's from the fastest rep to the last.
 """
 
 from __future__ import annotations
@@ -394,6 +396,26 @@ def _rep_figures(t, y, h, vy, ay, pw, g, ecc_t, con_t, end_t, i_con, i_end, orde
         "bottom_height_m": round(_value_at(t, h, con_t), 4),
         "top_height_m": round(_value_at(t, h, end_t), 4),
     }
+
+
+def velocity_loss(reps: list[dict]) -> dict:
+    """Velocity loss within the set, as velocity-based-training tools report it: the fastest
+    rep (highest mean concentric velocity) is the reference. Writes each rep's
+    ``velocity_loss_pct`` = (best - this) / best x 100 and returns the set's figures:
+    ``velocity_loss_pct`` from the fastest rep to the last (None below two reps) and
+    ``velocity_loss_reference_rep``, the fastest rep's number. From the reported (rounded)
+    velocities, so a client recomputes the same figures from ``reps``."""
+    mcv = [r["mean_concentric_velocity_m_s"] for r in reps]
+    best_i = int(np.argmax(mcv)) if mcv else None
+    best = mcv[best_i] if mcv else None
+
+    def loss(v: float):
+        return round((best - v) / best * 100.0, 2) if best is not None and best > 0 else None
+
+    for r, v in zip(reps, mcv):
+        r["velocity_loss_pct"] = loss(v)
+    return {"velocity_loss_pct": loss(mcv[-1]) if len(mcv) >= 2 else None,
+            "velocity_loss_reference_rep": reps[best_i]["rep"] if reps else None}
 
 
 def lift_window(sm: dict, rep_info: dict) -> np.ndarray:

@@ -41,6 +41,8 @@ class AnalysisRequest:
     bar_mass_kg: float = _f(20.0)
     plate_mass_kg: float = _f(20.0)
     plate_count: int = _f(2)
+    load_kg: Optional[float] = _f(None, "Total mass on the bar, bar included (kg); not given: bar_mass_kg + "
+                                        "plate_mass_kg x plate_count, reported as assumed")
     pose_stride: int = _f(1)
     render: bool = _f(True, "Overlay video and plots beside result.json")
     # options for the steps that are not part of the run config (e.g. pose_max_side)

@@ -9,7 +9,7 @@ from liftflow.config import Settings, get_settings
 from liftflow.jobstore import JobFolder
 from liftflow.pipeline import steps
 from liftflow.pipeline.request import AnalysisRequest
-from liftflow.pipeline.steps import STEPS, StepRun, failure_reason, mark_failed, step
+from liftflow.pipeline.steps import STEPS, StepRun, failure_reason, failure_verdict, mark_failed, step
 
 __all__ = ["run_job"]
 
@@ -50,5 +50,5 @@ def run_job(folder: JobFolder, run_id: str, req: AnalysisRequest,
             summary_into.update(md["summary"])
         return path
     except Exception as exc:
-        mark_failed(folder, name, failure_reason(exc), run_id)
+        mark_failed(folder, name, failure_reason(exc), run_id, failure_verdict(exc))
         return None

@@ -18,6 +18,7 @@ from typing import Optional
 
 from liftflow.tracking.base import SeedCircle
 from liftflow.tracking.table import ObservationTable
+from liftflow.verdict import OK, Verdict
 from liftflow.video import VideoInfo
 
 __all__ = ["Kinematics", "PoseResult", "TrackResult", "VideoInfo"]
@@ -91,3 +92,9 @@ class Kinematics:
     @property
     def summary(self) -> dict:
         return self.data.get("summary", {})
+
+    @property
+    def verdict(self) -> Verdict:
+        """Can the numbers be used (``liftflow.verdict``)."""
+        v = self.data.get("verdict") or {}
+        return Verdict(v.get("code", OK), v.get("message", ""))

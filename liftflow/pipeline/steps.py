@@ -46,6 +46,7 @@ from liftflow.pipeline.memory import gc_frozen, peak_rss_mb, release_free_memory
 from liftflow.pipeline.request import AnalysisRequest
 from liftflow.pipeline.stages import Kinematics, PoseResult, TrackResult
 from liftflow.progress import ProgressFn, report
+from liftflow.verdict import NO_PLATE_DETECTED, OK, PLATE_NOT_FOUND, PLATE_NOT_FOUND_MESSAGE
 from liftflow.video import VideoInfo
 
 STEPS = ("decode", "track_disc", "estimate_pose", "compute_metrics", "assemble_contract")
@@ -122,7 +123,7 @@ def step(folder: JobFolder, run_id: str, name: str) -> Iterator[ProgressThrottle
         runs = list(meta.get("runs") or [])
         if run_id not in runs:
             runs.append(run_id)
-        folder.update_meta(status="processing", timestamps=ts, error=None, runs=runs)
+        folder.update_meta(status="processing", timestamps=ts, error=None, verdict=None, runs=runs)
     folder.set_progress(run_id, name, 0.0, title)
     folder.log(name, f"start (run {run_id})")
     progress = ProgressThrottle(folder, run_id, name)
@@ -148,9 +149,16 @@ def failure_reason(exc: Optional[BaseException]) -> str:
     return f"{type(exc).__name__}: {exc}" if exc is not None else "step failed"
 
 
-def mark_failed(folder: JobFolder, step_name: str, reason: str, run_id: str) -> None:
-    """Job failed at ``step_name``: drop the scratch spool, record the reason in job_meta.json
-    and pipeline.log."""
+def failure_verdict(exc: Optional[BaseException]) -> Optional[str]:
+    """The verdict code of a failed step (``liftflow.verdict``), None when the failure is not
+    about following the plate (a corrupt video, an internal error)."""
+    return getattr(exc, "verdict", None) if isinstance(exc, AnalysisError) else None
+
+
+def mark_failed(folder: JobFolder, step_name: str, reason: str, run_id: str,
+                verdict: Optional[str] = None) -> None:
+    """Job failed at ``step_name``: drop the scratch spool, record the reason (and its verdict
+    code, when it has one) in job_meta.json and pipeline.log."""
     from liftflow.render import plots_worker
 
     meta = folder.read_meta() or {}
@@ -159,7 +167,8 @@ def mark_failed(folder: JobFolder, step_name: str, reason: str, run_id: str) -> 
     folder.drop_scratch()  # a re-execution decodes the video again for the overlay
     plots_worker.discard()
     folder.update_meta(status="failed", timestamps=ts,
-                       error={"step": step_name, "reason": reason, "run_id": run_id})
+                       error={"step": step_name, "reason": reason, "run_id": run_id},
+                       verdict={"code": verdict, "message": reason} if verdict else None)
     folder.log(step_name, f"job failed: {reason}", level="ERROR")
 
 
@@ -252,7 +261,7 @@ def _seed(req: AnalysisRequest, info: VideoInfo, progress: Optional[ProgressFn])
     try:
         return detect_seed(req.video_path, info)
     except TrackingError as exc:
-        raise AnalysisError(str(exc)) from exc
+        raise AnalysisError(str(exc), verdict=NO_PLATE_DETECTED) from exc
 
 
 def _track(req: AnalysisRequest, info: VideoInfo, settings: Settings, job_dir: Path,
@@ -311,7 +320,7 @@ def _track(req: AnalysisRequest, info: VideoInfo, settings: Settings, job_dir: P
     track = TrackResult(backend=req.backend, seed=seed, observations=observations, seconds=elapsed,
                         overlay_spool_refused=why_not if spool is None else spool.problem)
     if track.tracked_frames == 0:
-        raise AnalysisError("the plate was not found in any frame; check the seed circle")
+        raise AnalysisError(PLATE_NOT_FOUND_MESSAGE, verdict=PLATE_NOT_FOUND)
     return track
 
 
@@ -366,9 +375,12 @@ def compute_metrics(run: StepRun, info: VideoInfo, track: TrackResult,
     req = run.request
     if req.render:  # its start-up runs on the core this step leaves idle
         plots_worker.prestart()
-    params = PhysicsParams(plate_diameter_m=req.plate_diameter_m, bar_mass_kg=req.bar_mass_kg,
-                           plate_mass_kg=req.plate_mass_kg, plate_count=req.plate_count,
-                           lift_type=req.lift_type)
+    try:
+        params = PhysicsParams(plate_diameter_m=req.plate_diameter_m, bar_mass_kg=req.bar_mass_kg,
+                               plate_mass_kg=req.plate_mass_kg, plate_count=req.plate_count,
+                               lift_type=req.lift_type, load_kg=req.load_kg)
+    except ValueError as exc:  # a run config edited in the launchpad: the API checked already
+        raise AnalysisError(str(exc)) from exc
     with gc_frozen():
         physics = metrics_of(track.observations, info.timestamps_s, params, pose_events=pose.events,
                              video_duration_s=info.duration_s)
@@ -376,7 +388,13 @@ def compute_metrics(run: StepRun, info: VideoInfo, track: TrackResult,
     release_free_memory()  # the filters' and splines' temporaries
     kin = Kinematics(physics)
     run.folder.log("compute_metrics", f"summary {kin.summary}")
+    verdict = kin.verdict
+    if verdict.fails:  # nothing to read: a failed job says why (liftflow.verdict)
+        raise AnalysisError(verdict.message, verdict=verdict.code)
+    if verdict.code != OK:
+        run.folder.log("compute_metrics", f"verdict {verdict.code}: {verdict.message}", "WARNING")
     md = {k: v for k, v in kin.summary.items() if isinstance(v, (int, float)) and v is not None}
+    md["verdict"] = verdict.code
     return kin, md
 
 
@@ -454,6 +472,7 @@ def assemble_contract(run: StepRun, info: VideoInfo, track: TrackResult, pose: P
         result = build_contract(folder.job_id, info, track, pose, kin)
         del track, pose, kin
         contract_version = result["results_contract_version"]
+        verdict = result.get("verdict")
         summary = {**(result.get("summary") or {}),
                    "tracked_frames": (result.get("tracking") or {}).get("tracked_frames")}
         if req.render:  # the plots process draws while result.json is written
@@ -485,15 +504,15 @@ def assemble_contract(run: StepRun, info: VideoInfo, track: TrackResult, pose: P
             if on_render_error is not None:
                 on_render_error(f"rendering failed: {exc}")
     del view
-    _finish(run, artefacts, contract_version)
+    _finish(run, artefacts, contract_version, verdict)
     md["result_json"] = folder.file(RESULT)
     md["job_dir"] = folder.path
     md["summary"] = summary
     return folder.file(RESULT), md
 
 
-def _finish(run: StepRun, artefacts: dict, contract_version: str) -> None:
-    """job_meta.json of a completed job: times, artefacts, the worker's peak memory and CPU."""
+def _finish(run: StepRun, artefacts: dict, contract_version: str, verdict: Optional[dict]) -> None:
+    """job_meta.json of a completed job: times, artefacts, verdict, the worker's peak memory and CPU."""
     meta = run.folder.read_meta() or {}
     ts = dict(meta.get("timestamps") or {})
     finished = now_iso()
@@ -512,6 +531,7 @@ def _finish(run: StepRun, artefacts: dict, contract_version: str) -> None:
         timestamps=ts,
         artefacts=artefacts,
         results_contract_version=contract_version,
+        verdict=verdict,
         runtime={"worker_peak_rss_mb": peak_rss_mb(usage),
                  "worker_cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
                  "gpu": gpu,

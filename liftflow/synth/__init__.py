@@ -17,7 +17,9 @@ a smaller radius to keep it in). ``leave_frame=True`` frames it so the plate is 
 above the top edge at its highest point. Visibility follows the real clips' rule:
 ``visible`` when >= 75% of the disc is in frame, no more than 10% is covered by the
 occluding arm and the blur streak is under half a radius; ``absent`` when no part of the
-disc is in frame; ``partial`` otherwise.
+disc is in frame; ``partial`` otherwise. ``view="front"`` draws the near plate edge-on (a
+camera in front of the lifter: ``partial`` throughout) and ``view="no_plate"`` no plate at
+all (``absent``): the clips on which no plate can be followed.
 
 Motion blur averages sub-frame renders (about 1 px apart, at most ``blur_samples``)
 across the exposure (``shutter`` x the nominal frame interval) centred on each frame's
@@ -44,7 +46,11 @@ from . import profiles as _profiles
 from .profiles import PLATE_DIAMETER_M, PROFILES
 from . import render as _render
 
-__all__ = ["SynthSpec", "GroundTruth", "generate_clip", "synth_cli", "PROFILES"]
+__all__ = ["SynthSpec", "GroundTruth", "generate_clip", "synth_cli", "PROFILES", "VIEWS"]
+
+# where the camera stands: side (the plates face it), front (the plates edge-on), or a clip
+# with no plate at all (the bar alone): the last two make the clips a verdict must refuse
+VIEWS = ("side", "front", "no_plate")
 
 # plate looks a seed chooses from: IWF bumper colours, black bumpers with white or coloured
 # markings (as in the real clips: green, black, black with coloured marks)
@@ -84,12 +90,15 @@ class SynthSpec:
     blur_samples: int = 16  # most sub-frame renders averaged per frame when blur is on (~1 px apart)
     preset: str = "veryfast"  # libx264 preset
     plate: str = "auto"  # plate look: auto (chosen by seed) or a PLATE_STYLES name ("black-red": red marks)
+    view: str = "side"  # side | front (plates edge-on, no far plate) | no_plate (bar and lifter only)
 
     def validate(self) -> None:
         if self.profile not in PROFILES:
             raise ValueError(f"unknown profile {self.profile!r}; choose one of {', '.join(PROFILES)}")
         if plate_style_for(self) not in PLATE_LOOKS:
             raise ValueError(f"unknown plate {self.plate!r}; choose auto or one of {', '.join(PLATE_LOOKS)}")
+        if self.view not in VIEWS:
+            raise ValueError(f"unknown view {self.view!r}; choose one of {', '.join(VIEWS)}")
         if self.rotation % 360 not in (0, 90, 180, 270):
             raise ValueError("rotation must be 0, 90, 180 or 270")
         if self.width % 2 or self.height % 2 or self.width < 32 or self.height < 32:
@@ -214,6 +223,10 @@ class _Scene:
         self.far = _render.plate_sprite(r * self.FAR_K, self.rng_scene, body=st["body"], mark=st["mark"],
                                         label=st["label"], shade=self.FAR_SHADE) \
             if spec.clutter else None
+        if spec.view == "front":  # edge-on; the far plate (another edge at the bar's far end) left out
+            self.near, self.far = _render.edge_on(self.near), None
+        elif spec.view == "no_plate":
+            self.near, self.far = _render.Sprite(np.zeros_like(self.near.img), self.near.c), None
         # path bounding box (for keeping the rack away from it)
         ts = np.linspace(0, self.duration, 600)
         px, py = self.to_px(*m.pos(ts))
@@ -280,6 +293,8 @@ class _Scene:
         return start, hand, 0.24 * r  # a forearm ~11 cm thick against a 45 cm plate
 
     def visibility(self, t: float, nx: float, ny: float, blur_px: float) -> tuple[str, float, float]:
+        if self.spec.view == "no_plate":
+            return "absent", 0.0, 0.0
         r = self.r
         pts = self.disc_pts * r + (nx, ny)
         inside = (pts[:, 0] >= -0.5) & (pts[:, 0] <= self.W - 0.5) & (pts[:, 1] >= -0.5) & (pts[:, 1] <= self.H - 0.5)
@@ -295,6 +310,8 @@ class _Scene:
         if in_frac <= 0.0:
             return "absent", in_frac, occ_frac
         seen = in_frac - occ_frac
+        if self.spec.view == "front":  # only the plate's edge is seen, never its face
+            return "partial", in_frac, occ_frac
         if in_frac >= 0.75 and occ_frac <= 0.1 and seen >= 0.75 and blur_px <= 0.5 * r:
             return "visible", in_frac, occ_frac
         return "partial", in_frac, occ_frac
@@ -505,6 +522,8 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--reps", type=int, default=None, help="reps (squat, deadlift)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--plate", default=d.plate, help="plate look: auto (by seed) or " + ", ".join(PLATE_LOOKS))
+    p.add_argument("--view", choices=VIEWS, default=d.view,
+                   help="side (default), front (plates edge-on) or no_plate (a clip no verdict can pass)")
     p.add_argument("--crf", type=int, default=d.crf)
     p.add_argument("--preset", default=d.preset)
     p.add_argument("--blur", action=argparse.BooleanOptionalAction, default=d.blur)
@@ -532,6 +551,7 @@ def synth_cli(argv: list[str]) -> int:
         blur=a.blur, noise=a.noise, clutter=a.clutter, occlusion=a.occlusion, leave_frame=a.leave_frame,
         vfr=a.vfr, rotation=a.rotation, crf=a.crf, seed=a.seed, lead_in_s=a.lead_in_s, tail_s=a.tail_s,
         include_unrack=a.include_unrack, duration_s=a.duration, preset=a.preset, plate=a.plate,
+        view=a.view,
     )
     if a.reps is not None:
         spec.reps = a.reps

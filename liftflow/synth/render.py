@@ -138,6 +138,22 @@ def plate_sprite(r: float, rng: np.random.Generator, body=(38, 36, 40), rim=None
     return Sprite(img=img, c=c)
 
 
+EDGE_ON_FRACTION = 0.07  # a plate seen from the front: its thickness (~3 cm of 45 cm) over its diameter
+
+
+def edge_on(sprite: Sprite, fraction: float = EDGE_ON_FRACTION) -> Sprite:
+    """``sprite`` squeezed horizontally to ``fraction`` of its width about its centre: the
+    plate as a camera in front of the lifter sees it (edge-on, a thin upright bar)."""
+    img = sprite.img
+    h, w = img.shape[:2]
+    nw = max(2, int(round(w * fraction)))
+    narrow = cv2.resize(img, (nw, h), interpolation=cv2.INTER_AREA)
+    out = np.zeros_like(img)
+    x0 = int(round(sprite.c - (nw - 1) / 2))
+    out[:, x0:x0 + nw] = narrow
+    return Sprite(img=out, c=sprite.c)
+
+
 def place(dst: np.ndarray, sprite: Sprite, cx: float, cy: float, x0: int, y0: int,
           opaque_base: bool = False) -> None:
     """Composite premultiplied ``sprite`` centred at frame (cx, cy) over ``dst`` (BGR or BGRA

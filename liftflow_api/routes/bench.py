@@ -13,7 +13,8 @@ from liftflow_api.schemas import BatchRequest, CompareRequest, job_links
 from liftflow_api.services.assets import list_assets, require_root, resolve_asset
 from liftflow_api.services.backends import check_tracking_backend
 from liftflow_api.services.submit import (
-    backend_field, enqueue, job_options, queued_message, read_lift_type, read_tags, resolve_backend, seed_fields,
+    LOAD_KG_DOC, backend_field, enqueue, job_options, queued_message, read_lift_type, read_load_kg, read_tags,
+    resolve_backend, seed_fields,
 )
 from liftflow_api.services.uploads import receive_into_new_job
 
@@ -45,6 +46,7 @@ async def bench_run_one(
     tracking_backend: Optional[str] = Form(None, description="The original server's name for `backend` "
                                                              "(give either; both and different: 422)"),
     lift_type: Optional[str] = Form(None),
+    load_kg: Optional[float] = Form(None, description=LOAD_KG_DOC),
     render: bool = Form(True),
     pose: Optional[str] = Form(None, description="off | mediapipe | yolo (this job only; default: saved config)"),
     pose_stride: Optional[int] = Form(None, description="Run pose on every Nth frame (default 1)"),
@@ -54,6 +56,7 @@ async def bench_run_one(
     tag_dict = read_tags(tags)
     seed = seed_fields(disc_center_x, disc_center_y, disc_radius, seed_frame)
     lift_type = read_lift_type(lift_type)
+    load_kg = read_load_kg(load_kg)
     options = job_options(svc.settings, backend=backend_field(backend, tracking_backend), pose=pose,
                           pose_stride=pose_stride)
     benchmark = {"case_id": case_id, "client_run_id": client_run_id, "tags": tag_dict}
@@ -68,7 +71,7 @@ async def bench_run_one(
         source = {"type": "local_asset", "original_filename": dest.name, "asset_id": asset_id or dest.stem}
     # Launching is a blocking GraphQL call: keep it off the event loop so pollers are served.
     await run_in_threadpool(enqueue, svc, folder, video_path=dest, seed=seed, options=options, source=source,
-            benchmark=benchmark, lift_type=lift_type, render=render)
+            benchmark=benchmark, lift_type=lift_type, render=render, load_kg=load_kg)
     jid = folder.job_id
     return {
         "job_id": jid,

@@ -14,7 +14,7 @@ from liftflow.render.plots import PLOT_NAMES
 from liftflow_api.deps import Job, JobFiles, Service
 from liftflow_api.schemas import status_links
 from liftflow_api.services.submit import (
-    backend_field, enqueue, job_options, queued_message, read_lift_type, seed_fields,
+    LOAD_KG_DOC, backend_field, enqueue, job_options, queued_message, read_lift_type, read_load_kg, seed_fields,
 )
 from liftflow_api.services.uploads import check_extension, receive_into_new_job
 
@@ -45,6 +45,7 @@ async def upload_video(
                                                              "(give either; both and different: 422)"),
     lift_type: Optional[str] = Form(None, description="squat, snatch, clean, clean_and_jerk, deadlift, bench "
                                                       "(another name: 422)"),
+    load_kg: Optional[float] = Form(None, description=LOAD_KG_DOC),
     render: bool = Form(True, description="Render the overlay video and plots"),
     pose: Optional[str] = Form(None, description="off | mediapipe | yolo (this job only; default: saved config)"),
     pose_stride: Optional[int] = Form(None, description="Run pose on every Nth frame (default 1)"),
@@ -52,6 +53,7 @@ async def upload_video(
     check_extension(file.filename)
     seed = seed_fields(disc_center_x, disc_center_y, disc_radius, seed_frame)
     lift_type = read_lift_type(lift_type)
+    load_kg = read_load_kg(load_kg)
     options = job_options(svc.settings, backend=backend_field(backend, tracking_backend), pose=pose,
                           pose_stride=pose_stride)
     folder, dest = await receive_into_new_job(svc, file)
@@ -59,7 +61,7 @@ async def upload_video(
     await run_in_threadpool(enqueue, svc, folder, video_path=dest, seed=seed, options=options,
             source={"type": "upload", "original_filename": file.filename, "asset_id": None},
             benchmark={"case_id": None, "client_run_id": None, "tags": {}}, lift_type=lift_type,
-            render=render)
+            render=render, load_kg=load_kg)
     return {"video_id": folder.job_id, "status": "pending",
             "message": queued_message("Video uploaded; analysis queued", seed)}
 

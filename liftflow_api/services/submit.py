@@ -1,6 +1,7 @@
 """Turning a request's form fields into a queued job (upload and bench/run_one).
 
-Everything is checked before a job exists: the lift type (``read_lift_type``), the seed circle (``read_seed_lenient``: a centre
+Everything is checked before a job exists: the lift type (``read_lift_type``), the load
+(``read_load_kg``), the seed circle (``read_seed_lenient``: a centre
 without a radius is ignored with a warning, as the original server did), the tags
 (``parse_tags``), the pose fields, and that the tracking and pose backends the job will use
 (given as ``backend`` or the original's ``tracking_backend``, or the saved configuration's)
@@ -18,7 +19,7 @@ from liftflow.config import Settings
 from liftflow.errors import InputError, LaunchError
 from liftflow.jobstore import JobFolder
 from liftflow.orchestration.service import JobService
-from liftflow.physics.params import normalize_lift_type
+from liftflow.physics.params import MAX_LOAD_KG, check_load_kg, normalize_lift_type
 from liftflow.tracking.seed import read_seed_lenient
 from liftflow_api.services import model_config
 from liftflow_api.services.backends import (
@@ -79,6 +80,19 @@ def read_lift_type(lift_type: Optional[str]) -> Optional[str]:
         raise InputError(str(exc)) from exc
 
 
+LOAD_KG_DOC = (f"Total mass on the bar, bar included (kg; > 0, at most {MAX_LOAD_KG:g}): energy and power use it. "
+               "Not given: bar + plates assumed (60 kg by default), and the result says so (load.origin)")
+
+
+def read_load_kg(load_kg: Optional[float]) -> Optional[float]:
+    """The request's ``load_kg`` (the total on the bar, bar included), None when not given
+    (the physics then assumes the default and says so); 422 when it cannot be a load."""
+    try:
+        return check_load_kg(load_kg)
+    except ValueError as exc:
+        raise InputError(str(exc)) from exc
+
+
 def queued_message(head: str, seed: SeedFields) -> str:
     """The answer's ``message``: what was queued, and the seed warning if there is one."""
     return f"{head} ({seed.warning})" if seed.warning else head
@@ -130,10 +144,12 @@ def job_options(settings: Settings, *, backend: Optional[str], pose: Optional[st
 
 
 def enqueue(svc: JobService, folder: JobFolder, *, video_path: Path, seed: SeedFields, options: JobOptions,
-            source: dict, benchmark: dict, lift_type: Optional[str] = None, render: bool = True) -> str:
+            source: dict, benchmark: dict, lift_type: Optional[str] = None, render: bool = True,
+            load_kg: Optional[float] = None) -> str:
     """Queue one job (its folder exists); LaunchError (503) when the queue is not reachable.
     The seed's warning goes to job_meta.json (``warnings``) and pipeline.log."""
-    request = {**seed.fields, **options.request(), "lift_type": lift_type, "render": bool(render)}
+    request = {**seed.fields, **options.request(), "lift_type": lift_type, "render": bool(render),
+               "load_kg": load_kg}
     try:
         return svc.submit(folder, video_path=video_path, request=request, source=source,
                           benchmark=benchmark, model_config=options.model_config(), warnings=seed.warnings)

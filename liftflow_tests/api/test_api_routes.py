@@ -447,3 +447,65 @@ def test_parse_tags_one_syntax_for_manifests_and_the_api():
         parse_tags("a=1;b=2;c=3", max_tags=2)
     with pytest.raises(ValueError, match="limited to 4 characters"):
         parse_tags("a=12345", max_len=4)
+
+
+# ----------------------------------------------------------------------------- the load (issue #18)
+
+def _lift(api, index: int = -1) -> dict:
+    [res] = api.launcher.submitted[index][0]["resources"].values()
+    return res["config"]
+
+
+@pytest.mark.parametrize("value, words", [
+    ("0", "load_kg must be a finite number of kilograms > 0 and at most 600"),
+    ("-20", "load_kg must be a finite number"),
+    ("nan", "load_kg must be a finite number"),
+    ("inf", "load_kg must be a finite number"),
+    ("-inf", "load_kg must be a finite number"),
+    ("600.5", "at most 600"),
+])
+def test_a_load_that_cannot_be_is_422_at_every_entry_point(api, value, words):
+    for r in (upload(api, load_kg=value), run_one(api, load_kg=value),
+              run_one(api, video_source_type="upload", asset_id="", load_kg=value)):
+        assert r.status_code == 422 and words in r.json()["detail"], r.text
+    number = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}.get(value, value)  # as JSON spells them
+    r = api.client.post("/api/v1/bench/run_batch", headers={"content-type": "application/json"},
+                        content='{"cases": [{"case_id": "c", "asset_id": "clip", "load_kg": %s}]}' % number)
+    assert r.status_code == 422, r.text
+    if number == value:
+        assert "cases[0]" in r.json()["detail"] and "load_kg must be" in r.json()["detail"]
+    assert api.launcher.submitted == [] and job_dirs(api) == []
+
+
+def test_a_load_that_is_not_a_number_is_422_in_fastapis_shape(api):
+    r = upload(api, load_kg="heavy")
+    assert r.status_code == 422 and {e["field"] for e in r.json()["errors"]} == {"load_kg"}
+    assert api.launcher.submitted == []
+
+
+def test_the_load_reaches_the_run_and_is_left_out_when_not_given(api):
+    assert upload(api, load_kg="102.5").status_code == 200
+    assert _lift(api)["load_kg"] == 102.5
+    assert run_one(api, load_kg="80").status_code == 200 and _lift(api)["load_kg"] == 80.0
+    r = api.client.post("/api/v1/bench/run_batch", json={"cases": [
+        {"case_id": "a", "asset_id": "clip", "load_kg": 140}, {"case_id": "b", "asset_id": "clip"}]})
+    assert r.status_code == 200, r.text
+    assert _lift(api, -2)["load_kg"] == 140.0 and "load_kg" not in _lift(api, -1)
+    # not given: the run config is what it was before the field existed (the physics assumes)
+    assert upload(api).status_code == 200 and "load_kg" not in _lift(api)
+
+
+def test_status_shows_a_verdict_as_new_fields_only(api, monkeypatch):
+    from liftflow.orchestration.service import JobView
+
+    vid = upload(api).json()["video_id"]
+    verdict = {"code": "plate_lost", "message": "the plate was followed in 51 of 202 frames"}
+    view = JobView(vid, "completed", 1.0, "completed", f"Analysis complete: {verdict['message']}",
+                   "2026-02-13T12:00:00", "2026-02-13T12:00:05", run_id="r1", verdict=verdict)
+    monkeypatch.setattr(type(api.svc), "view", lambda self, job_id, records=None: view)
+    st = api.client.get(f"/api/v1/videos/{vid}/status").json()
+    assert st["status"] == "completed" and st["progress"] == 1.0 and st["verdict"] == verdict
+    assert st["message"].startswith("Analysis complete")
+    plain = JobView(vid, "pending", 0.0, "queued", "Queued", None, None)
+    monkeypatch.setattr(type(api.svc), "view", lambda self, job_id, records=None: plain)
+    assert "verdict" not in api.client.get(f"/api/v1/videos/{vid}/status").json()

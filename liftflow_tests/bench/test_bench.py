@@ -52,6 +52,27 @@ def test_dataset_valid_liftflow_format(tmp_path):
     assert a.lift_request(seed_radius_scale=0.5)["disc_radius"] == 2.5
 
 
+def test_dataset_load_kg_column(tmp_path):
+    """A manifest may give each case its load (issue #18): it reaches the case's request; a
+    manifest without the column (or an empty cell) leaves the load to be assumed."""
+    root = tmp_path / "ds"
+    _touch(root / "a.mp4")
+    _touch(root / "b.mp4")
+    write_manifest(root, [{"case_id": "a", "asset": "a.mp4", "load_kg": 142.5}, {"case_id": "b", "asset": "b.mp4"}])
+    assert "load_kg" in (root / "manifest.csv").read_text().splitlines()[0]
+    a, b = load_dataset(root).cases
+    assert a.load_kg == 142.5 and a.lift_request()["load_kg"] == 142.5
+    assert b.load_kg is None and "load_kg" not in b.lift_request()
+    write_manifest(root, [{"case_id": "b", "asset": "b.mp4"}])
+    assert "load_kg" not in (root / "manifest.csv").read_text()  # no column where none is given
+    write_manifest(root, [{"case_id": "a", "asset": "a.mp4", "load_kg": -1},
+                          {"case_id": "b", "asset": "b.mp4", "load_kg": "lots"}])
+    with pytest.raises(DatasetError) as e:
+        load_dataset(root)
+    assert "line 2: case a: load_kg must be a finite number" in str(e.value)
+    assert "line 3: case b: load_kg must be a number of kilograms" in str(e.value)
+
+
 def test_dataset_missing_columns(tmp_path):
     root = _dataset(tmp_path, ["a,a.mp4"], header="name,video")
     with pytest.raises(DatasetError) as e:

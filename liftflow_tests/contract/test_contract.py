@@ -1,4 +1,4 @@
-"""ResultsContract assembly: the frozen v2.0.0 fields, and the additions of 2.1.0 and 2.2.0."""
+"""ResultsContract assembly: the frozen v2.0.0 fields, and the additions of 2.1.0, 2.2.0 and 2.3.0."""
 
 import pytest
 from pydantic import ValidationError
@@ -244,3 +244,19 @@ def test_disc_frames_are_validated_on_their_columns_with_the_full_location():
             validate_result(res)
     res["tracks"][0]["frames"] = frames([0.0, 1.0, 0.5])
     validate_result(res)
+
+
+def test_2_3_0_load_and_verdict_pass_through_and_are_checked():
+    physics = {"summary": {"rep_count": 2, "velocity_loss_pct": 6.5, "velocity_loss_reference_rep": 1},
+               "reps": [{"velocity_loss_pct": 0.0}, {"velocity_loss_pct": 6.5}],
+               "load": {"load_kg": 60.0, "origin": "assumed"}, "verdict": {"code": "ok", "message": "fine"}}
+    res = build_result("abc12345-def6", INFO, [_obs(0)], physics)
+    assert RESULTS_CONTRACT_VERSION == "2.3.0"
+    assert res["load"] == physics["load"] and res["verdict"] == physics["verdict"]
+    assert res["summary"]["velocity_loss_pct"] == 6.5 and res["reps"][1]["velocity_loss_pct"] == 6.5
+    bare = build_result("abc12345-def6", INFO, [_obs(0)], physics=None)
+    assert "load" not in bare and "verdict" not in bare and bare["summary"]["velocity_loss_pct"] is None
+    for bad in ({"verdict": {"code": "fine", "message": ""}}, {"load": {"load_kg": 0, "origin": "given"}},
+                {"load": {"load_kg": 60.0, "origin": "guessed"}}):
+        with pytest.raises(ValidationError):
+            build_result("abc12345-def6", INFO, [_obs(0)], {**physics, **bad})

@@ -250,6 +250,26 @@ def test_leave_frame_and_occlusion(clips):
     assert any(vis[k] == "partial" for k in inframe)  # occluded while fully in frame
 
 
+def test_front_view_and_no_plate(clips):
+    """The clips a verdict must refuse (issue #18): a front view shows the plate edge-on (a
+    thin upright bar: partial throughout); a clip without a plate says absent throughout."""
+    path, gt = clips("front", **dict(CLEAN, view="front"))
+    assert set(gt.visibility) == {"partial"}
+    img = next(iter_frames(path)).image
+    diff = np.abs(img.astype(np.float32) - BG).max(axis=2) > 40
+    ys, xs = np.nonzero(diff)
+    r = gt.r[0]
+    assert np.ptp(ys) > 1.6 * r and np.ptp(xs) < 0.5 * r  # tall and thin around the centre
+    assert abs(np.median(xs) - gt.x[0]) < 2 and abs(np.median(ys) - gt.y[0]) < 0.3 * r
+    path, gt = clips("no-plate", **dict(CLEAN, view="no_plate"))
+    assert set(gt.visibility) == {"absent"}
+    img = next(iter_frames(path)).image
+    x, y = int(round(gt.x[0])), int(round(gt.y[0]))
+    assert np.abs(img[y - 5:y + 5, x - 25:x - 10].astype(np.float32) - BG).max() < 12  # background there
+    with pytest.raises(ValueError, match="unknown view"):
+        SynthSpec(view="top").validate()
+
+
 def test_snatch_clip_and_cli(tmp_path, capsys):
     out = tmp_path / "sn.mp4"
     rc = synth_cli(["--profile", "snatch", "--out", str(out), "--width", "240", "--height", "320",

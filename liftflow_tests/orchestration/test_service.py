@@ -1,0 +1,62 @@
+"""JobService's view of a finished lift_analysis run (in process, ephemeral instance): the
+verdict of issue #18 in /status, as new fields beside the original's, for a failed and for a
+completed job. The failure hook records the verdict code (the Dagster side of run_job's)."""
+
+from __future__ import annotations
+
+import pytest
+from dagster import DagsterInstance
+
+from liftflow.jobstore import JobFolder, new_job_id, new_meta
+from liftflow.orchestration.definitions import defs
+from liftflow.orchestration.resources import run_config_for
+from liftflow.orchestration.service import JobService
+from liftflow.synth import SynthSpec, generate_clip
+
+STATUS_KEYS = {"video_id", "status", "progress", "current_step", "message", "created_at", "updated_at"}
+
+
+@pytest.fixture
+def service(tmp_path, monkeypatch):
+    monkeypatch.setenv("LIFTFLOW_DATA_DIR", str(tmp_path / "data"))
+    from liftflow.config import get_settings
+
+    settings = get_settings()
+    with DagsterInstance.ephemeral(tempdir=str(tmp_path / "dagster")) as instance:
+        yield JobService(settings, instance, launcher=None)
+
+
+def _run(svc: JobService, video, truth, frame: int, **req) -> dict:
+    """One lift_analysis run of ``video`` seeded at ``frame``; the job's /status body."""
+    folder = JobFolder.for_job(svc.settings.results_dir, new_job_id())
+    folder.create()
+    folder.write_meta(new_meta(folder.job_id, source={"type": "upload", "original_filename": "x.mp4",
+                                                      "asset_id": None},
+                               benchmark={"case_id": None, "client_run_id": None, "tags": {}}, model_config={}))
+    lift = {"job_id": folder.job_id, "job_dir": str(folder.path), "video_path": str(video), "render": False,
+            "lift_type": "squat", "disc_center_x": truth.x[frame], "disc_center_y": truth.y[frame],
+            "disc_radius": truth.r[frame], "seed_frame": frame, **req}
+    defs.resolve_job_def("lift_analysis").execute_in_process(
+        run_config=run_config_for(lift), instance=svc.instance, tags={"job_id": folder.job_id},
+        raise_on_error=False)
+    return svc.view(folder.job_id).status_response()
+
+
+def test_status_shows_the_verdict_of_failed_and_completed_jobs(tmp_path, service):
+    spec = dict(profile="squat", reps=2, width=320, height=240, plate_radius_px=36, fps=30, seed=3)
+    front = generate_clip(tmp_path / "front.mp4", SynthSpec(**spec, view="front"))
+    st = _run(service, tmp_path / "front.mp4", front, 0)
+    assert STATUS_KEYS <= set(st) and st["status"] == "failed"  # terminal, as the original's clients read it
+    assert st["verdict"]["code"] == "too_few_tracked_frames"
+    assert st["message"].startswith("Analysis failed: compute_metrics: the plate was followed in 1 of")
+    assert st["error"] == f"compute_metrics: {st['verdict']['message']}"
+
+    exit_ = generate_clip(tmp_path / "exit.mp4", SynthSpec(**spec, leave_frame=True))
+    f = next(i for i, v in enumerate(exit_.visibility) if v == "visible")
+    st = _run(service, tmp_path / "exit.mp4", exit_, f, load_kg=100.0)
+    assert st["status"] == "completed" and st["progress"] == 1.0 and st["current_step"] == "completed"
+    assert st["verdict"]["code"] == "plate_lost"
+    # the original's clients show only the message: it carries the verdict
+    assert st["message"] == f"Analysis complete: {st['verdict']['message']}"
+    _, result = service.result(st["video_id"])
+    assert result["verdict"] == st["verdict"] and result["load"] == {"load_kg": 100.0, "origin": "given"}
