@@ -10,6 +10,7 @@ preset="superfast", crf=23, pose=True, threaded=None, poster=True, spool=None) -
     (green), the bar path so far coloured by vertical velocity (blue down, grey still,
     orange/red up; a legend top right), a readout (vertical velocity, time, height), the
     rep ("Rep 2/5 UP"/"down") and phase labels, the last rep's mean concentric velocity,
+    a dropped bar (``summary.dropped_bar``) in grey and off the colour scale,
     and the COCO pose skeleton when the result has a person track with keypoints (and
     ``pose``). Encodes as it goes: H.264 (libx264, yuv420p, even dimensions, keyframe
     every ~1 s, ``movflags=+faststart`` so the moov atom is first) in MP4; ``codec="vp9"``
@@ -21,10 +22,14 @@ preset="superfast", crf=23, pose=True, threaded=None, poster=True, spool=None) -
     "codec", "poster"}. Raises ``liftflow.video.VideoError`` for an undecodable file.
 
 ``render_plots(result, out_dir) -> dict[str, Path]``
-    bar_path.png (x vs height in metres, equal scale, coloured by vertical velocity),
+    bar_path.png (x vs height in metres, equal scale, coloured by vertical velocity; for
+    the Olympic lifts the peak height, the catch and which way is toward the lifter),
     height.png, velocity.png (vertical velocity, eccentric/concentric shaded, MCV per
-    rep), power.png. Keys are ``PLOT_NAMES``. Works with empty metrics, NaN/None samples,
-    no reps and no phases (a "no data" panel). About 1-2 s for all four.
+    rep), power.png; the time plots have a strip of the snatch/clean phases above them,
+    labels in rows that never overlap. A dropped bar is drawn grey and kept off every
+    axis scale (a note says how far it runs off). Keys are ``PLOT_NAMES``. Works with
+    empty metrics, NaN/None samples, no reps and no phases (a "no data" panel). About
+    0.5-1 s for all four. ``liftflow.render.plots.plot_figures`` yields the figures.
 
 ``plots_markdown(plots, names=PLOT_NAMES) -> str``
     Markdown with those PNGs inlined (data URIs) for ``dagster.MetadataValue.md``: the
@@ -35,8 +40,12 @@ preset="superfast", crf=23, pose=True, threaded=None, poster=True, spool=None) -
     done yet: status, progress bar, step, message/error; reloads every 3 s (not when
     failed). Done: the overlay in ``<video controls playsinline muted>`` with speed and
     frame-step buttons, summary figures, the per-rep table (click a row to play that
-    rep), phases, warnings, the plots. All user text is escaped; only relative/http(s)
-    URLs are used.
+    rep) with a legend of its abbreviations (the result's ``definitions`` where present),
+    for the Olympic lifts the bar-path figures (toward/away from the lifter per pull,
+    DX1/DX2/DXL, the drop under the bar) with the lifter's direction, phases, warnings,
+    the plots, how the plate was picked (the circle given, or automatically: then a
+    warning under the video), timestamps in UTC. All user text is escaped; only
+    relative/http(s) URLs are used.
 
 Wiring: ``liftflow.pipeline.steps.render`` (called by the assemble_contract op, on by
 default per job) writes overlay.mp4, overlay_poster.jpg and plots/*.png into the job

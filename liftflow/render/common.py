@@ -17,6 +17,9 @@ VY_STOPS = (
     (1.0, (235, 30, 30)),
 )
 NO_DATA_RGB = (150, 150, 150)
+# The dropped bar (its fall, the bounces, the bar left lying after it): drawn in this grey,
+# apart from the lift, by the overlay and the plots.
+DROP_RGB = (125, 125, 125)
 
 # Keys of a phases dict that are not phases.
 _PHASE_META = {"rep", "method", "pose_events_used", "boundaries_s", "warnings", "notes"}
@@ -92,17 +95,62 @@ class FrameSeries:
 
 # the metrics series the overlay and the plots read (liftflow.render.plots.PLOT_SERIES too)
 RENDER_SERIES = ("frames", "time_s", "x_m", "height_m", "vy_m_s", "power_w")
+# the other result keys they read (summary: dropped_bar; bar_path: the lifter's direction)
+RENDER_KEYS = ("metadata", "tracks", "reps", "phases", "summary", "bar_path")
 
 
 def render_view(result: dict) -> dict:
-    """The part of a result the overlay and the plots read (metadata, tracks, reps, phases
-    and six of the metrics series): rendering from it frees the rest of the result's
-    per-frame series (thirteen metrics, metrics_raw) for the overlay pass."""
-    view = {k: result[k] for k in ("metadata", "tracks", "reps", "phases") if k in result}
+    """The part of a result the overlay and the plots read (``RENDER_KEYS`` and six of the
+    metrics series): rendering from it frees the rest of the result's per-frame series
+    (thirteen metrics, metrics_raw) for the overlay pass."""
+    view = {k: result[k] for k in RENDER_KEYS if k in result}
     m = result.get("metrics")
     if isinstance(m, dict):
         view["metrics"] = {k: m[k] for k in RENDER_SERIES if k in m}
     return view
+
+
+def drop_intervals(result: dict) -> list[tuple[float, float]]:
+    """(start_s, end_s) of each stretch that is not the lift: the dropped bar, from
+    ``summary.dropped_bar`` (its fall and bounces until the bar rests, what physics leaves
+    out of the reps and the lift's peaks). The last drop runs on to the end of the clip
+    (``end_s`` = inf) when no rep starts after it: the bar left lying, or rolling away,
+    after the lift is not part of it either. [] for a result without drops (or written
+    before ``dropped_bar`` existed)."""
+    drops = (result.get("summary") or {}).get("dropped_bar") if isinstance(result.get("summary"), dict) else None
+    if not isinstance(drops, list):
+        return []
+    out = []
+    for d in drops:
+        if not isinstance(d, dict):
+            continue
+        try:
+            s, e = float(d.get("start_s")), float(d.get("end_s"))
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(s) and math.isfinite(e) and e >= s:
+            out.append((s, e))
+    if not out:
+        return []
+    out.sort()
+    last_s, last_e = out[-1]
+    starts = []
+    for r in rep_intervals(result.get("reps")):
+        for part in (r["ecc"], r["con"]):
+            if part:
+                starts.append(part[0])
+    if not any(st > last_e for st in starts):
+        out[-1] = (last_s, math.inf)
+    return out
+
+
+def in_intervals(t: np.ndarray, intervals: list[tuple[float, float]]) -> np.ndarray:
+    """Mask of the times ``t`` inside any of the (start, end) ``intervals`` (ends included)."""
+    t = np.asarray(t, dtype=float)
+    out = np.zeros(t.shape, bool)
+    for s, e in intervals:
+        out |= (t >= s) & (t <= e)
+    return out
 
 
 def disc_track(result: dict) -> dict:

@@ -26,8 +26,11 @@ from typing import Callable, Optional
 import numpy as np
 
 from liftflow.render.common import (
+    DROP_RGB,
     FrameSeries,
     disc_track,
+    drop_intervals,
+    in_intervals,
     person_track,
     phase_list,
     rep_intervals,
@@ -151,12 +154,18 @@ class _Scene:
                 self.keys[i] = k
         idx = sorted(set(idx))
         self.metrics = FrameSeries(result, min_frames=(idx[-1] + 1) if idx else 0)
-        self.vmax = vy_scale(self.metrics.vy_all)
+        # the dropped bar (its fall, the bounces, the bar left lying) is drawn grey and kept
+        # off the colour scale, as in the bar-path plot
+        self.drops = drop_intervals(result)
+        dropped = in_intervals(self.metrics.t, self.drops)
+        lift_vy = self.metrics.vy[self.metrics.has & ~dropped]
+        self.vmax = vy_scale(lift_vy if lift_vy.size else self.metrics.vy_all)
         # per frame: path colour (BGR) of the segment ending there; has_colour: tracked
         rgb = vy_rgb(self.metrics.vy[idx] if idx else np.zeros(0), self.vmax)
         self.colour = np.zeros((len(self.metrics), 3), np.uint8)
         self.has_colour = np.zeros(len(self.metrics), bool)
         self.colour[idx] = rgb[:, ::-1]
+        self.colour[dropped] = DROP_RGB[::-1]
         self.has_colour[idx] = True
         self.prev_pt: Optional[tuple[int, int, int]] = None  # (frame, x, y) fixed-point
         # thickness and text sizes follow the output size
@@ -187,6 +196,9 @@ class _Scene:
         for label, s, e in self.phases:
             if s <= t <= e:
                 phase_txt = label
+        for s, e in self.drops:
+            if s <= t <= e:
+                phase_txt = "dropped bar"
         return rep_txt, last_txt, phase_txt
 
     def _legend(self):

@@ -2,10 +2,14 @@
 inline JS, no external resource, no build step).
 
 While the job is not done it shows the status and progress and reloads itself every
-3 s; when it is done it plays the overlay video and shows the summary, the per-rep table,
-the phases and the plots. Every piece of text that comes from a user or a file (job id,
-case id, file name, tags, messages, warnings) is HTML-escaped; URLs are escaped and only
-relative, http and https ones are used.
+3 s; when it is done it plays the overlay video and shows the summary, the per-rep table
+(with a legend of its abbreviations, from the result's ``definitions`` where it has them),
+the phases, for the Olympic lifts the bar-path figures (toward/away from the lifter, the
+loop, the drop under the bar, and which way the lifter is), the plots (the dropped bar
+grey and off their scales), and how the plate was picked (the circle given, or chosen
+automatically). Timestamps are shown in UTC, marked so. Every piece of text that comes
+from a user or a file (job id, case id, file name, tags, messages, warnings, the seed's
+reason) is HTML-escaped; URLs are escaped and only relative, http and https ones are used.
 """
 
 from __future__ import annotations
@@ -14,10 +18,11 @@ import base64
 import hashlib
 import html
 import math
+from datetime import datetime, timezone
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
-from liftflow.render.common import phase_list
+from liftflow.render.common import drop_intervals, phase_list
 
 PLOT_TITLES = {
     "bar_path": "Bar path",
@@ -27,6 +32,45 @@ PLOT_TITLES = {
 }
 _DONE = "completed"
 _REFRESH_S = 3
+OLYMPIC_LIFTS = ("snatch", "clean", "clean_and_jerk")  # the lifts with bar-path figures
+
+# The rep table's columns: result key, header (abbreviation), unit, decimals, what it is,
+# and how it is measured where the result's ``definitions`` has no ``reps.<key>``.
+REP_COLUMNS = (
+    ("mean_concentric_velocity_m_s", "MCV", "m/s", 2, "mean concentric velocity",
+     "rise / duration of the concentric (upward) phase"),
+    ("peak_concentric_velocity_m_s", "peak v", "m/s", 2, "peak concentric velocity",
+     "highest upward velocity in the concentric phase"),
+    ("mean_propulsive_velocity_m_s", "MPV", "m/s", 2, "mean propulsive velocity",
+     "rise / duration of the propulsive part of the concentric phase (until the bar slows "
+     "faster than gravity would)"),
+    ("range_of_motion_m", "ROM", "m", 2, "range of motion",
+     "vertical rise of the plate centre over the concentric phase"),
+    ("concentric_duration_s", "up", "s", 2, "time the bar went up (concentric duration)",
+     "concentric end - concentric start"),
+    ("mean_concentric_power_w", "mean P", "W", 0, "mean power (P) over the concentric phase",
+     "mean of the power on the bar (power_w) over the frames of the concentric phase"),
+    ("peak_power_w", "peak P", "W", 0, "peak power (P) over the concentric phase",
+     "max of the power on the bar (power_w) over the concentric phase"),
+    ("concentric_start_s", "up at", "s", 2, "when the bar started up (concentric start), "
+     "seconds into the video", "the start of the concentric phase"),
+)
+
+# The bar-path figures: result key, label, abbreviation, unit ("cm" shown from metres).
+BAR_PATH_ROWS = (
+    ("x_toward_lifter_to_rearmost_m", "lift-off to the rearmost point, toward the lifter", "DX1", "cm"),
+    ("x_away_rearmost_to_forwardmost_m", "rearmost to the forward-most point, away from the lifter", "DX2", "cm"),
+    ("loop_toward_lifter_m", "the loop: forward-most point to the catch, toward the lifter", "DXL", "cm"),
+    ("catch_x_toward_lifter_m", "the catch, from the lift-off position, toward the lifter", None, "cm"),
+    ("peak_height_m", "peak bar height", None, "m"),
+    ("catch_height_m", "bar height at the catch", None, "m"),
+    ("drop_under_bar_m", "drop under the bar: peak height - catch height", None, "cm"),
+)
+_BAR_PATH_HOW = {  # where the result's definitions have none of their own
+    "catch_x_toward_lifter_m": "horizontal position of the bar at the catch relative to lift-off, "
+                               "+ toward the lifter",
+    "catch_height_m": "height of the plate centre at the catch (lowest point as the bar is received)",
+}
 
 _CSS = """
 :root{--bg:#f4f5f7;--card:#fff;--ink:#1d2430;--mute:#667085;--acc:#e8590c;--ok:#2b8a3e;--bad:#c92a2a;--line:#e3e6ea}
@@ -61,6 +105,9 @@ tr.seek{cursor:pointer}tr.seek:hover{background:#fff4e6}
 dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:3px 14px;margin:0;font-size:13.5px}
 dl.meta dt{color:var(--mute)}dl.meta dd{margin:0;word-break:break-word}
 progress{width:100%;height:14px}
+dl.legend{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:8px 0 0;font-size:12.5px;color:#475467}
+dl.legend dt{font-weight:600;color:var(--ink)}dl.legend dd{margin:0}
+abbr[title]{text-decoration:underline dotted;cursor:help}
 .err{color:var(--bad);white-space:pre-wrap}
 .warn{color:#a05a00}
 .mute{color:var(--mute)}
@@ -69,6 +116,8 @@ a{color:#1c64c8}
 
 _JS = """
 (function(){
+ document.querySelectorAll('time[datetime]').forEach(function(t){
+  var d=new Date(t.getAttribute('datetime')); if(!isNaN(d.getTime())) t.title='your time: '+d.toLocaleString();});
  var v=document.getElementById('overlay'); if(!v) return;
  document.querySelectorAll('[data-rate]').forEach(function(b){
   b.addEventListener('click',function(){v.playbackRate=parseFloat(b.dataset.rate);
@@ -116,6 +165,48 @@ def _num(v: Any, nd: int = 2, unit: str = "") -> str:
     return f"{f:.{nd}f}{(' ' + unit) if unit else ''}"
 
 
+def _when(v: Any) -> str:
+    """A timestamp as HTML: ``<time datetime="...Z">YYYY-MM-DD HH:MM:SS UTC</time>``. The
+    project writes naive ISO timestamps in UTC (``jobstore.now_iso``, ``processed_at``);
+    one with an offset is converted. Anything else is shown as it is, escaped."""
+    if isinstance(v, datetime):
+        d = v
+    else:
+        try:
+            d = datetime.fromisoformat(str(v).strip().replace("Z", "+00:00"))
+        except ValueError:
+            return _e(v)
+    d = d.replace(tzinfo=timezone.utc) if d.tzinfo is None else d.astimezone(timezone.utc)
+    return f'<time datetime="{d:%Y-%m-%dT%H:%M:%SZ}">{d:%Y-%m-%d %H:%M:%S} UTC</time>'
+
+
+def _px(v: Any) -> str:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return "?"
+    return f"{f:.0f}" if math.isfinite(f) else "?"
+
+
+def seed_origin(result: Optional[dict]) -> tuple[str, str, str]:
+    """(kind, short text, detail) of how the plate was picked, from ``result["seed"]``:
+    kind "user" (the circle given with the video), "auto" (chosen by LiftFlow: detail is
+    its reason), "unknown" (the result does not record it) or the recorded source. Plain
+    text (the caller escapes it)."""
+    seed = (result or {}).get("seed")
+    if not isinstance(seed, dict):
+        return "unknown", "not recorded in this result", ""
+    where = (f"centre ({_px(seed.get('cx'))}, {_px(seed.get('cy'))}) px, radius {_px(seed.get('r'))} px, "
+             f"frame {_px(seed.get('frame'))}")
+    src = seed.get("source")
+    if src == "user":
+        return "user", f"given: the circle submitted with the video, {where}", ""
+    if src == "auto":
+        return ("auto", f"picked automatically (no circle was given): {where}",
+                str(seed.get("reason") or ""))
+    return str(src or "unknown"), f"{src or 'source not recorded'}: {where}", str(seed.get("reason") or "")
+
+
 def _first(*vals):
     for v in vals:
         if v not in (None, "", [], {}):
@@ -157,11 +248,15 @@ def _user_details(status: dict, result: Optional[dict]) -> list[tuple[str, str]]
     cal = res.get("calibration") or {}
     if isinstance(cal, dict) and cal.get("m_per_px"):
         rows.append(("Scale", _e(f"{_num(cal.get('m_per_px'), 5)} m/px ({cal.get('method', '')})")))
-    for key, label in (("created_at", "Submitted"), ("updated_at", "Updated"), ("processed_at", "Processed"),
-                       ("run_id", "Dagster run")):
+    if result is not None:
+        kind, text, detail = seed_origin(result)
+        rows.append(("Plate", _e(text) + (f'<br><span class=mute>{_e(detail)}</span>' if detail else "")))
+    for key, label in (("created_at", "Submitted"), ("updated_at", "Updated"), ("processed_at", "Processed")):
         v = st.get(key) if key != "processed_at" else res.get("processed_at")
         if v:
-            rows.append((label, _e(v)))
+            rows.append((label, _when(v)))
+    if st.get("run_id"):
+        rows.append(("Dagster run", _e(st.get("run_id"))))
     return rows
 
 
@@ -194,21 +289,29 @@ def _kpis(result: dict) -> str:
     ) + "</div>"
 
 
+def _definition(result: dict, key: str) -> Optional[str]:
+    """``definitions[key].how`` of the result, or None."""
+    defs = result.get("definitions")
+    d = defs.get(key) if isinstance(defs, dict) else None
+    how = d.get("how") if isinstance(d, dict) else None
+    return how if isinstance(how, str) and how.strip() else None
+
+
+def _legend(entries) -> str:
+    """A <dl class=legend> of (term, name, unit, how) entries, all escaped."""
+    return "<dl class=legend>" + "".join(
+        f"<dt>{_e(term)}</dt><dd><b>{_e(name)}</b>{(', ' + _e(unit)) if unit else ''}{': ' + _e(how) if how else ''}</dd>"
+        for term, name, unit, how in entries) + "</dl>"
+
+
 def _rep_table(result: dict) -> str:
     reps = result.get("reps") if isinstance(result.get("reps"), list) else []
     if not reps:
         return '<p class=mute>No repetitions were detected.</p>'
-    cols = (
-        ("mean_concentric_velocity_m_s", "MCV m/s", 2),
-        ("peak_concentric_velocity_m_s", "peak v m/s", 2),
-        ("mean_propulsive_velocity_m_s", "MPV m/s", 2),
-        ("range_of_motion_m", "ROM m", 2),
-        ("concentric_duration_s", "up s", 2),
-        ("mean_concentric_power_w", "mean P W", 0),
-        ("peak_power_w", "peak P W", 0),
-        ("concentric_start_s", "up at s", 2),
-    )
-    head = "<tr><th>Rep</th>" + "".join(f"<th>{_e(t)}</th>" for _, t, _ in cols) + "</tr>"
+    cols = [(key, abbr, nd) for key, abbr, _, nd, _, _ in REP_COLUMNS]
+    head = "<tr><th>Rep</th>" + "".join(
+        f'<th><abbr title="{_e(name)}">{_e(abbr)}</abbr> {_e(unit)}</th>'
+        for _, abbr, unit, _, name, _ in REP_COLUMNS) + "</tr>"
     rows = []
     for i, r in enumerate(reps):
         if not isinstance(r, dict):
@@ -221,7 +324,86 @@ def _rep_table(result: dict) -> str:
             t = 0.0
         cells = "".join(f"<td>{_num(r.get(k), nd)}</td>" for k, _, nd in cols)
         rows.append(f'<tr class=seek data-t="{t:.3f}" title="play this rep"><td>{_e(r.get("rep", i + 1))}</td>{cells}</tr>')
-    return f"<div class=scroll><table>{head}{''.join(rows)}</table></div><p class=mute>Click a rep to play it.</p>"
+    legend = _legend([("Rep", "repetition", "", "click a row to play that rep")]
+                     + [(abbr, name, unit, _definition(result, f"reps.{key}") or how)
+                        for key, abbr, unit, _, name, how in REP_COLUMNS])
+    return (f"<div class=scroll><table>{head}{''.join(rows)}</table></div>"
+            "<p class=mute>Click a rep to play it. The plots label each rep with its MCV.</p>" + legend)
+
+
+def _cm_or_m(v: Any, unit: str) -> str:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return "–"
+    if not math.isfinite(f):
+        return "–"
+    return f"{f * 100:.1f} cm" if unit == "cm" else f"{f:.2f} m"
+
+
+def _lift_type(status: dict, result: dict) -> Optional[str]:
+    cal = result.get("calibration") if isinstance(result.get("calibration"), dict) else {}
+    lt = _first((status or {}).get("lift_type"), result.get("lift_type"), cal.get("lift_type"))
+    return str(lt).strip().lower().replace(" ", "_").replace("-", "_") if lt else None
+
+
+def _bar_path_figures(result: dict, status: dict) -> str:
+    """The Olympic lifts' bar-path figures (``result["bar_path"]``) with which way is toward
+    the lifter; a note for an Olympic lift without them; "" for other lifts."""
+    bp = result.get("bar_path")
+    if not isinstance(bp, dict):
+        if _lift_type(status, result) in OLYMPIC_LIFTS:
+            return ('<p class=mute>Not computed for this lift: its phases could not be split from the '
+                    'bar path (see the warnings).</p>')
+        return ""
+    d = bp.get("toward_lifter")
+    source = str(bp.get("direction_source") or "")
+    if d in ("-x", "+x"):
+        side = "left" if d == "-x" else "right"
+        way = (f'Toward the lifter is to the <b>{side}</b> in the video ({_e(d)} on the plots, '
+               f'marked under the bar-path plot); found from: {_e(source or "not recorded")}.')
+    else:
+        way = "Which way is toward the lifter is not recorded in this result."
+    cls = "warn" if source.startswith("unknown") or d not in ("-x", "+x") else "mute"
+    pulls = []
+    for key, label in (("first_pull", "first pull"), ("second_pull", "second pull")):
+        p = bp.get(key) if isinstance(bp.get(key), dict) else {}
+        if p:
+            pulls.append(f"<tr><td>{_e(label)}</td><td>{_cm_or_m(p.get('toward_lifter_m'), 'cm')}</td>"
+                         f"<td>{_cm_or_m(p.get('away_from_lifter_m'), 'cm')}</td>"
+                         f"<td>{_cm_or_m(p.get('net_toward_lifter_m'), 'cm')}</td></tr>")
+    pull_table = ("<div class=scroll><table><tr><th>Pull</th><th>toward the lifter</th><th>away from the lifter</th>"
+                  f"<th>net toward</th></tr>{''.join(pulls)}</table></div>" if pulls else "")
+    rows = []
+    for key, label, abbr, unit in BAR_PATH_ROWS:
+        if key not in bp:
+            continue
+        val = _cm_or_m(bp.get(key), unit)
+        if key == "peak_height_m" and bp.get("peak_height_s") is not None:
+            val += f" at {_num(bp.get('peak_height_s'), 2, 's')}"
+        term = f'<abbr title="{_e(label)}">{_e(abbr)}</abbr>: {_e(label)}' if abbr else _e(label)
+        rows.append(f"<tr><td>{term}</td><td>{_e(val)}</td></tr>")
+    table = f"<div class=scroll><table>{''.join(rows)}</table></div>" if rows else ""
+    entries = []
+    if pulls:
+        entries.append(("toward, away, net", "horizontal movement of the bar in the pull", "cm",
+                        _definition(result, "bar_path.first_pull / second_pull")
+                        or "the largest movement toward / away from the lifter from where the pull started, "
+                           "and where it ended (net)"))
+    for key, label, abbr, unit in BAR_PATH_ROWS:
+        if abbr and key in bp:
+            entries.append((abbr, label, unit, _definition(result, f"bar_path.{key}") or _BAR_PATH_HOW.get(key)))
+    return f"<p class={cls}>{way}</p>{pull_table}{table}{_legend(entries)}"
+
+
+def _drop_note(result: dict) -> str:
+    """What the grey in the plots and the overlay is: the dropped bar, off the lift."""
+    drops = drop_intervals(result)
+    if not drops:
+        return ""
+    when = ", ".join(f"from {s:.2f} s" + (f" to {e:.2f} s" if math.isfinite(e) else "") for s, e in drops)
+    return (f"<p class=mute>Grey: the dropped bar ({_e(when)}), not part of the lift: not counted in the reps "
+            "or the lift's peaks, and kept off the plots' scales.</p>")
 
 
 def _phase_table(result: dict) -> str:
@@ -329,12 +511,19 @@ def results_page_html(job_id: str, result: Optional[dict], status: dict,
                            f"<figcaption>{_e(title)}</figcaption></figure>")
         # the bar path plot sits under the video (the path on the plate, then in metres)
         bar = figs.pop("bar_path", "")
-        side = (f'<div class=card><h2>Overlay</h2>{video}</div>'
-                + (f'<div class=card><h2>Bar path</h2><div class=plots>{bar}</div></div>' if bar else ""))
-        plots_html = (f'<div class=card><h2>Plots</h2><div class=plots>{"".join(figs.values())}</div></div>'
-                      if figs else "")
+        kind, seed_text, _ = seed_origin(result)
+        seed_note = (f'<p class="warn seed-auto">{_e(seed_text[:1].upper() + seed_text[1:])}. Check in the video '
+                     'that the outlined plate is the one on the bar; if it is not, submit the clip again with '
+                     'the plate\'s circle.</p>' if kind == "auto" else "")
+        figures = _bar_path_figures(result, status)
+        drop_note = _drop_note(result)
+        side = (f'<div class=card><h2>Overlay</h2>{video}{seed_note}</div>'
+                + (f'<div class=card><h2>Bar path</h2><div class=plots>{bar}</div>{drop_note}</div>' if bar else ""))
+        plots_html = (f'<div class=card><h2>Plots</h2><div class=plots>{"".join(figs.values())}</div>'
+                      f'{drop_note}</div>' if figs else "")
         mainc = (f'<div class=card><h2>Summary</h2>{_kpis(result)}</div>'
                  f'<div class=card><h2>Repetitions</h2>{_rep_table(result)}</div>'
+                 + (f'<div class="card bar-path-figures"><h2>Bar-path figures</h2>{figures}</div>' if figures else "")
                  + _phase_table(result) + _warnings(result) + plots_html + job_card)
         parts.append(f'<div class=grid><div>{side}</div><div>{mainc}</div></div>')
 

@@ -26,7 +26,7 @@ from typing import Optional
 
 from liftflow.render.plots import PLOT_SERIES
 
-PLOT_INPUTS = ("metrics", "reps", "phases")  # the result keys render_plots reads
+PLOT_INPUTS = ("metrics", "reps", "phases", "summary", "bar_path")  # the result keys render_plots reads
 
 log = logging.getLogger(__name__)
 
