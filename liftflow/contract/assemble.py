@@ -411,7 +411,7 @@ def build_result(
     if tracking is not None:
         result["tracking"] = tracking
     for key in ("metrics_raw", "reps", "phases", "bar_path", "calibration", "definitions", "warnings",
-                "load", "verdict"):
+                "load", "verdict", "lift_type"):
         if key in physics:
             result[key] = physics[key]
     if pose:

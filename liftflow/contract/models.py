@@ -11,7 +11,7 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from liftflow.physics.params import LOAD_ASSUMED, LOAD_GIVEN
+from liftflow.physics.params import LIFT_TYPES, LOAD_ASSUMED, LOAD_GIVEN
 from liftflow.verdict import CODES
 
 API_VERSION = "2.0.0"
@@ -23,7 +23,8 @@ API_VERSION = "2.0.0"
 # they meant in 2.0.0 again).
 # 2.3.0 = 2.2.0 + `load` (the mass energy and power use, given or assumed), `verdict` (can the
 # numbers be used: a reason code and a message), per rep `velocity_loss_pct`, and
-# summary.velocity_loss_pct / velocity_loss_reference_rep (velocity loss within the set).
+# summary.velocity_loss_pct / velocity_loss_reference_rep (velocity loss within the set), and
+# `lift_type` (the lift the request named, null when unknown).
 # Nothing of 2.0.0 is removed, renamed or given another meaning.
 RESULTS_CONTRACT_VERSION = "2.3.0"
 
@@ -121,3 +122,4 @@ class ResultsContract(_Open):
     results_contract_version: str = RESULTS_CONTRACT_VERSION
     load: Optional[Load] = None
     verdict: Optional[Verdict] = None
+    lift_type: Optional[Literal[tuple(LIFT_TYPES)]] = None

@@ -116,6 +116,8 @@ def build_definitions(filt: dict | None, params: PhysicsParams, floor_based: boo
                          f"{params.plate_mass_kg:g} kg)"},
         "load.origin": {"unit": "-", "how": "given (the request's load_kg) or assumed (not given: energy and power are "
                         "those of the assumed mass, load.assumed_from says which, and a warning says so)"},
+        "lift_type": {"unit": "-", "how": "the lift the request named (squat, snatch, clean, ...), which decides the "
+                      "phases and bar-path figures; null when not given (reps are counted, no phases)"},
         "verdict.code": {"unit": "-", "how": verdict_definition()},
         "verdict.message": {"unit": "-", "how": "why, in a sentence, and what to change when the code is not ok"},
         "calibration.m_per_px": {"unit": "m/px", "how": "plate diameter / (2 x median semi-major axis (or radius) of the plate over "

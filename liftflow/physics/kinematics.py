@@ -115,11 +115,13 @@ def _abs_peak(v: np.ndarray) -> float:
 
 
 def _judged(out: dict, params: PhysicsParams, tracked_frames: int) -> dict:
-    """``out`` with the job's ``load`` and ``verdict`` (and the warning of an assumed load)."""
+    """``out`` with the job's ``lift_type``, ``load`` and ``verdict`` (and the warning of an
+    assumed load)."""
     from liftflow.verdict import judge
 
     s = out["summary"]
     rng = s["max_height_m"] - s["min_height_m"] if s["analysed_frames"] else None
+    out["lift_type"] = params.lift_type
     out["load"] = params.load()
     out["verdict"] = judge(s["total_frames"], tracked_frames, s["analysed_frames"], rng,
                            s["rep_count"]).to_dict()

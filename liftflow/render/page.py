@@ -227,9 +227,18 @@ def _user_details(status: dict, result: Optional[dict]) -> list[tuple[str, str]]
     fname = _first(st.get("original_filename"), src.get("original_filename"))
     if fname is not None:
         rows.append(("File", _e(fname)))
-    lift = _first(st.get("lift_type"), (res.get("calibration") or {}).get("lift_type") if isinstance(res.get("calibration"), dict) else None)
+    lift = _lift_type(st, res)
     if lift is not None:
         rows.append(("Lift", _e(lift)))
+    load = res.get("load") if isinstance(res.get("load"), dict) else {}
+    if load.get("load_kg") is not None:
+        given = load.get("origin") == "given"
+        rows.append(("Load", _e(f"{_num(load.get('load_kg'), 1)} kg") + (
+            "" if given else ' <strong>assumed</strong> <span class=mute>(not given with the video: energy and '
+                             'power are those of this mass; send load_kg)</span>')))
+    verdict = res.get("verdict") if isinstance(res.get("verdict"), dict) else {}
+    if verdict.get("code") not in (None, "ok"):
+        rows.append(("Verdict", f'<strong>{_e(verdict.get("code"))}</strong>: {_e(verdict.get("message", ""))}'))
     crid = _first(st.get("client_run_id"), bm.get("client_run_id"))
     if crid is not None:
         rows.append(("Client run", _e(crid)))

@@ -108,10 +108,14 @@ def test_the_page_shows_the_bar_path_figures_for_olympic_lifts_only(snatch, clea
             assert f"{bp[pull]['toward_lifter_m'] * 100:.1f} cm" in shown
             assert f"{bp[pull]['net_toward_lifter_m'] * 100:.1f} cm" in shown
     assert "Bar-path figures" not in page(squat)
-    # an Olympic lift whose phases could not be split says so (status carries the lift type)
-    html = page({**snatch, "bar_path": None}, lift_type="snatch")
+    # an Olympic lift whose phases could not be split says so (the lift type from the status,
+    # or from result.json's own lift_type, contract 2.3.0)
+    bare = {**snatch, "bar_path": None, "lift_type": None}
+    html = page(bare, lift_type="snatch")
     assert "Bar-path figures" in html and "Not computed" in html
-    assert "Bar-path figures" not in page({**snatch, "bar_path": None})
+    html = page({**bare, "lift_type": "snatch"})
+    assert "Bar-path figures" in html and "Not computed" in html
+    assert "Bar-path figures" not in page(bare)
 
 
 def test_a_legend_explains_every_abbreviation_of_the_rep_table(snatch, squat):
@@ -330,3 +334,16 @@ def test_the_overlay_draws_the_drop_grey_and_off_its_colour_scale(snatch):
     assert scene.vmax == pytest.approx(vy_scale(vy[~drop]))
     t_drop = float(series(snatch, "time_s")[drop][3])
     assert scene.labels(t_drop)[2] == "dropped bar"
+
+
+def test_the_page_says_when_the_load_was_assumed_and_what_the_verdict_is(squat):
+    assumed = {**squat, "load": {"load_kg": 60.0, "origin": "assumed", "assumed_from": "bar + plates"}}
+    shown = text_of(page(assumed))
+    assert "60.0 kg assumed" in shown and "send load_kg" in shown
+    given = text_of(page({**squat, "load": {"load_kg": 102.5, "origin": "given"}}))
+    assert "102.5 kg" in given and "assumed" not in given.split("102.5 kg")[1][:20]
+    assert "Verdict" not in text_of(page({**squat, "verdict": {"code": "ok", "message": "fine"}}))
+    hostile = "<script>alert(1)</script>"
+    html = page({**squat, "verdict": {"code": "plate_lost", "message": f"lost on most frames {hostile}"}})
+    assert "plate_lost" in text_of(html) and "lost on most frames" in text_of(html)
+    assert hostile not in html  # escaped
