@@ -50,3 +50,11 @@ def test_the_command_line_names_a_bad_variable_and_starts_nothing(tmp_path):
     assert "LIFTFLOW_UI_PORT='three thousand' is not a whole number" in r.stderr
     assert "Traceback" not in r.stderr
     assert not (tmp_path / "run").exists()  # no stack lock, no logs: nothing was started
+
+
+def test_every_setting_is_documented_in_the_readme():
+    from liftflow.config import ENV_VARS, PROJECT_ROOT
+
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    missing = [v for v in ENV_VARS if f"`{v}`" not in readme]
+    assert not missing, f"settings read by liftflow/config.py but not in the README: {missing}"
