@@ -114,6 +114,8 @@ class TrialPostgres:
                 "-k", str(self.root), "-c", "max_connections=200", "-c", "fsync=on"]
 
     def preexec(self) -> Optional[Callable[[], None]]:
+        """Run as the server user (under root); with the stack, ``stack.Child`` also ties the
+        server's life to the supervisor's."""
         return _as_user(server_user())
 
     def ready(self) -> bool:

@@ -97,9 +97,9 @@ class Child:
         as_user = self.as_user
 
         def preexec():
-            _die_with_parent()
             if as_user is not None:
-                as_user()
+                as_user()  # first: changing credentials clears the parent-death signal
+            _die_with_parent()
         self.proc = subprocess.Popen(self.argv, env=env, cwd=PROJECT_ROOT, stdout=log,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      start_new_session=True, preexec_fn=preexec)

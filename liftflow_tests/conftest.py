@@ -95,8 +95,16 @@ def postgres_server():
     root = shared_temp_dir("liftflow-test-pg-")  # the postgres user must reach it under root
     pg = TrialPostgres(root / "cluster", free_port())
     pg.prepare()
+    as_user = pg.preexec()
+
+    def preexec():  # the server user, and the server dies with this test process
+        import ctypes
+
+        if as_user is not None:
+            as_user()  # first: changing credentials clears the parent-death signal
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     with open(root / "postgres.log", "wb") as log:
-        proc = subprocess.Popen(pg.argv(), preexec_fn=pg.preexec(), stdout=log, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen(pg.argv(), preexec_fn=preexec, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
     try:
         deadline = time.monotonic() + 60

@@ -233,3 +233,33 @@ def test_one_command_adds_a_worker(scaled):
         except ProcessLookupError:
             pass
         p.wait(30)
+
+
+def test_a_killed_supervisor_leaves_no_server_behind():
+    """kill -9 of `liftflow up --scaled` alone: its children follow it (a trial Postgres left
+    running would hold its data folder and refuse the next start), and the next start works."""
+    import os
+    import signal
+
+    root = shared_temp_dir("liftflow-scaled-kill-")
+    s = scaled_stack(root, workers=1)
+    children: list = []
+    try:
+        s.start()
+        children = [p for p in s.tree() if p.pid != s.proc.pid]
+        assert any("postgres" in " ".join(p.cmdline()) for p in children)
+        os.kill(s.proc.pid, signal.SIGKILL)
+        s.proc.wait(10)
+        gone, alive = psutil.wait_procs(children, timeout=30)
+        assert not alive, [" ".join(p.cmdline())[:80] for p in alive]
+        again = scaled_stack(root, workers=1).start()  # the same data folder and cluster
+        assert again.stop() == 0, again.tail()
+    finally:
+        if s.proc is not None and s.proc.poll() is None:
+            s.kill9_everything()
+        for p in children:  # what outlived the supervisor when the test failed
+            try:
+                p.kill()
+            except psutil.Error:
+                pass
+        shutil.rmtree(root, ignore_errors=True)
