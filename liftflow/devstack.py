@@ -142,6 +142,19 @@ class StackProcess:
                 time.sleep(0.5)
         raise AssertionError(f"job {job_id} not in {states} after {timeout} s; last {last}\n{self.tail()}")
 
+    def wait_for_step(self, job_id: str, step: str, timeout_s: float = 120.0) -> None:
+        """Poll the job's status until ``step`` runs; fails at once (not at the deadline) when
+        the job got past it between two polls."""
+        deadline = time.monotonic() + timeout_s
+        with self.client() as c:
+            while True:
+                st = c.get(f"/api/v1/videos/{job_id}/status").json()
+                if st.get("current_step") == step:
+                    return
+                assert st.get("status") in ("pending", "processing"), f"never saw {step}: {st}"
+                assert time.monotonic() < deadline, f"{step} not reached in {timeout_s} s: {st}\n{self.tail()}"
+                time.sleep(0.05)
+
     def instance(self):
         """The stack's Dagster instance (its dagster.yaml names the storage: SQLite or Postgres)."""
         from dagster import DagsterInstance

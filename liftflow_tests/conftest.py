@@ -25,7 +25,8 @@ def manifest(real_data):
 
 @pytest.fixture(scope="session")
 def synth_clip(tmp_path_factory):
-    """A small synthetic two-rep squat with exact truth, shared by the pipeline tests."""
+    """A small synthetic two-rep squat with exact truth, shared by the pipeline tests. Its
+    plate starts at (144, 69) px, radius 36 (truth.x[0], truth.y[0], truth.r[0])."""
     from liftflow.synth import SynthSpec, generate_clip
 
     d = tmp_path_factory.mktemp("synth")
@@ -39,7 +40,8 @@ def synth_clip(tmp_path_factory):
 def long_clip(tmp_path_factory):
     """A longer clip so a run is still in progress when a test interferes with it: ~1000
     frames, its tracking step lasts ~2 s here (with 3 reps it lasted 0.6 s once tracking
-    got faster, and a test polling for that step every 0.2 s through the API missed it)."""
+    got faster, and a test polling for that step every 0.2 s through the API missed it). Its
+    plate starts at (288, 154) px, radius 60."""
     from liftflow.synth import SynthSpec, generate_clip
 
     d = tmp_path_factory.mktemp("synth-long")

@@ -134,17 +134,6 @@ def test_reexecution_from_failure_through_the_uis_mutation(scaled, synth_clip):
     assert inst.get_run_by_id(new_run).tags.get(WORKER_NAME_TAG, "").startswith("w")
 
 
-def _wait_for_step(c, job_id: str, step: str, timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        st = c.get(f"/api/v1/videos/{job_id}/status").json()
-        if st.get("current_step") == step:
-            return
-        assert st.get("status") in ("pending", "processing"), f"never saw {step}: {st}"
-        assert time.monotonic() < deadline, st
-        time.sleep(0.05)
-
-
 def test_kill9_of_one_worker_mid_step_leaves_the_other_jobs_untouched(scaled, long_clip):
     """A worker killed as a whole (its main process and the pool process running the
     analysis) mid-step: its run is seen dead and retried from the failed step on a live
@@ -153,7 +142,7 @@ def test_kill9_of_one_worker_mid_step_leaves_the_other_jobs_untouched(scaled, lo
     with scaled.client() as c:
         victim = _upload(c, path, truth)
         other = _upload(c, path, truth)
-        _wait_for_step(c, victim, "track_disc")
+        scaled.wait_for_step(victim, "track_disc")
     run = _runs(scaled, victim)[0].dagster_run
     worker = psutil.Process(int(run.tags[WORKER_PID_TAG]))  # the pool process running the run
     main = worker.parent()

@@ -133,7 +133,7 @@ def test_quickstart_section_g(stack, real_data, manifest, synth_clip):
 
         with open(path, "rb") as f:
             r = c.post("/api/v1/bench/run_one", files={"file": ("snatch_001.mp4", f, "video/mp4")}, data={
-                "video_source_type": "upload", "disc_center_x": 160, "disc_center_y": 170,
+                "video_source_type": "upload", "disc_center_x": 144, "disc_center_y": 69,
                 "disc_radius": 36, "seed_frame": 0, "case_id": "snatch_001",
                 "client_run_id": "run_20260213", "tags": json.dumps({"env": "indoor", "disc": "black"})})
         assert r.status_code == 200, r.text
@@ -144,8 +144,8 @@ def test_quickstart_section_g(stack, real_data, manifest, synth_clip):
                                "delete": f"/api/v1/videos/{up['job_id']}"}
 
         r = c.post("/api/v1/bench/run_one", data={
-            "video_source_type": "local_asset", "asset_id": "snatch_001", "disc_center_x": 160,
-            "disc_center_y": 170, "disc_radius": 36, "seed_frame": 0, "case_id": "snatch_001",
+            "video_source_type": "local_asset", "asset_id": "snatch_001", "disc_center_x": 144,
+            "disc_center_y": 69, "disc_radius": 36, "seed_frame": 0, "case_id": "snatch_001",
             "client_run_id": "run_20260213"})
         assert r.status_code == 200, r.text
         local = r.json()
@@ -177,7 +177,7 @@ def test_quickstart_section_g(stack, real_data, manifest, synth_clip):
                        "message", "original_filename", "selection_data", "tracking_backend", "case_id",
                        "client_run_id", "tags", "source_type", "asset_id", "started_at", "finished_at"]
     assert e["video_id"] == up["job_id"] and e["progress"] == 1.0 and e["message"] == "Analysis complete"
-    assert e["selection_data"] == {"center": [160, 170], "radius": 36} and e["tracking_backend"] == "classic"
+    assert e["selection_data"] == {"center": [144, 69], "radius": 36} and e["tracking_backend"] == "classic"
     assert (e["case_id"], e["client_run_id"], e["tags"]) == ("snatch_001", "run_20260213",
                                                              {"env": "indoor", "disc": "black"})
     assert (e["source_type"], e["original_filename"], e["asset_id"]) == ("upload", "snatch_001.mp4", None)
@@ -200,7 +200,7 @@ def test_three_jobs_run_strictly_one_after_another(stack, synth_clip):
         for i in range(3):
             with open(path, "rb") as f:
                 r = c.post("/api/v1/videos/upload", files={"file": (f"clip{i}.mp4", f, "video/mp4")},
-                           data={"disc_center_x": 160, "disc_center_y": 170, "disc_radius": 36})
+                           data={"disc_center_x": 144, "disc_center_y": 69, "disc_radius": 36})
             assert r.status_code == 200
             ids.append(r.json()["video_id"])
         # while they wait, the queue position is told
@@ -336,10 +336,10 @@ def test_delete_cancels_a_queued_job_and_removes_everything(stack, synth_clip, l
     with stack.client() as c:
         with open(long_path, "rb") as f:
             first = c.post("/api/v1/videos/upload", files={"file": ("long.mp4", f, "video/mp4")},
-                           data={"disc_center_x": 320, "disc_center_y": 355, "disc_radius": 60}).json()["video_id"]
+                           data={"disc_center_x": 288, "disc_center_y": 154, "disc_radius": 60}).json()["video_id"]
         with open(path, "rb") as f:
             queued = c.post("/api/v1/videos/upload", files={"file": ("q.mp4", f, "video/mp4")},
-                            data={"disc_center_x": 160, "disc_center_y": 170, "disc_radius": 36}).json()["video_id"]
+                            data={"disc_center_x": 144, "disc_center_y": 69, "disc_radius": 36}).json()["video_id"]
         assert c.get(f"/api/v1/videos/{queued}/status").json()["status"] == "pending"
         run_ids = [r.run_id for r in stack.instance().get_runs() if r.tags.get("job_id") == queued]
         r = c.delete(f"/api/v1/videos/{queued}")
@@ -369,19 +369,6 @@ def test_second_stack_on_same_data_folder_is_refused(stack):
     assert out.returncode == 1 and "already running on this data folder" in out.stderr
 
 
-def _wait_for_step(c, job_id: str, step: str, tail, timeout_s: float = 120) -> None:
-    """Poll the job's status until ``step`` runs; fails at once (not at the deadline) when
-    the job got past it between two polls."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        st = c.get(f"/api/v1/videos/{job_id}/status").json()
-        if st.get("current_step") == step:
-            return
-        assert st.get("status") in ("pending", "processing"), f"never saw {step}: {st}"
-        assert time.monotonic() < deadline, tail()
-        time.sleep(0.05)
-
-
 def _steps_started(inst, run_id: str) -> set:
     from dagster import DagsterEventType
 
@@ -401,11 +388,11 @@ def test_kill9_of_whole_stack_mid_run_heals_itself_after_restart(tmp_path, synth
         with s.client() as c:
             with open(long_path, "rb") as f:
                 killed = c.post("/api/v1/videos/upload", files={"file": ("long.mp4", f, "video/mp4")},
-                                data={"disc_center_x": 320, "disc_center_y": 355, "disc_radius": 60}).json()["video_id"]
+                                data={"disc_center_x": 288, "disc_center_y": 154, "disc_radius": 60}).json()["video_id"]
             with open(path, "rb") as f:
                 queued = c.post("/api/v1/videos/upload", files={"file": ("q.mp4", f, "video/mp4")},
-                                data={"disc_center_x": 160, "disc_center_y": 170, "disc_radius": 36}).json()["video_id"]
-            _wait_for_step(c, killed, "track_disc", s.tail)
+                                data={"disc_center_x": 144, "disc_center_y": 69, "disc_radius": 36}).json()["video_id"]
+            s.wait_for_step(killed, "track_disc")
         s.kill9_everything()
         assert not s.tree()
         s.start()
@@ -520,7 +507,7 @@ def test_kill9_of_the_run_worker_is_retried_from_the_failed_step(stack, long_cli
             nxt = c.post("/api/v1/videos/upload", files={"file": ("n.mp4", f, "video/mp4")},
                          data={"disc_center_x": small.x[0], "disc_center_y": small.y[0],
                                "disc_radius": small.r[0]}).json()["video_id"]
-        _wait_for_step(c, victim, "track_disc", stack.tail)
+        stack.wait_for_step(victim, "track_disc")
     first = [r for r in stack.instance().get_runs() if r.tags.get("job_id") == victim][0]
     assert first.tags["dagster/max_retries"] == "2" and first.tags["dagster/retry_strategy"] == "FROM_FAILURE"
     psutil.Process(int(first.tags["liftflow/worker_pid"])).kill()

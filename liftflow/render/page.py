@@ -155,12 +155,18 @@ def _url(u: Any) -> Optional[str]:
     return html.escape(u.strip(), quote=True)
 
 
-def _num(v: Any, nd: int = 2, unit: str = "") -> str:
+def _finite(v: Any) -> Optional[float]:
+    """``v`` as a finite float, or None (missing, not a number, NaN, infinite)."""
     try:
         f = float(v)
     except (TypeError, ValueError):
-        return "–"
-    if not math.isfinite(f):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _num(v: Any, nd: int = 2, unit: str = "") -> str:
+    f = _finite(v)
+    if f is None:
         return "–"
     return f"{f:.{nd}f}{(' ' + unit) if unit else ''}"
 
@@ -341,11 +347,8 @@ def _rep_table(result: dict) -> str:
 
 
 def _cm_or_m(v: Any, unit: str) -> str:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return "–"
-    if not math.isfinite(f):
+    f = _finite(v)
+    if f is None:
         return "–"
     return f"{f * 100:.1f} cm" if unit == "cm" else f"{f:.2f} m"
 
