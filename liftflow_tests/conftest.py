@@ -100,11 +100,11 @@ def postgres_server():
     as_user = pg.preexec()
 
     def preexec():  # the server user, and the server dies with this test process
-        import ctypes
+        from liftflow.stack import _die_with_parent
 
         if as_user is not None:
             as_user()  # first: changing credentials clears the parent-death signal
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        _die_with_parent()
     with open(root / "postgres.log", "wb") as log:
         proc = subprocess.Popen(pg.argv(), preexec_fn=preexec, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)

@@ -11,7 +11,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import httpx
 import pytest
 
 from liftflow.config import build_settings
+from liftflow.scaled import free_port
 from liftflow.stack import api_command
 
 MB = 1024 * 1024
@@ -153,15 +153,9 @@ def test_open_routes_and_preflights_need_no_key(app):
 
 # ----------------------------------------------------------------------- a real uvicorn
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "LIFTFLOW_DATA_DIR": str(tmp_path / "data"), "LIFTFLOW_API_KEYS": KEY,
            "LIFTFLOW_MAX_UPLOAD_MB": "2", "LIFTFLOW_BODY_TIMEOUT_S": "1",
            "LIFTFLOW_API_HOST": "127.0.0.1", "LIFTFLOW_API_PORT": str(port),
