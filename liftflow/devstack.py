@@ -127,16 +127,21 @@ class StackProcess:
             self.kill9_everything()
             return -9
 
-    def wait_status(self, job_id: str, states=("completed", "failed"), timeout: float = 240.0) -> dict:
+    def wait_status(self, job_id: str, states=("completed", "failed"), timeout: float = 240.0,
+                    run_id: str | None = None) -> dict:
+        """Poll the job's status until it is in ``states``; with ``run_id``, until that run is
+        the one the status reports (a run launched behind the API's back, e.g. from the UI,
+        shows up only once the API has seen it: until then the status is the previous run's)."""
         deadline = time.monotonic() + timeout
         last = None
         with self.client() as c:
             while time.monotonic() < deadline:
                 last = c.get(f"/api/v1/videos/{job_id}/status").json()
-                if last.get("status") in states:
+                if last.get("status") in states and run_id in (None, last.get("run_id")):
                     return last
                 time.sleep(0.5)
-        raise AssertionError(f"job {job_id} not in {states} after {timeout} s; last {last}\n{self.tail()}")
+        raise AssertionError(f"job {job_id} not in {states} (run {run_id}) after {timeout} s; "
+                             f"last {last}\n{self.tail()}")
 
     def wait_for_step(self, job_id: str, step: str, timeout_s: float = 120.0) -> None:
         """Poll the job's status until ``step`` runs; fails at once (not at the deadline) when

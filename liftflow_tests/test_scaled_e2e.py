@@ -126,8 +126,8 @@ def test_reexecution_from_failure_through_the_uis_mutation(scaled, synth_clip):
     write_random_yolo_pose_weights(weights)
     failed = _runs(scaled, jid)[0].dagster_run
     new_run = RunLauncher("127.0.0.1", scaled.ui_port).reexecute(failed.run_id, from_failure=True)
-    st = scaled.wait_status(jid)
-    assert st["status"] == "completed" and st["run_id"] == new_run, st
+    st = scaled.wait_status(jid, run_id=new_run)
+    assert st["status"] == "completed", st
     inst = scaled.instance()
     started = {e.step_key for e in inst.all_logs(new_run, of_type=DagsterEventType.STEP_START)}
     assert started == {"estimate_pose", "compute_metrics", "assemble_contract"}
