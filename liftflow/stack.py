@@ -81,6 +81,13 @@ def _bin(name: str) -> str:
     return str(p) if p.exists() else name
 
 
+# The analysis runs niced: the run workers (children of the code server in the embedded
+# stack, of the Celery workers in the scaled one) inherit it, so on a small machine the API
+# and the UI answer at once while a job takes every core (CFS weight 110 against 1024);
+# alone on the machine a job still gets all of it.
+ANALYSIS_NICE = 10
+
+
 @dataclass
 class Child:
     name: str
@@ -90,15 +97,18 @@ class Child:
     restarts: list[float] = field(default_factory=list)
     log_path: Optional[Path] = None
     as_user: Optional[Callable[[], None]] = None  # drops root (PostgreSQL refuses to run as root)
+    nice: int = 0  # added to the niceness of the process and everything it starts
 
     def start(self, env: dict, log_dir: Path) -> None:
         self.log_path = log_dir / f"{self.name}.log"
         log = open(self.log_path, "ab", buffering=0)
-        as_user = self.as_user
+        as_user, nice = self.as_user, self.nice
 
         def preexec():
             if as_user is not None:
                 as_user()  # first: changing credentials clears the parent-death signal
+            if nice:
+                os.nice(nice)
             _die_with_parent()
         self.proc = subprocess.Popen(self.argv, env=env, cwd=PROJECT_ROOT, stdout=log,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -212,7 +222,7 @@ class Stack:
                   [py, "-m", "dagster", "api", "grpc", "-h", "127.0.0.1",
                    "-p", str(s.code_server_port), "-m", "liftflow.orchestration.definitions",
                    "--location-name", "liftflow"],
-                  self._grpc_ok),
+                  self._grpc_ok, nice=ANALYSIS_NICE),
             Child("webserver",
                   [_bin("dagster-webserver"), "-h", "127.0.0.1", "-p", str(s.ui_port),
                    "-w", str(PROJECT_ROOT / "workspace.yaml")],
@@ -240,7 +250,7 @@ class Stack:
     def _worker_children(self) -> list[Child]:
         if self.scaled is None:
             return []
-        return [Child(f"worker-{i}", worker_command(self.s, f"w{i}"), lambda: True)
+        return [Child(f"worker-{i}", worker_command(self.s, f"w{i}"), lambda: True, nice=ANALYSIS_NICE)
                 for i in range(1, self.scaled.workers + 1)]
 
     def _grpc_ok(self) -> bool:

@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Annotated, Callable, Optional
 
 from fastapi import Depends, Request, Security
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader
 
 from liftflow.config import Settings, get_settings
@@ -27,7 +28,9 @@ from liftflow_api.guard import API_KEY_HEADER
 
 
 
-def app_settings() -> Settings:
+# The cheap dependencies are coroutines: a sync one costs a hop through the thread pool on
+# every request, and the pollers of many jobs are this API's hot path.
+async def app_settings() -> Settings:
     """The process's settings (read from the environment by liftflow.config)."""
     return get_settings()
 
@@ -39,14 +42,14 @@ def service() -> JobService:
     return JobService(settings, get_instance(settings), launcher_from_settings(settings))
 
 
-def job_service() -> JobService:
+async def job_service() -> JobService:
     return service()
 
 
-def lazy_job_service(request: Request) -> Callable[[], JobService]:
+async def lazy_job_service(request: Request) -> Callable[[], JobService]:
     """``job_service`` (or its override) not yet called: for /health, which reports a
     service that cannot even be built as unhealthy (503) instead of failing."""
-    return request.app.dependency_overrides.get(job_service, job_service)
+    return request.app.dependency_overrides.get(job_service, service)
 
 
 AppSettings = Annotated[Settings, Depends(app_settings)]
@@ -54,9 +57,14 @@ Service = Annotated[JobService, Depends(job_service)]
 LazyService = Annotated[Callable[[], JobService], Depends(lazy_job_service)]
 
 
-def job_view(video_id: str, svc: Service) -> JobView:
-    """The job of the path's ``video_id`` now; JobNotFound (404) if there is none."""
-    return svc.view(video_id)
+async def job_view(video_id: str, svc: Service) -> JobView:
+    """The job of the path's ``video_id`` now; JobNotFound (404) if there is none. A view the
+    service holds fresh is served on the event loop; one that needs the run storage is read
+    in a worker thread (a query must not stall every other request)."""
+    view = svc.cached_view(video_id)
+    if view is not None:
+        return view
+    return await run_in_threadpool(svc.view, video_id)
 
 
 def job_folder(video_id: str, svc: Service) -> JobFolder:

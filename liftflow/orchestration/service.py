@@ -27,6 +27,9 @@ from liftflow.pipeline.request import runs_a_network
 from liftflow.verdict import OK
 
 PENDING, PROCESSING, COMPLETED, FAILED = "pending", "processing", "completed", "failed"
+# How long one query of the unfinished runs, and a running job's view, serve every poller:
+# also how late a run launched behind the API's back (from the UI) shows in a job's status.
+ACTIVE_TTL_S = 0.5
 
 
 def queue_tags(settings: Settings, request: dict) -> dict[str, str]:
@@ -210,7 +213,7 @@ class JobService:
 
         now = time.monotonic()
         with self._active_lock:
-            if self._active is not None and now - self._active[0] < 0.5:
+            if self._active is not None and now - self._active[0] < ACTIVE_TTL_S:
                 return self._active[1]
             by_job: dict[str, object] = {}
             for rec in self.instance.get_run_records(filters=RunsFilter(
@@ -269,6 +272,26 @@ class JobService:
             pass
         return "the analysis run failed (see pipeline.log)"
 
+    def cached_view(self, job_id: str) -> Optional[JobView]:
+        """The job's view when ``view`` would serve it from its cache, without querying the
+        run storage (a stat and, while it runs, its progress file); None when ``view`` would
+        have to ask. The API serves hot polls with it on the event loop, off the thread pool."""
+        hit = self._views.get(job_id)
+        active = self._active
+        if hit is None or active is None or time.monotonic() - active[0] >= ACTIVE_TTL_S:
+            return None
+        cached_mtime, at, view = hit
+        try:
+            mtime = JobFolder.for_job(self.settings.results_dir, job_id).file(META).stat().st_mtime_ns
+        except (FileNotFoundError, ValueError):
+            return None
+        finished = view.status in (COMPLETED, FAILED) and job_id not in active[1]
+        if cached_mtime != mtime or not (finished or time.monotonic() - at < ACTIVE_TTL_S):
+            return None
+        if view.status == PROCESSING:
+            view = self._with_progress(JobFolder.for_job(self.settings.results_dir, job_id), view)
+        return view
+
     def view(self, job_id: str, records=None) -> JobView:
         """The job's state now. Run storage is the truth; a finished job's view is reused
         while its job_meta.json is unchanged (a retry or a delete changes it), and a running
@@ -289,7 +312,7 @@ class JobService:
                 # exists (a re-execution from the UI, an automatic retry): the active runs
                 # are one query shared by all pollers
                 finished = view.status in (COMPLETED, FAILED) and job_id not in self._active_runs()
-                if cached_mtime == mtime and (finished or time.monotonic() - at < 0.5):
+                if cached_mtime == mtime and (finished or time.monotonic() - at < ACTIVE_TTL_S):
                     if view.status == PROCESSING:
                         view = self._with_progress(folder, view)
                     return view

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Optional
 
 from fastapi import APIRouter, File, Form, UploadFile
-from fastapi.concurrency import run_in_threadpool
 
 from liftflow.errors import InputError, JobConflict
 from liftflow_api.deps import Service
@@ -13,7 +12,7 @@ from liftflow_api.schemas import BatchRequest, CompareRequest, job_links
 from liftflow_api.services.assets import list_assets, require_root, resolve_asset
 from liftflow_api.services.backends import check_tracking_backend
 from liftflow_api.services.submit import (
-    LOAD_KG_DOC, backend_field, enqueue, job_options, queued_message, read_lift_type, read_load_kg, read_tags,
+    LOAD_KG_DOC, backend_field, enqueue_off_loop, job_options, queued_message, read_lift_type, read_load_kg, read_tags,
     resolve_backend, seed_fields,
 )
 from liftflow_api.services.uploads import receive_into_new_job
@@ -69,8 +68,7 @@ async def bench_run_one(
         dest = resolve_asset(svc.settings.datasets_root, asset_id, asset_path)
         folder = svc.new_job()
         source = {"type": "local_asset", "original_filename": dest.name, "asset_id": asset_id or dest.stem}
-    # Launching is a blocking GraphQL call: keep it off the event loop so pollers are served.
-    await run_in_threadpool(enqueue, svc, folder, video_path=dest, seed=seed, options=options, source=source,
+    await enqueue_off_loop(svc, folder, video_path=dest, seed=seed, options=options, source=source,
             benchmark=benchmark, lift_type=lift_type, render=render, load_kg=load_kg)
     jid = folder.job_id
     return {

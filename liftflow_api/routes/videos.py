@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Optional
 
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 
 from liftflow.jobstore import OVERLAY, PLOTS_DIR, POSTER, JobFolder
@@ -14,7 +13,7 @@ from liftflow.render.plots import PLOT_NAMES
 from liftflow_api.deps import Job, JobFiles, Service
 from liftflow_api.schemas import status_links
 from liftflow_api.services.submit import (
-    LOAD_KG_DOC, backend_field, enqueue, job_options, queued_message, read_lift_type, read_load_kg, seed_fields,
+    LOAD_KG_DOC, backend_field, enqueue_off_loop, job_options, queued_message, read_lift_type, read_load_kg, seed_fields,
 )
 from liftflow_api.services.uploads import check_extension, receive_into_new_job
 
@@ -57,8 +56,7 @@ async def upload_video(
     options = job_options(svc.settings, backend=backend_field(backend, tracking_backend), pose=pose,
                           pose_stride=pose_stride)
     folder, dest = await receive_into_new_job(svc, file)
-    # Launching is a blocking GraphQL call: keep it off the event loop so pollers are served.
-    await run_in_threadpool(enqueue, svc, folder, video_path=dest, seed=seed, options=options,
+    await enqueue_off_loop(svc, folder, video_path=dest, seed=seed, options=options,
             source={"type": "upload", "original_filename": file.filename, "asset_id": None},
             benchmark={"case_id": None, "client_run_id": None, "tags": {}}, lift_type=lift_type,
             render=render, load_kg=load_kg)
@@ -67,7 +65,7 @@ async def upload_video(
 
 
 @router.get("/{video_id}/status", responses=_errors(404), summary="Poll a job's status and progress")
-def video_status(view: Job, svc: Service):
+async def video_status(view: Job, svc: Service):  # the pollers' hot path: no thread hop
     out = view.status_response()
     out["links"] = status_links(svc.settings, view.video_id, view.status == COMPLETED)
     return out

@@ -11,8 +11,11 @@ are known and available here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Optional
+
+import anyio
 
 from liftflow.bench.dataset import parse_tags
 from liftflow.config import Settings
@@ -25,6 +28,12 @@ from liftflow_api.services import model_config
 from liftflow_api.services.backends import (
     POSE_BACKENDS, POSE_OFF, check_pose_backend, check_tracking_backend, known_tracking_backend,
 )
+
+# Launches at once: each is a GraphQL call to the webserver, which serves them one by one
+# anyway; with their own threads, 50 simultaneous uploads never hold the shared thread pool
+# (40 threads) that the rest of the API's sync work needs.
+MAX_CONCURRENT_LAUNCHES = 4
+_launch_limiter: Optional[anyio.CapacityLimiter] = None
 
 MAX_TAGS = 50
 MAX_TAG_LEN = 256
@@ -156,3 +165,12 @@ def enqueue(svc: JobService, folder: JobFolder, *, video_path: Path, seed: SeedF
     except LaunchError as exc:
         raise LaunchError(f"the analysis queue is not reachable: {exc}",
                           public=f"the analysis queue is not reachable: {exc.public}") from exc
+
+
+async def enqueue_off_loop(svc: JobService, folder: JobFolder, **kwargs) -> str:
+    """``enqueue`` in a launch thread (at most MAX_CONCURRENT_LAUNCHES at once): the launch
+    blocks on GraphQL, and neither the event loop nor the shared thread pool may wait on it."""
+    global _launch_limiter
+    if _launch_limiter is None:  # created in the server's event loop
+        _launch_limiter = anyio.CapacityLimiter(MAX_CONCURRENT_LAUNCHES)
+    return await anyio.to_thread.run_sync(partial(enqueue, svc, folder, **kwargs), limiter=_launch_limiter)

@@ -503,6 +503,7 @@ def test_status_shows_a_verdict_as_new_fields_only(api, monkeypatch):
     view = JobView(vid, "completed", 1.0, "completed", f"Analysis complete: {verdict['message']}",
                    "2026-02-13T12:00:00", "2026-02-13T12:00:05", run_id="r1", verdict=verdict)
     monkeypatch.setattr(type(api.svc), "view", lambda self, job_id, records=None: view)
+    monkeypatch.setattr(type(api.svc), "cached_view", lambda self, job_id: None)  # always ask view
     st = api.client.get(f"/api/v1/videos/{vid}/status").json()
     assert st["status"] == "completed" and st["progress"] == 1.0 and st["verdict"] == verdict
     assert st["message"].startswith("Analysis complete")

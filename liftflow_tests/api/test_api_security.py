@@ -47,6 +47,7 @@ def test_the_results_page_escapes_every_user_value(api, monkeypatch):
     view = JobView(vid, "failed", 0.1, "decode", f"Analysis failed: decode: {HOSTILE[1]}", None, None,
                    error=f"decode: {HOSTILE[0]}", meta={"source": {"original_filename": name}})
     monkeypatch.setattr(type(api.svc), "view", lambda self, job_id, records=None: view)
+    monkeypatch.setattr(type(api.svc), "cached_view", lambda self, job_id: None)  # always ask view
     page = api.client.get(f"/jobs/{vid}")
     assert page.status_code == 200
     no_raw_markup(page.text)
@@ -150,6 +151,7 @@ def test_failure_reasons_are_served_without_paths_or_errno(api, monkeypatch):
     view = JobView(vid, "failed", 0.0, "decode", f"Analysis failed: {FFMPEG_FAILURE}", None, None,
                    error=FFMPEG_FAILURE, run_id="r1", meta={})
     monkeypatch.setattr(type(api.svc), "view", lambda self, job_id, records=None: view)
+    monkeypatch.setattr(type(api.svc), "cached_view", lambda self, job_id: None)  # always ask view
     monkeypatch.setattr(type(api.svc), "result", lambda self, job_id: (view, None))
     monkeypatch.setattr(type(api.svc), "list", lambda self: [view])
     bodies = [api.client.get(f"/api/v1/videos/{vid}/status"), api.client.get(f"/api/v1/videos/{vid}/results"),
@@ -214,6 +216,7 @@ def keyed(api, monkeypatch):
     view = type(api.svc).view
     monkeypatch.setattr(type(api.svc), "view", lambda self, job_id, records=None: dataclasses.replace(
         view(self, job_id), status="completed"))  # the page shows the video, plots and result
+    monkeypatch.setattr(type(api.svc), "cached_view", lambda self, job_id: None)  # always ask view
     return api
 
 

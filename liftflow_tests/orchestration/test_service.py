@@ -60,3 +60,40 @@ def test_status_shows_the_verdict_of_failed_and_completed_jobs(tmp_path, service
     assert st["message"] == f"Analysis complete: {st['verdict']['message']}"
     _, result = service.result(st["video_id"])
     assert result["verdict"] == st["verdict"] and result["load"] == {"load_kg": 100.0, "origin": "given"}
+
+
+def test_cached_view_serves_hot_polls_without_a_query_and_never_a_stale_state(tmp_path, service, monkeypatch):
+    """The API serves a poll from ``cached_view`` on its event loop: no run-storage query while
+    the shared query of unfinished runs is fresh, and nothing once it is stale, the job's
+    folder changed, or a newer run of the job exists (a re-execution from the UI)."""
+    import time
+
+    from dagster import DagsterRunStatus
+
+    from liftflow.orchestration import service as service_module
+
+    spec = dict(profile="squat", reps=1, width=320, height=240, plate_radius_px=36, fps=30, seed=3)
+    front = generate_clip(tmp_path / "front.mp4", SynthSpec(**spec, view="front"))
+    jid = _run(service, tmp_path / "front.mp4", front, 0)["video_id"]
+    failed = service.view(jid)
+    assert failed.status == "failed"
+    real = service.instance.get_run_records
+
+    def no_query(*a, **k):
+        raise AssertionError("cached_view queried the run storage")
+    monkeypatch.setattr(service.instance, "get_run_records", no_query)
+    assert service.cached_view(jid) == failed
+    monkeypatch.setattr(service.instance, "get_run_records", real)
+    # a newer run of the job, made behind the service's back: seen once the shared query is
+    # stale, and from then on the job reads pending
+    parent = service.instance.get_run_by_id(failed.run_id)
+    service.instance.add_run(parent.with_status(DagsterRunStatus.NOT_STARTED)._replace(run_id="f" * 36))
+    time.sleep(service_module.ACTIVE_TTL_S)
+    assert service.cached_view(jid) is None
+    assert service.view(jid).status == "pending" and service.view(jid).run_id == "f" * 36
+    # the job's folder changed: the cache says nothing
+    folder = JobFolder.for_job(service.settings.results_dir, jid)
+    time.sleep(0.01)
+    folder.update_meta(status="pending")
+    assert service.cached_view(jid) is None
+    assert service.cached_view("not a job id") is None
