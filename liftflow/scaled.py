@@ -15,6 +15,7 @@ import json
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -107,6 +108,11 @@ class TrialPostgres:
             hint = (f" (the {user!r} user must be able to reach {self.root}: every folder above it "
                     f"needs o+x, or choose another folder with --postgres-dir)") if user else ""
             raise StackError(f"initdb failed{hint}: {(out.stderr or out.stdout).strip()[-800:]}")
+
+    # "fast" shutdown: clients are disconnected and the server stops at once, cleanly; SIGTERM
+    # ("smart") waits for every client to leave, so a server whose owner died with clients
+    # still connected would live on, holding its data folder and port
+    STOP_SIGNAL = signal.SIGINT
 
     def argv(self) -> list[str]:
         # the socket directory is the cluster's own, so no system folder is needed

@@ -29,10 +29,10 @@ from liftflow.scaled import TrialPostgres, TrialRedis, free_port, worker_command
 PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
-    """Children get SIGTERM if the supervisor dies, so no orphan holds the ports."""
+def _die_with_parent(sig: int = signal.SIGTERM) -> None:
+    """Children get ``sig`` if the supervisor dies, so no orphan holds the ports."""
     try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, sig)
     except Exception:
         pass
 
@@ -98,18 +98,19 @@ class Child:
     log_path: Optional[Path] = None
     as_user: Optional[Callable[[], None]] = None  # drops root (PostgreSQL refuses to run as root)
     nice: int = 0  # added to the niceness of the process and everything it starts
+    stop_signal: int = signal.SIGTERM  # sent on stop, and by the kernel if the supervisor dies
 
     def start(self, env: dict, log_dir: Path) -> None:
         self.log_path = log_dir / f"{self.name}.log"
         log = open(self.log_path, "ab", buffering=0)
-        as_user, nice = self.as_user, self.nice
+        as_user, nice, stop_signal = self.as_user, self.nice, self.stop_signal
 
         def preexec():
             if as_user is not None:
                 as_user()  # first: changing credentials clears the parent-death signal
             if nice:
                 os.nice(nice)
-            _die_with_parent()
+            _die_with_parent(stop_signal)
         self.proc = subprocess.Popen(self.argv, env=env, cwd=PROJECT_ROOT, stdout=log,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      start_new_session=True, preexec_fn=preexec)
@@ -122,7 +123,7 @@ class Child:
         if not self.alive():
             return
         try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
+            os.killpg(self.proc.pid, self.stop_signal)
         except ProcessLookupError:
             return
         try:
@@ -241,7 +242,8 @@ class Stack:
         out = []
         if self.scaled.postgres is not None:
             pg = self.scaled.postgres
-            out.append(Child("postgres", pg.argv(), pg.ready, as_user=pg.preexec()))
+            out.append(Child("postgres", pg.argv(), pg.ready, as_user=pg.preexec(),
+                             stop_signal=pg.STOP_SIGNAL))
         if self.scaled.redis is not None:
             rd = self.scaled.redis
             out.append(Child("redis", rd.argv(), rd.ready))

@@ -87,7 +87,6 @@ def postgres_server():
     """A real PostgreSQL for the session's storage tests (the scaled profile's trial server,
     liftflow.scaled.TrialPostgres) on a free port; stopped by its pid at the end."""
     import shutil
-    import signal
     import subprocess
     import time
 
@@ -104,7 +103,7 @@ def postgres_server():
 
         if as_user is not None:
             as_user()  # first: changing credentials clears the parent-death signal
-        _die_with_parent()
+        _die_with_parent(pg.STOP_SIGNAL)
     with open(root / "postgres.log", "wb") as log:
         proc = subprocess.Popen(pg.argv(), preexec_fn=preexec, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
@@ -117,7 +116,7 @@ def postgres_server():
         yield pg
     finally:
         try:
-            proc.send_signal(signal.SIGINT)  # "fast" shutdown
+            proc.send_signal(pg.STOP_SIGNAL)
             proc.wait(30)
         except subprocess.TimeoutExpired:
             proc.kill()

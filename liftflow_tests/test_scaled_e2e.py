@@ -226,17 +226,27 @@ def test_one_command_adds_a_worker(scaled):
 
 def test_a_killed_supervisor_leaves_no_server_behind():
     """kill -9 of `liftflow up --scaled` alone: its children follow it (a trial Postgres left
-    running would hold its data folder and refuse the next start), and the next start works."""
+    running would hold its data folder and refuse the next start), also while a client
+    outside the stack holds a connection (a "smart" shutdown would wait for it), and the
+    next start works."""
     import os
     import signal
+
+    import sqlalchemy
+
+    from liftflow.scaled import SCALED_FILE
 
     root = shared_temp_dir("liftflow-scaled-kill-")
     s = scaled_stack(root, workers=1)
     children: list = []
+    outsider = None
     try:
         s.start()
         children = [p for p in s.tree() if p.pid != s.proc.pid]
         assert any("postgres" in " ".join(p.cmdline()) for p in children)
+        url = json.loads((s.data_dir / "run" / SCALED_FILE).read_text())["storage_url"]
+        outsider = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool).connect()
+        outsider.execute(sqlalchemy.text("select 1"))
         os.kill(s.proc.pid, signal.SIGKILL)
         s.proc.wait(10)
         gone, alive = psutil.wait_procs(children, timeout=30)
@@ -244,6 +254,11 @@ def test_a_killed_supervisor_leaves_no_server_behind():
         again = scaled_stack(root, workers=1).start()  # the same data folder and cluster
         assert again.stop() == 0, again.tail()
     finally:
+        if outsider is not None:
+            try:
+                outsider.close()
+            except Exception:  # its server is gone: that is the point
+                pass
         if s.proc is not None and s.proc.poll() is None:
             s.kill9_everything()
         for p in children:  # what outlived the supervisor when the test failed
