@@ -9,7 +9,10 @@
   and each rep's mean concentric velocity error, against the acceptance limits
   (0.04 m/s, exact count, 0.02 m/s); and the same errors had the plate scale been exact,
   which separates a biased tracked radius (a pure scale factor on every velocity) from the
-  physics' own timing and filtering errors.
+  physics' own timing and filtering errors; and the coverage of the ± (``reps[].uncertainty``):
+  per figure (MCV, peak velocity, ROM) the share of reps whose true value lies inside it
+  (target >= 90 %, reported, not part of the exit status: a few reps say little) and the
+  median half-width.
 - ``--real``: the clips in the settings' ``real_data_dir`` (manifest.csv): the default tracker
   from the manifest seed, lift type and expected reps from the ``lift`` column; prints rep counts and
   maximum speeds (over the lift, ``peak_speed_lift_m_s``, scored against 3 m/s; and over
@@ -37,6 +40,8 @@ from liftflow.physics.kinematics import compute_metrics
 from liftflow.physics.params import PhysicsParams
 from liftflow.tracking.registry import DEFAULT_BACKEND
 
+UNC_FIGURES = ("mean_concentric_velocity_m_s", "peak_concentric_velocity_m_s", "range_of_motion_m")
+COVERAGE_MIN = 0.90  # issue #18: the true value inside the ± on >= 90 % of reps
 PVV_LIMIT = 0.04
 MCV_LIMIT = 0.02
 SPEED_LIMIT = 3.0
@@ -125,6 +130,11 @@ def run_synth(workdir: Path, truth_track: bool, noise_px: float, seeds: list[int
             pvv_err_scale = k * s["peak_vertical_velocity_m_s"] - gt.peak_vertical_velocity_m_s
             mcv_errs_scale = [None if f is None else k * f["mean_concentric_velocity_m_s"] - tr["mean_concentric_velocity_m_s"]
                               for tr, f in pairs]
+            # the ± (reps[].uncertainty): is each true figure inside it?
+            inside = {key: [f[key] - f["uncertainty"][key] <= tr[key] <= f[key] + f["uncertainty"][key]
+                            for tr, f in pairs if f is not None and "uncertainty" in f] for key in UNC_FIGURES}
+            half_width = {key: [f["uncertainty"][key] for tr, f in pairs if f is not None and "uncertainty" in f]
+                          for key in UNC_FIGURES}
             ok = (abs(pvv_err) <= PVV_LIMIT and n_found == n_true
                   and all(e is not None and abs(e) <= MCV_LIMIT for e in mcv_errs))
             ok_all &= ok
@@ -137,7 +147,9 @@ def run_synth(workdir: Path, truth_track: bool, noise_px: float, seeds: list[int
                    "ok": ok, "gen_s": round(t_gen, 1), "track_s": round(t_track, 1),
                    "scale_err": round(1.0 / k - 1.0, 4),
                    "pvv_err_exact_scale": round(pvv_err_scale, 4),
-                   "mcv_err_exact_scale": [None if e is None else round(e, 4) for e in mcv_errs_scale]}
+                   "mcv_err_exact_scale": [None if e is None else round(e, 4) for e in mcv_errs_scale],
+                   "inside_plus_minus": inside, "plus_minus": half_width,
+                   "setup_quality": (res.get("setup_quality") or {}).get("verdict")}
             rows.append(row)
             if verbose:
                 mc = ", ".join("miss" if e is None else f"{e:+.3f}" for e in mcv_errs)
@@ -149,6 +161,18 @@ def run_synth(workdir: Path, truth_track: bool, noise_px: float, seeds: list[int
                 print(f"{'':<22} scale error {100 * (1.0 / k - 1.0):+.1f}% (tracked radius vs truth); with the exact "
                       f"scale: PVV err {pvv_err_scale:+.3f}, MCV err [{mcs}]", flush=True)
     return ok_all, rows
+
+
+def coverage(rows: list[dict]) -> dict:
+    """Per figure: the share of reps whose true value lies inside the ±, the reps counted and
+    the median half-width, pooled over ``rows`` (``run_synth``'s)."""
+    out = {}
+    for key in UNC_FIGURES:
+        ins = [b for r in rows for b in r.get("inside_plus_minus", {}).get(key, [])]
+        hw = [h for r in rows for h in r.get("plus_minus", {}).get(key, [])]
+        out[key] = {"coverage": round(float(np.mean(ins)), 4) if ins else None, "reps": len(ins),
+                    "median_half_width": round(float(np.median(hw)), 4) if hw else None}
+    return out
 
 
 def parse_lift(text: str) -> tuple[Optional[str], Optional[set[int]]]:
@@ -246,6 +270,13 @@ def physics_bench_cli(argv: Optional[list[str]] = None) -> int:
             print(f"with the exact plate scale: max |PVV err| {max(pvv_s):.3f} m/s, max |MCV err| "
                   f"{max(mcv_s) if mcv_s else float('nan'):.3f} m/s; max |scale error| from the tracked "
                   f"radius {100 * max(scale):.1f}%")
+            cov = coverage(rows)
+            out["coverage"] = cov
+            for key, c in cov.items():
+                shown = "n/a" if c["coverage"] is None else f"{100 * c['coverage']:.0f}%"
+                hw = "n/a" if c["median_half_width"] is None else f"{c['median_half_width']:.3f}"
+                print(f"± coverage {key}: truth inside on {shown} of {c['reps']} reps (target >= "
+                      f"{100 * COVERAGE_MIN:.0f}%), median ± {hw}")
     if a.real or a.real_only:
         if a.real_dir is None:
             a.real_dir = str(get_settings().real_data_dir)

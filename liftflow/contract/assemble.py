@@ -410,7 +410,7 @@ def build_result(
         result["seed"] = seed
     if tracking is not None:
         result["tracking"] = tracking
-    for key in ("metrics_raw", "reps", "phases", "bar_path", "calibration", "definitions", "warnings",
+    for key in ("metrics_raw", "reps", "phases", "bar_path", "calibration", "setup_quality", "definitions", "warnings",
                 "load", "verdict", "lift_type"):
         if key in physics:
             result[key] = physics[key]

@@ -20,6 +20,7 @@ from typing import Optional
 import numpy as np
 
 import liftflow.physics.filtering as flt
+import liftflow.physics.uncertainty as unc
 from liftflow.physics.calibration import Calibration, calibrate
 from liftflow.numeric import round_list
 from liftflow.physics.params import CONCENTRIC_FIRST, MOVING_SPEED_M_S, OLYMPIC, PhysicsParams
@@ -149,6 +150,7 @@ def _empty_result(params: PhysicsParams, total_frames: int, warnings: list[str],
         "phases": None,
         "bar_path": None,
         "calibration": None,
+        "setup_quality": None,
         "filter": None,
         "definitions": build_definitions(None, params),
         "warnings": warnings,
@@ -157,7 +159,7 @@ def _empty_result(params: PhysicsParams, total_frames: int, warnings: list[str],
 
 
 def _tracked(observations):
-    """(frame, own t_s, x, y, radius, ellipse) of each tracked observation: from an
+    """(frame, own t_s, x, y, radius, ellipse, confidence) of each tracked observation: from an
     ``ObservationTable``'s columns without building its DiscObservations, else from the
     DiscObservations (or their dicts, when they travelled as JSON)."""
     from liftflow.tracking.base import DiscObservation
@@ -169,14 +171,15 @@ def _tracked(observations):
             x, y = tab.center[i].tolist()
             yield (int(tab.frame[i]), float(tab.t_s[i]), x, y,
                    float(tab.radius[i]) if tab.has_radius[i] else None,
-                   tuple(tab.ellipse[i].tolist()) if tab.has_ellipse[i] else None)
+                   tuple(tab.ellipse[i].tolist()) if tab.has_ellipse[i] else None,
+                   float(tab.confidence[i]))
         return
     for o in observations:
         if isinstance(o, dict):
             o = DiscObservation.from_dict(o)
         if getattr(o, "tracked", False):
             yield (int(o.frame), float(o.t_s), float(o.center[0]), float(o.center[1]),
-                   o.radius, o.ellipse)
+                   o.radius, o.ellipse, float(getattr(o, "confidence", 1.0)))
 
 
 def compute_metrics(
@@ -210,10 +213,10 @@ def compute_metrics(
     duration = video_duration(ts, video_duration_s)
 
     rows = []
-    for f, t_own, x, y, r, e in _tracked(observations):
+    for f, t_own, x, y, r, e, c in _tracked(observations):
         t = float(ts[f]) if 0 <= f < len(ts) else t_own
         if math.isfinite(t) and math.isfinite(x) and math.isfinite(y):
-            rows.append((f, t, x, y, r, e))
+            rows.append((f, t, x, y, r, e, c))
     rows.sort(key=lambda r: r[0])
     # one observation per frame (first wins)
     dedup, seen = [], set()
@@ -236,6 +239,7 @@ def compute_metrics(
     cy = np.array([r[3] for r in rows], float)
     rad = np.array([np.nan if r[4] is None else float(r[4]) for r in rows], float)
     ell = [r[5] for r in rows]
+    conf = np.array([r[6] if math.isfinite(r[6]) else 1.0 for r in rows], float)
 
     r_med = float(np.nanmedian(rad)) if np.isfinite(rad).any() else 20.0
     keep, n_out = _reject_outliers(frames, t, cx, cy, r_med)
@@ -259,7 +263,7 @@ def compute_metrics(
         return _empty_result(params, total_frames, warnings, duration, tracked_frames)
     use = np.concatenate(segs)
     # re-index onto the analysed frames
-    frames, t, cx, cy, rad = frames[use], t[use], cx[use], cy[use], rad[use]
+    frames, t, cx, cy, rad, conf = frames[use], t[use], cx[use], cy[use], rad[use], conf[use]
     ell = [ell[i] for i in use]
     bounds = np.cumsum([0] + [len(s) for s in segs])
     segs = [np.arange(bounds[i], bounds[i + 1]) for i in range(len(segs))]
@@ -306,7 +310,11 @@ def compute_metrics(
     xs, ys, vxs, vys, axs, ays = (sm_px[k] for k in ("xs", "ys", "vxs", "vys", "axs", "ays"))
     # Rep and phase boundaries are read where the bar is nearly at rest, where noise rules:
     # for explosive lifts they come from a second pass with the ordinary floor (TIMING).
-    vys_timing = smooth(TIMING_FC_MIN_HZ)[2]["vys"] if (explosive and TIMING_PASS) else vys
+    fc_timing = fc_y.fc_hz
+    vys_timing = vys
+    if explosive and TIMING_PASS:
+        _tx, tim_y, tim, _tm, _tr = smooth(TIMING_FC_MIN_HZ)
+        vys_timing, fc_timing = tim["vys"], tim_y.fc_hz
     vxr, vyr, axr, ayr = (np.zeros(n) for _ in range(4))
     for s in segs:
         vxr[s], axr[s] = flt.raw_derivatives(t[s], cx[s])
@@ -330,6 +338,16 @@ def compute_metrics(
     warnings.extend(rep_info["warnings"])
     reps = rep_info["reps"]
     set_loss = velocity_loss(reps)
+    # the ± on each rep's figures and the verdict on the filming setup (uncertainty.py)
+    scale_rel, scale_parts = unc.scale_rel_sd(calib)
+    ctx = unc.TrackContext(t=t, y_px=cy, ys_px=ys, vy_m_s=sm["vy_m_s"], conf=conf, segs=segs,
+                           fc_y=fc_y.fc_hz, fc_timing=fc_timing, m_per_px=ky,
+                           radius_px=calib.radius_px_median or r_med, scale_rel=scale_rel)
+    for r in reps:
+        r["uncertainty"] = unc.rep_uncertainty(r, ctx)
+    setup = unc.setup_quality(calib, t, cx, cy, rad, sm["speed_m_s"], segs, explosive, reps,
+                              noise_px=unc.track_noise_px(ctx))
+    setup["scale_rel_sd"] = {k: round(v, 4) for k, v in {"total": scale_rel, **scale_parts}.items()}
     window = lift_window(sm, rep_info)
     phases, bar_path = None, None
     if params.lift_type in OLYMPIC:
@@ -396,6 +414,7 @@ def compute_metrics(
         "phases": phases,
         "bar_path": bar_path,
         "calibration": calib.to_dict(),
+        "setup_quality": setup,
         "filter": filt,
         "definitions": build_definitions(filt, params, floor_based=floor_based),
         "warnings": warnings,

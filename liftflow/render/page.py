@@ -4,7 +4,9 @@ inline JS, no external resource, no build step).
 While the job is not done it shows the status and progress and reloads itself every
 3 s; when it is done it plays the overlay video and shows the summary, the per-rep table
 (with a legend of its abbreviations, from the result's ``definitions`` where it has them),
-the phases, for the Olympic lifts the bar-path figures (toward/away from the lifter, the
+with each figure's 95 % ± where the result has one (``reps[].uncertainty``, a ``*`` on a
+peak velocity the frame rate does not resolve), the filming-setup verdict with what to change
+(``setup_quality``), the phases, for the Olympic lifts the bar-path figures (toward/away from the lifter, the
 loop, the drop under the bar, and which way the lifter is), the plots (the dropped bar
 grey and off their scales), and how the plate was picked (the circle given, or chosen
 automatically). Timestamps are shown in UTC, marked so. Every piece of text that comes
@@ -111,6 +113,8 @@ abbr[title]{text-decoration:underline dotted;cursor:help}
 .err{color:var(--bad);white-space:pre-wrap}
 .warn{color:#a05a00}
 .mute{color:var(--mute)}
+.pm{color:var(--mute);font-size:12px}.flag{color:#a05a00;font-weight:700;text-decoration:none}
+.ok{color:var(--ok)}.st.warn{color:#a05a00}.st.poor{color:var(--bad)}.st.ok{color:var(--ok)}
 a{color:#1c64c8}
 """
 
@@ -337,13 +341,65 @@ def _rep_table(result: dict) -> str:
             t = max(0.0, float(start) - 0.3)
         except (TypeError, ValueError):
             t = 0.0
-        cells = "".join(f"<td>{_num(r.get(k), nd)}</td>" for k, _, nd in cols)
+        unc = r.get("uncertainty") if isinstance(r.get("uncertainty"), dict) else {}
+        cells = "".join(f"<td>{_with_pm(r.get(k), unc.get(k), nd)}{_peak_flag(unc, k)}</td>" for k, _, nd in cols)
         rows.append(f'<tr class=seek data-t="{t:.3f}" title="play this rep"><td>{_e(r.get("rep", i + 1))}</td>{cells}</tr>')
+    has_pm = any(isinstance(r, dict) and isinstance(r.get("uncertainty"), dict) for r in reps)
+    pm = ([("±", "uncertainty", "",
+            "95 % range: the true value lies within the figure ± this on 19 reps in 20 (from the plate "
+            "calibration, the tracking noise and confidence, and the frame rate)"),
+           ("*", "peak velocity not resolved", "", "the frame rate is too low for this rep's peak velocity: "
+            "the figure is an estimate between frames; film at a higher frame rate")] if has_pm else [])
     legend = _legend([("Rep", "repetition", "", "click a row to play that rep")]
                      + [(abbr, name, unit, _definition(result, f"reps.{key}") or how)
-                        for key, abbr, unit, _, name, how in REP_COLUMNS])
+                        for key, abbr, unit, _, name, how in REP_COLUMNS] + pm)
     return (f"<div class=scroll><table>{head}{''.join(rows)}</table></div>"
             "<p class=mute>Click a rep to play it. The plots label each rep with its MCV.</p>" + legend)
+
+
+def _with_pm(v: Any, half_width: Any, nd: int) -> str:
+    """``0.52 ± 0.03`` (the rep's 95 % half-width, ``reps[].uncertainty``), or the figure alone."""
+    shown = _num(v, nd)
+    hw = _finite(half_width)
+    if hw is None or _finite(v) is None:
+        return shown
+    return f"{shown} <span class=pm>± {max(hw, 0.5 * 10 ** -nd):.{nd}f}</span>"
+
+
+def _peak_flag(unc: dict, key: str) -> str:
+    """A marked ``*`` after a peak velocity the frame rate does not resolve."""
+    if key != "peak_concentric_velocity_m_s" or unc.get("peak_velocity_resolved") is not False:
+        return ""
+    note = unc.get("peak_velocity_note") or "not resolved by the frame rate"
+    return f'<abbr class=flag title="{_e(note)}">*</abbr>'
+
+
+_SETUP_NAMES = {"plate_size_px": ("plate size", "px radius"), "obliqueness": ("obliqueness", "° off a side view"),
+                "blur": ("motion blur", "radius inflation"), "frame_rate": ("frame rate", "fps"),
+                "camera_shake": ("camera shake", "mm at rest")}
+
+
+def _setup_quality(result: dict) -> str:
+    """The card with the setup-quality verdict and what to change (``setup_quality``)."""
+    sq = result.get("setup_quality")
+    if not isinstance(sq, dict) or not isinstance(sq.get("checks"), list):
+        return ""
+    verdict = str(sq.get("verdict") or "unknown")
+    rows = []
+    for c in sq["checks"]:
+        if not isinstance(c, dict):
+            continue
+        label, unit = _SETUP_NAMES.get(str(c.get("name")), (str(c.get("name")), ""))
+        v = _finite(c.get("value"))
+        val = "–" if v is None else (f"{100 * v:.0f} %" if c.get("name") == "blur" else f"{v:g}")
+        st = str(c.get("status") or "unknown")
+        rows.append(f"<tr><td>{_e(label)}</td><td>{_e(val)} <span class=mute>{_e(unit)}</span></td>"
+                    f'<td class="st {_e(st)}">{_e(st)}</td><td style="text-align:left;white-space:normal">'
+                    f"{_e(c.get('advice') or '')}</td></tr>")
+    cls = {"good": "ok", "fair": "warn", "poor": "err"}.get(verdict, "mute")
+    return (f'<div class="card setup-quality"><h2>Filming setup</h2><p>Setup quality: '
+            f'<b class={cls}>{_e(verdict)}</b></p><div class=scroll><table><tr><th>Check</th><th>value</th>'
+            f"<th>status</th><th style=\"text-align:left\">what to change</th></tr>{''.join(rows)}</table></div></div>")
 
 
 def _cm_or_m(v: Any, unit: str) -> str:
@@ -535,6 +591,7 @@ def results_page_html(job_id: str, result: Optional[dict], status: dict,
                       f'{drop_note}</div>' if figs else "")
         mainc = (f'<div class=card><h2>Summary</h2>{_kpis(result)}</div>'
                  f'<div class=card><h2>Repetitions</h2>{_rep_table(result)}</div>'
+                 + _setup_quality(result)
                  + (f'<div class="card bar-path-figures"><h2>Bar-path figures</h2>{figures}</div>' if figures else "")
                  + _phase_table(result) + _warnings(result) + plots_html + job_card)
         parts.append(f'<div class=grid><div>{side}</div><div>{mainc}</div></div>')

@@ -559,3 +559,17 @@ def test_cli_score_and_bad_dataset(tmp_path, capsys):
     assert "ground-truth file not found" in capsys.readouterr().err
     assert bench_cli(["sweep", "--dataset", str(tmp_path / "nowhere")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_physics_bench_coverage_of_the_plus_minus():
+    """``liftflow bench physics``: the share of reps whose truth lies inside the ±, per figure."""
+    from liftflow.bench.physics import UNC_FIGURES, coverage
+
+    rows = [{"inside_plus_minus": {k: [True, True, False] for k in UNC_FIGURES},
+             "plus_minus": {k: [0.01, 0.02, 0.03] for k in UNC_FIGURES}},
+            {"inside_plus_minus": {k: [True] for k in UNC_FIGURES},
+             "plus_minus": {k: [0.04] for k in UNC_FIGURES}}]
+    cov = coverage(rows)
+    for k in UNC_FIGURES:
+        assert cov[k] == {"coverage": 0.75, "reps": 4, "median_half_width": 0.025}
+    assert coverage([])["range_of_motion_m"] == {"coverage": None, "reps": 0, "median_half_width": None}

@@ -260,3 +260,16 @@ def test_2_3_0_load_and_verdict_pass_through_and_are_checked():
                 {"load": {"load_kg": 60.0, "origin": "guessed"}}):
         with pytest.raises(ValidationError):
             build_result("abc12345-def6", INFO, [_obs(0)], {**physics, **bad})
+
+
+def test_uncertainty_and_setup_quality_pass_through():
+    """Issue #18: reps[].uncertainty rides in the rep, setup_quality is its own key."""
+    sq = {"verdict": "fair", "checks": [{"name": "frame_rate", "value": 30.0, "status": "warn",
+                                         "advice": "film at 60 fps"}], "advice": ["film at 60 fps"]}
+    physics = {"summary": {"rep_count": 1}, "setup_quality": sq,
+               "reps": [{"mean_concentric_velocity_m_s": 0.5,
+                         "uncertainty": {"mean_concentric_velocity_m_s": 0.03}}]}
+    res = build_result("abc12345-def6", INFO, [_obs(0)], physics)
+    assert res["setup_quality"] == sq
+    assert res["reps"][0]["uncertainty"] == {"mean_concentric_velocity_m_s": 0.03}
+    assert "setup_quality" not in build_result("abc12345-def6", INFO, [_obs(0)], physics=None)

@@ -348,6 +348,30 @@ def test_page_completed_shows_video_plots_and_reps(truth_result):
     assert "http://" not in html and "https://" not in html
 
 
+def test_page_shows_the_plus_minus_and_the_setup_verdict(truth_result):
+    """Each rep figure with its 95 % ± (reps[].uncertainty), a peak the frame rate does not
+    resolve marked, and the setup-quality verdict with its advice (setup_quality)."""
+    res = dict(truth_result)
+    reps = [dict(r) for r in truth_result["reps"]]
+    reps[0]["mean_concentric_velocity_m_s"] = 0.523
+    reps[0]["uncertainty"] = {"mean_concentric_velocity_m_s": 0.031, "peak_concentric_velocity_m_s": 0.04,
+                              "range_of_motion_m": 0.012, "peak_velocity_resolved": False,
+                              "peak_velocity_note": "the peak is 1.8 frames wide <b>"}
+    res["reps"] = reps
+    res["setup_quality"] = {"verdict": "poor", "checks": [
+        {"name": "plate_size_px", "value": 15.0, "status": "poor", "advice": "move the camera closer <now>"},
+        {"name": "frame_rate", "value": 30.0, "status": "ok", "advice": None}]}
+    html = results_page_html("j", res, {"status": "completed"}, ART)
+    assert "0.52 <span class=pm>± 0.03</span>" in html
+    assert "± 0.01</span>" in html  # ROM 0.012 m
+    assert 'title="the peak is 1.8 frames wide &lt;b&gt;">*</abbr>' in html
+    assert "Setup quality: <b class=err>poor</b>" in html
+    assert "move the camera closer &lt;now&gt;" in html and "<now>" not in html
+    # a result without the new keys: the figures alone, no setup card
+    plain = results_page_html("j", truth_result, {"status": "completed"}, ART)
+    assert "class=pm" not in plain and "Setup quality" not in plain
+
+
 def _kpi_values(html: str) -> dict:
     """{label: shown value} of the page's summary figures."""
     import re
