@@ -25,10 +25,10 @@ API_VERSION = "2.0.0"
 # numbers be used: a reason code and a message), per rep `velocity_loss_pct`, and
 # summary.velocity_loss_pct / velocity_loss_reference_rep (velocity loss within the set), and
 # `lift_type` (the lift the request named, null when unknown).
-# Issue #18 (not yet a version of its own): per rep `uncertainty` (95 % ± on MCV, peak velocity
-# and ROM, the peak-velocity flag) and `setup_quality` (verdict, checks, advice).
+# 2.4.0 = 2.3.0 + per rep `uncertainty` (95 % ± on MCV, peak velocity and ROM, the
+# peak-velocity flag) and `setup_quality` (verdict, checks, advice).
 # Nothing of 2.0.0 is removed, renamed or given another meaning.
-RESULTS_CONTRACT_VERSION = "2.3.0"
+RESULTS_CONTRACT_VERSION = "2.4.0"
 
 JobStatus = Literal["pending", "processing", "completed", "failed"]
 

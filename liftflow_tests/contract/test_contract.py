@@ -1,4 +1,4 @@
-"""ResultsContract assembly: the frozen v2.0.0 fields, and the additions of 2.1.0, 2.2.0 and 2.3.0."""
+"""ResultsContract assembly: the frozen v2.0.0 fields, and the additions of 2.1.0, 2.2.0, 2.3.0 and 2.4.0."""
 
 import pytest
 from pydantic import ValidationError
@@ -251,7 +251,7 @@ def test_2_3_0_load_and_verdict_pass_through_and_are_checked():
                "reps": [{"velocity_loss_pct": 0.0}, {"velocity_loss_pct": 6.5}],
                "load": {"load_kg": 60.0, "origin": "assumed"}, "verdict": {"code": "ok", "message": "fine"}}
     res = build_result("abc12345-def6", INFO, [_obs(0)], physics)
-    assert RESULTS_CONTRACT_VERSION == "2.3.0"
+    assert RESULTS_CONTRACT_VERSION == "2.4.0"
     assert res["load"] == physics["load"] and res["verdict"] == physics["verdict"]
     assert res["summary"]["velocity_loss_pct"] == 6.5 and res["reps"][1]["velocity_loss_pct"] == 6.5
     bare = build_result("abc12345-def6", INFO, [_obs(0)], physics=None)

@@ -99,4 +99,4 @@ def test_a_good_clip_is_ok_and_its_load_is_given_or_assumed(tmp_path, clips, syn
     assert [r["peak_power_w"] for r in given["reps"]] == pytest.approx(
         [2.5 * r["peak_power_w"] for r in assumed["reps"]], abs=0.05)
     assert [r["velocity_loss_pct"] for r in given["reps"]] == [r["velocity_loss_pct"] for r in assumed["reps"]]
-    assert given["results_contract_version"] == "2.3.0"
+    assert given["results_contract_version"] == "2.4.0"
