@@ -17,6 +17,7 @@ after tracking has seen every frame. Figures: ``liftflow bench speed``.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import time
@@ -63,6 +64,15 @@ GAP_FRAMES = 3  # the path is broken where more frames than this are missing
 
 def _fx(v: float) -> int:
     return int(round(v * ONE))
+
+
+@functools.lru_cache(maxsize=1024)
+def _text_size(text: str, scale: float, thickness: int) -> tuple[int, int]:
+    """cv2.getTextSize of a readout line, remembered: most lines (the speed, the rep and
+    phase labels) recur from frame to frame, and measuring was a fifth of the panel's cost."""
+    import cv2
+
+    return cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)[0]
 
 
 def _overlay_writer(path: Path, width: int, height: int, fps: float, codec: str = "h264",
@@ -181,6 +191,7 @@ class _Scene:
         self.phases = phase_list(result.get("phases"))
         self.person = person_track(result) if pose else None
         self.legend = self._legend()
+        self.panel_bg: Optional[np.ndarray] = None  # the panel's colour, at the panel's size
 
     # -- labels --------------------------------------------------------------------------
     def labels(self, t: float) -> tuple[str, str, str]:
@@ -270,7 +281,7 @@ class _Scene:
         """The readout, top left: the picture darkened under it, then the text."""
         cv2 = self.cv2
         pad = max(4, int(8 * self.fs))
-        sizes = [cv2.getTextSize(t, cv2.FONT_HERSHEY_SIMPLEX, self.fs * k, self.ft)[0] for t, k, _ in lines]
+        sizes = [_text_size(t, self.fs * k, self.ft) for t, k, _ in lines]
         W = min(self.w, max(s[0] for s in sizes) + 2 * pad)
         H = min(self.h, sum(s[1] + pad for s in sizes) + pad + 2)
         box = _even_box(0, 0, W, H, self.w, self.h)
@@ -278,7 +289,9 @@ class _Scene:
             return
         img = i420_box_to_bgr(planes, box)
         roi = img[0:H, 0:W]
-        cv2.addWeighted(roi, 0.35, np.full_like(roi, PANEL_BGR), 0.65, 0, dst=roi)
+        if self.panel_bg is None or self.panel_bg.shape != roi.shape:
+            self.panel_bg = np.full_like(roi, PANEL_BGR)
+        cv2.addWeighted(roi, 0.35, self.panel_bg, 0.65, 0, dst=roi)
         y = 0
         for (t, k, col), s in zip(lines, sizes):
             y += s[1] + pad

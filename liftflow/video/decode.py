@@ -223,14 +223,6 @@ class I420Image:
         bgr = cv2.cvtColor(self.i420, cv2.COLOR_YUV2BGR_I420)
         return bgr if dtype is None else bgr.astype(dtype)
 
-    def copy_into(self, other: Optional["I420Image"]) -> "I420Image":
-        """A copy of this frame, into ``other``'s buffer when it has the same size."""
-        if isinstance(other, I420Image) and other.i420.shape == self.i420.shape:
-            np.copyto(other.i420, self.i420)
-            other.shape = self.shape
-            return other
-        return I420Image(self.i420.copy(), self.shape[1], self.shape[0])
-
 
 def frame_planes(av_frame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Writable (h, w) views of a yuv420p ``av.VideoFrame``'s three planes (no copy)."""

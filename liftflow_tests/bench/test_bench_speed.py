@@ -2,7 +2,8 @@
 
 import json
 
-from liftflow.bench.speed import STEP_NAMES, _seconds_list, format_table, run, speed_bench_cli
+from liftflow.bench.speed import (STEP_NAMES, _seconds_list, _spec_key, clip_spec, format_table, run,
+                                  speed_bench_cli)
 
 
 def test_seconds_accepts_lists_and_repeats():
@@ -12,7 +13,7 @@ def test_seconds_accepts_lists_and_repeats():
 
 def test_speed_bench_on_a_tiny_clip(tmp_path, capsys):
     out = tmp_path / "speed.json"
-    rc = speed_bench_cli(["--seconds", "2", "--width", "320", "--height", "240", "--fps", "30",
+    rc = speed_bench_cli(["--seconds", "2", "--kind", "high", "--width", "320", "--height", "240", "--fps", "30",
                           "--cache", str(tmp_path / "cache"), "--out", str(out)])
     assert rc == 0
     printed = capsys.readouterr().out
@@ -42,3 +43,14 @@ def test_speed_bench_on_a_tiny_clip(tmp_path, capsys):
     assert res2["rows"][0]["video"] == row["video"]
     table = format_table(res["rows"] + res2["rows"])
     assert table.count("\n") >= 3
+
+
+def test_low_bitrate_kind_is_a_smooth_scene_cached_apart():
+    hi, lo = clip_spec(30), clip_spec(30, kind="low")
+    assert (lo.noise, lo.clutter) == (0.0, False) and (hi.noise, hi.clutter) != (0.0, False)
+    assert _spec_key(hi, "high") != _spec_key(lo, "low")
+
+
+def test_unknown_kind_is_refused(capsys):
+    assert speed_bench_cli(["--kind", "medium"]) == 2
+    assert "--kind takes high, low" in capsys.readouterr().err

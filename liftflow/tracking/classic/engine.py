@@ -242,11 +242,12 @@ class Engine:
                 return self._lose(), 0.0, diag
             self._accept(best, conf, feat, x0, y0)
             if conf >= 0.5 and best.visible_frac > 0.95:
-                # (into the buffer it had: a fresh frame-sized array per frame costs more
-                # in page faults than the copy)
-                if not isinstance(img, np.ndarray):  # an I420Image
-                    st.ref = img.copy_into(st.ref)
+                if not isinstance(img, np.ndarray):
+                    # an I420Image owns its pixels (a fresh picture per frame): kept as it is
+                    st.ref = img
                 else:
+                    # (into the buffer it had: a fresh frame-sized array per frame costs
+                    # more in page faults than the copy)
                     if not isinstance(st.ref, np.ndarray) or st.ref.shape != img.shape \
                             or st.ref.dtype != img.dtype:
                         st.ref = np.empty_like(img)
