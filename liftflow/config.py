@@ -37,7 +37,7 @@ ENV_VARS = (
     "LIFTFLOW_BODY_TIMEOUT_S", "LIFTFLOW_RUN_RETRIES", "LIFTFLOW_MAX_RUNTIME_FLOOR_S",
     "LIFTFLOW_SWEEP_MAX_CASES", "LIFTFLOW_KEEP_ALIVE_S", "LIFTFLOW_STORAGE_URL", "LIFTFLOW_BROKER_URL",
     "LIFTFLOW_CONCURRENT_RUNS", "LIFTFLOW_WORKER_QUEUE", "LIFTFLOW_LEARNED_QUEUE", "LIFTFLOW_DAGSTER_HOME",
-    "LIFTFLOW_WEBSERVER_HOST",
+    "LIFTFLOW_WEBSERVER_HOST", "LIFTFLOW_WARM_RUNS",
 )
 
 
@@ -125,6 +125,7 @@ class Settings:
     # how long the API keeps an idle connection open: longer than the clients' pools keep one
     # (httpx 5 s), so a pooled connection is never closed by the server as a request goes out
     keep_alive_s: int = 75
+    warm_runs: bool = True  # runs fork from a preloaded process (liftflow.orchestration.code_server)
     # automatic re-executions (from the failed step) of a run whose worker died; a run that
     # failed on its input (bad video, bad seed) is never retried
     run_retries: int = 2
@@ -290,6 +291,7 @@ def build_settings(env: dict) -> Settings:
         link_ttl_s=_env_int(env, "LIFTFLOW_LINK_TTL_S", 24 * 3600, minimum=60),
         body_timeout_s=_env_float_or_none(env, "LIFTFLOW_BODY_TIMEOUT_S", 20.0) or 20.0,
         keep_alive_s=_env_int(env, "LIFTFLOW_KEEP_ALIVE_S", 75, minimum=1),
+        warm_runs=_flag(env, "LIFTFLOW_WARM_RUNS", True),
         storage_url=_storage_url(env),
         broker_url=_broker_url(env),
         concurrent_runs=_env_int(env, "LIFTFLOW_CONCURRENT_RUNS", 1, minimum=1),

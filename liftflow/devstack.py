@@ -106,6 +106,19 @@ class StackProcess:
                 pass
         return total / 2**20
 
+    def pss_mb(self) -> float:
+        """Proportional set size of the stack's processes, in MiB: a page shared by n of them
+        (the Python runtime, numpy's and OpenCV's libraries, a fork's untouched pages) counts
+        1/n in each, so the sum is what the stack takes from the machine, where RSS counts
+        every shared page once per process."""
+        total = 0
+        for p in self.tree():
+            try:
+                total += p.memory_full_info().pss
+            except psutil.Error:
+                pass
+        return total / 2**20
+
     def kill9_everything(self) -> None:
         """Crash the whole stack: SIGKILL every process of it at once (run worker included)."""
         procs = self.tree()

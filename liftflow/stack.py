@@ -218,9 +218,10 @@ class Stack:
         self.children = self.services + [
             # the gRPC code server itself: one process (`dagster code-server start` is a proxy
             # in front of a second process that holds the code, ~100 MB more at idle, for
-            # reloading code from the UI, which a deployed stack does by restarting)
+            # reloading code from the UI, which a deployed stack does by restarting), whose
+            # runs fork from a warm process (liftflow.orchestration.code_server)
             Child("code-server",
-                  [py, "-m", "dagster", "api", "grpc", "-h", "127.0.0.1",
+                  [py, "-m", "liftflow.orchestration.code_server", "-h", "127.0.0.1",
                    "-p", str(s.code_server_port), "-m", "liftflow.orchestration.definitions",
                    "--location-name", "liftflow"],
                   self._grpc_ok, nice=ANALYSIS_NICE),

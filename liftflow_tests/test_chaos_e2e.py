@@ -17,7 +17,7 @@ from liftflow.devstack import StackProcess
 pytestmark = pytest.mark.e2e
 
 # what each stack process is called on its command line, in the order they are killed
-VICTIMS = ("run worker", "dagster-daemon", "dagster api grpc -h", "dagster-webserver", "uvicorn")
+VICTIMS = ("run worker", "dagster-daemon", "liftflow.orchestration.code_server -h", "dagster-webserver", "uvicorn")
 
 
 def _upload(stack, path, truth) -> str:

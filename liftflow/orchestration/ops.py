@@ -11,6 +11,7 @@ failure hook copies it into job_meta.json.
 import contextlib
 import os
 import socket
+import sys
 from typing import Optional
 
 from dagster import (
@@ -37,11 +38,12 @@ def _run(context, lift: LiftRequest) -> steps.StepRun:
 
 
 def _celery_worker() -> Optional[str]:
-    """The Celery worker (``name@host``) running this run, in the scaled profile; else None."""
-    try:
-        from celery import current_task
-    except ImportError:
+    """The Celery worker (``name@host``) running this run, in the scaled profile; else None.
+    A run outside Celery never imports it (0.2 s of every embedded run's start)."""
+    if "celery" not in sys.modules:
         return None
+    from celery import current_task
+
     return getattr(current_task.request, "hostname", None) if current_task else None
 
 

@@ -1,0 +1,83 @@
+"""The stack's code server: ``dagster api grpc``, with each run forked from a warm process.
+
+Dagster's gRPC server starts every run in a fresh ``spawn`` process (DefaultRunLauncher ->
+``StartRun``), which imports Dagster and the job's code again before the first op: about
+1.5 s of CPU on a 2-core machine, every run. Here the server's multiprocessing context is
+``forkserver`` with Dagster and the definitions preloaded: the fork server (single-threaded,
+started once, beside the server) imports them once and each run is a fork of it, ready in
+milliseconds. Everything else is Dagster's own: the same command line and options, the same
+``start_run_in_subprocess`` target, the same termination events and run monitoring.
+
+``python -m liftflow.orchestration.code_server <dagster api grpc options>``;
+``LIFTFLOW_WARM_RUNS=0`` serves runs as Dagster does (a spawned process each). On a Dagster
+whose server no longer has the ``_mp_ctx`` attribute this relies on (checked at start), it
+says so on stderr and serves with Dagster's spawned runs: slower, never broken.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+import threading
+
+# What every run imports before and during its ops, measured with py-spy on a run's start:
+# Dagster and the job (1.5 s of CPU), the instance's storage (SQLAlchemy, Alembic: 1.2 s),
+# the decoder and OpenCV (0.4 s). The learned backends' torch, ultralytics and mediapipe stay
+# out: only the runs that use them pay. A module that fails to import here is skipped (the
+# run imports it as it would have).
+PRELOAD = [
+    "dagster",
+    "dagster._core.instance.factory",
+    "dagster._core.storage.sqlite_storage",
+    "dagster._core.storage.local_compute_log_manager",
+    "alembic.command",
+    "liftflow.orchestration.definitions",
+    "liftflow.pipeline.steps",
+    "av",
+    "cv2",
+]
+
+
+def warm_context():
+    """The forkserver context with PRELOAD (the fork server starts on first use)."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(PRELOAD)
+    return ctx
+
+
+def install(ctx) -> bool:
+    """Make Dagster's gRPC server start runs from ``ctx``; False (nothing changed) when the
+    installed Dagster does not have the attribute this sets."""
+    from dagster._grpc import server as grpc_server
+
+    init = grpc_server.DagsterApiServer.__init__
+
+    def __init__(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        if not hasattr(self, "_mp_ctx"):
+            print("liftflow code server: this Dagster's gRPC server has no _mp_ctx; runs are "
+                  "spawned as Dagster does by default", file=sys.stderr, flush=True)
+            return
+        self._mp_ctx = ctx
+        # start the fork server now, so the first run does not pay for its imports
+        from multiprocessing import forkserver
+
+        threading.Thread(target=forkserver.ensure_running, name="warm-forkserver", daemon=True).start()
+
+    grpc_server.DagsterApiServer.__init__ = __init__
+    return True
+
+
+def main(argv: list[str]) -> None:
+    from dagster._cli import main as dagster_main
+
+    from liftflow.config import get_settings
+
+    if get_settings().warm_runs:
+        install(warm_context())
+    sys.argv = ["dagster", "api", "grpc", *argv]
+    dagster_main()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
