@@ -3,7 +3,9 @@
 Per frame, a person *holds the bar* when one of their wrists lies within ``hold_r`` plate
 radii of the plate centre (in a side view the hands are on the bar, and the plate sits on
 the bar's end; on the real clips the lifter's nearest wrist is at a median 0.4-1.0 and a
-95th percentile 1.4-1.8 radii, wrists hidden behind the plate aside). The lifter is
+95th percentile 1.4-1.8 radii, wrists hidden behind the plate aside) and the plate centre
+lies within their box across (``reaches_bar``: a big plate passing in front of a seated
+person puts it near their hands, but beside their body; see ``reaches_bar``). The lifter is
 
 1. among the holders, the one closest to the bar, preferring one that continues the
    previous lifter so a spotter's hand near the bar does not steal the track;
@@ -67,6 +69,14 @@ def hand_to_bar(p: PersonPose, bar: tuple[float, float, float], min_conf: float 
     return min(d) / max(r, 1.0) if d else math.inf
 
 
+def reaches_bar(p: PersonPose, bar: tuple[float, float, float]) -> bool:
+    """Whether the plate centre lies within the person's box across (x). On the real clips it
+    lies at least 0.33 plate radii inside the lifter's box on every frame the bar is held;
+    the seated person right behind the competition-snatch lifter, whose hands the plate
+    passes during the pull, has it 0.06-0.47 radii outside."""
+    return p.box[0] <= bar[0] <= p.box[2]
+
+
 class LifterSelector:
     def __init__(self, hold_r: float = 2.0, keep_iou: float = 0.3, keep_pose: float = 0.25,
                  max_gap: int = 30, min_holds: int = 3, min_hold_share: float = 0.4,
@@ -107,7 +117,7 @@ class LifterSelector:
         chosen, how = None, "nobody holds the bar"
         if bar is not None:
             d = [hand_to_bar(p, bar) for p in people]
-            holders = [i for i in range(len(people)) if d[i] <= self.hold_r]
+            holders = [i for i in range(len(people)) if d[i] <= self.hold_r and reaches_bar(people[i], bar)]
             if holders:
                 pool = [i for i in holders if i in cont] or holders
                 if cont and not any(i in cont for i in holders):

@@ -38,6 +38,10 @@ DEFAULTS = {
     "min_detection_confidence": 0.3,
     "min_tracking_confidence": 0.5,
     "smooth_landmarks": True,
+    # the one-off second looks (estimate_static) only run where the tracked view found no
+    # lifter, and whoever they find must still hold the bar: a lower bar to a detection
+    # there finds the crouched lifter of a snatch setup that 0.3 misses (competition-snatch)
+    "redetect_min_detection_confidence": 0.1,
 }
 
 
@@ -116,12 +120,13 @@ class MediaPipePose:
 
     def _build(self, static: bool):
         o = self.opts
+        det = o["redetect_min_detection_confidence"] if static else o["min_detection_confidence"]
         return self._mp.solutions.pose.Pose(
             static_image_mode=static,
             model_complexity=1,  # the model shipped in the wheel; 0 and 2 would be downloaded
             smooth_landmarks=bool(o["smooth_landmarks"]),
             enable_segmentation=False,
-            min_detection_confidence=float(o["min_detection_confidence"]),
+            min_detection_confidence=float(det),
             min_tracking_confidence=float(o["min_tracking_confidence"]),
         )
 
@@ -137,8 +142,9 @@ class MediaPipePose:
         return self._run(self._pose, image, roi)
 
     def estimate_static(self, image: np.ndarray, roi=None) -> list[PersonPose]:
-        """One-off look (no tracking state touched) at a region, e.g. around the bar when the
-        tracked view found nobody."""
+        """One-off look (no tracking state touched, detection threshold
+        ``redetect_min_detection_confidence``) at a region, e.g. around the bar when the
+        tracked view found no lifter."""
         if self._static is None:
             self._static = self._build(static=True)
         return self._run(self._static, image, roi)

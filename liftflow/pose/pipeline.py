@@ -61,8 +61,17 @@ def lifter_roi(bars: dict, width: int, height: int, margin_r: float = ROI_MARGIN
 
 
 MAX_RETRIES = 3  # per frame: people hidden one after the other until the lifter shows
-AVOID_S = 2.0
-BAR_CROP_R = (5.0, 9.0)  # second look: +-5 plate radii across, +-9 up and down around the bar  # how long a rejected person's head stays hidden from a single-person backend
+AVOID_S = 2.0  # how long a rejected person's head stays hidden from a single-person backend
+# Second looks of a single-person backend on a frame where the tracked view gave no lifter,
+# tried in order until one finds someone holding (or continuing) the bar: a fresh detection
+# of the whole region with no head hidden (the tracker may have lost the lifter after a fast
+# move, or a hidden head was the lifter's), then body-sized crops around the bar, in plate
+# radii (left, right, up, down): the body below a bar overhead (catch, jerk) and the body
+# above and beside a low bar (setup, first pull). On competition-snatch (seated people right
+# behind the lifter) the fresh look finds the lifter in most of the catch and the
+# overhead squat, the crops in part of the setup; MediaPipe's detector misses a lifter that
+# is small in a wide view (its input is 224 px), so a tighter crop is a different look.
+BAR_CROPS_R = ((3.0, 3.0, 3.0, 7.0), (4.0, 4.0, 6.0, 2.0))
 
 
 def _masked(img: np.ndarray, boxes: list, s: float) -> np.ndarray:
@@ -79,6 +88,27 @@ def _masked(img: np.ndarray, boxes: list, s: float) -> np.ndarray:
 
 def _overlaps(a, b) -> bool:
     return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
+
+
+def _second_look(est, image: np.ndarray, s: float, roi, bar, size: tuple[int, int],
+                 selector: LifterSelector, frame: int):
+    """(person, how, look name) from the one-off looks of ``BAR_CROPS_R`` (see there); (None,
+    reason, "") when none finds the lifter. Full-view look first: it costs one detection and
+    finds most; the crops need the bar."""
+    W, H = size
+    looks = [("redetect", roi)]
+    if bar is not None:
+        cx, cy, r = bar
+        for a, b, u, d in BAR_CROPS_R:
+            crop = (max(0.0, cx - a * r), max(0.0, cy - u * r), min(float(W), cx + b * r), min(float(H), cy + d * r))
+            looks.append((f"bar_crop_{a:g}_{b:g}_{u:g}_{d:g}", tuple(v * s for v in crop)))
+    how = "nobody in view"
+    for name, region in looks:
+        cand = [p.scaled(s) for p in est.estimate_static(image, region)]
+        person, how = selector.choose(frame, cand, bar)
+        if person is not None:
+            return person, f"{how}_{name}", name
+    return None, how, ""
 
 
 def resolve_backend(req, settings) -> tuple[str, bool]:
@@ -125,7 +155,7 @@ def estimate_pose(req, video_info: dict, track: dict, settings, progress: Option
     avoid: list[tuple[tuple, int]] = []  # (full-res head box, last frame it stays hidden)
     avoid_frames = int(round(AVOID_S * float(video_info.get("fps") or 30.0)))
     retries = 0
-    bar_crop_hits = 0
+    second_hits: dict[str, int] = {}  # second look -> frames it found the lifter
     kept_seg: list[int] = []
     t_model = 0.0
     report(progress, 0.0, f"pose ({name}) on every {'' if stride == 1 else f'{stride}th '}frame")
@@ -159,19 +189,10 @@ def estimate_pose(req, video_info: dict, track: dict, settings, progress: Option
                 person, how = selector.choose(fr.index, people, bar)
             if person is None and tries:
                 est.reset()  # do not let the tracker lock onto someone else
-            if (person is None and bar is not None and not est.multi_person
-                    and hasattr(est, "estimate_static")):
-                # nobody usable in the whole view: look once more at the bar's surroundings
-                # only (the lifter is large there; people further away are cut off)
-                cx, cy, r = bar
-                crop = (max(0.0, cx - BAR_CROP_R[0] * r), max(0.0, cy - BAR_CROP_R[1] * r),
-                        min(float(W), cx + BAR_CROP_R[0] * r), min(float(H), cy + BAR_CROP_R[1] * r))
-                img = _masked(fr.image, [a[0] for a in avoid], s) if avoid else fr.image
-                cand = [p.scaled(s) for p in est.estimate_static(img, tuple(v * s for v in crop))]
-                person, how = selector.choose(fr.index, cand, bar)
+            if person is None and bars and not est.multi_person and hasattr(est, "estimate_static"):
+                person, how, look = _second_look(est, fr.image, s, roi, bar, (W, H), selector, fr.index)
                 if person is not None:
-                    how = how + "_bar_crop"
-                    bar_crop_hits += 1
+                    second_hits[look] = second_hits.get(look, 0) + 1
             if person is None and not bars and people:
                 # no plate tracked anywhere in the clip: nobody can be seen holding the bar;
                 # take the largest person (documented fallback, marked as such)
@@ -252,8 +273,8 @@ def estimate_pose(req, video_info: dict, track: dict, settings, progress: Option
         "stride": stride,
         "max_side": max_side,
         "lifter_selection": "the person whose wrist is nearest the tracked plate centre "
-                            "(within 2.5 plate radii), continued by box overlap; never a "
-                            "person not seen holding the bar",
+                            "(within 2 plate radii, the plate centre inside their box across), "
+                            "continued by box overlap; never a person not seen holding the bar",
     })
     if not want_kps:
         model_info["purpose"] = "person boxes only (pose_backend off)"
@@ -274,7 +295,7 @@ def estimate_pose(req, video_info: dict, track: dict, settings, progress: Option
             "stride": stride,
             "bystander_retries": retries,
             "segments_rejected": len(rejected),
-            "found_in_bar_crop": bar_crop_hits,
+            "found_in_second_look": second_hits,
         },
         "pose_model": model_info,
     }
