@@ -89,6 +89,7 @@ class SynthSpec:
     clutter: bool = True  # textured background, far plate, rack plates, lifter body
     occlusion: bool = False  # an arm crosses part of the near plate for a while
     body_occlusion: bool = False  # the lifter's thigh passes in front of the plate in the pull and catch
+    bar_x_frac: float = 0.45  # where the bar stands across the frame (near 1: the plate cut by the right edge)
     leave_frame: bool = False  # plate leaves through the top edge at the high point
     vfr: bool = False  # jittered per-frame timestamps (and a few dropped frames)
     rotation: int = 0  # 0/90/180/270: stored rotated, display matrix says how to present
@@ -207,8 +208,8 @@ class _Scene:
         self.motion = m
         self.reps = reps
         self.duration = float(spec.duration_s) if spec.duration_s is not None else m.end_s + spec.tail_s
-        # camera placement: bar x = 0 at 45% of the width (lifter faces right)
-        self.x_origin = W * 0.45
+        # camera placement: bar x = 0 at bar_x_frac of the width (lifter faces right)
+        self.x_origin = W * spec.bar_x_frac
         hmin, hmax = m.h_range(self.duration)
         margin = max(4.0, 0.05 * H)
         span = (hmax - hmin) * self.s

@@ -18,9 +18,6 @@ __all__ = ["MAX_RATIO", "MIN_VISIBLE_FIT", "N_RAYS", "Rays", "RimFit", "RimFitte
 N_RAYS = 120
 MIN_VISIBLE_FIT = 0.06  # least fraction of the rim inside the frame to fit at all
 MAX_RATIO = 1.3  # most elongated outline accepted (oblique views)
-SMEAR_MIN_PX = 2.0  # less travel per frame (working px) leaves the rim prior as it is
-SMEAR_PRIOR = 0.5  # rim prior sigma added per px of smear along a ray
-SMEAR_BOX = 0.5  # edge strength smoothed along each ray over this fraction of the smear
 
 
 @dataclass
@@ -153,12 +150,6 @@ class RimFitter:
     fits the outline through it; holds the plate colour and the expected outline shape."""
 
     reach: Optional[list] = None  # where set, edges() adds the box its samples lie in
-    # the plate's travel over one frame interval (working px) where it moves: the longest
-    # the exposure can smear its rim. Along a ray the smeared rim is a ramp that long, and
-    # where on it the edge peak lies is noise: a prior as narrow as for a sharp rim then
-    # pulls the rim point onto the constant-velocity prediction (at 30 fps a snatch's
-    # centre lagged, then overshot, by ~0.6 px around its velocity peak: +0.07 m/s)
-    smear: Optional[tuple] = None
 
     def __init__(self, plate_col: np.ndarray, n_rays=N_RAYS):
         self.rays = Rays(n_rays)
@@ -237,19 +228,7 @@ class RimFitter:
             ok[:, -k:] = False
             e[~ok] = 0.0
         z = np.subtract.outer(r_ray, rho)
-        smeared = self.smear is not None and math.hypot(*self.smear) > SMEAR_MIN_PX
-        if smeared:
-            # a smeared rim's edge strength is a long, flat, noisy ramp: smoothed along the
-            # ray it has one peak at the ramp's middle
-            kb = int(round(SMEAR_BOX * math.hypot(*self.smear) / step)) | 1
-            if kb > 1:
-                e = cv2.blur(e, (kb, 1), borderType=cv2.BORDER_REPLICATE)
-        if smeared:
-            # each ray's prior as wide as the rim's smear along it (SMEAR_PRIOR of it)
-            along = np.abs(self.smear[0] * rays.cos + self.smear[1] * rays.sin)
-            z /= np.hypot(np.float32(sigma), SMEAR_PRIOR * along)[:, None]
-        else:
-            z /= np.float32(sigma)
+        z /= np.float32(sigma)
         z *= z
         z *= np.float32(-0.5)
         prior = np.exp(z, out=z)
