@@ -31,6 +31,10 @@ import numpy as np
 from liftflow.bench.dataset import load_ground_truth, load_real_manifest
 from liftflow.bench.scoring import centre_errors
 from liftflow.config import get_settings
+try:
+    from liftflow.synth import PHONE_30FPS_HARD
+except Exception:  # liftflow.synth not importable: synth_specs skips every scenario anyway
+    PHONE_30FPS_HARD = {}
 from liftflow.tracking.registry import DEFAULT_BACKEND
 
 MEDIAN_PCT_MAX = 3.0
@@ -112,6 +116,9 @@ SYNTH_SCENARIOS: dict[str, dict] = {
     "synth-squat-vfr-rot90": dict(profile="squat", reps=1, vfr=True, rotation=90),
     "synth-clean-small": dict(profile="clean", width=480, height=360, plate_radius_px=24.0,
                               seed=3),
+    # issue #18 item 1: Olympic lifts filmed by a phone indoors at 30 fps (liftflow.synth)
+    "synth-snatch-30fps-phone": dict(profile="snatch", seed=1, **PHONE_30FPS_HARD),
+    "synth-clean-30fps-phone": dict(profile="clean", seed=2, **PHONE_30FPS_HARD),
 }
 
 

@@ -16,7 +16,7 @@ top is cut and ``visibility`` says ``partial``/``absent`` there (use a portrait 
 a smaller radius to keep it in). ``leave_frame=True`` frames it so the plate is fully
 above the top edge at its highest point. Visibility follows the real clips' rule:
 ``visible`` when >= 75% of the disc is in frame, no more than 10% is covered by the
-occluding arm and the blur streak is under half a radius; ``absent`` when no part of the
+occluders (the arm, the lifter's thigh) and the blur streak is under half a radius; ``absent`` when no part of the
 disc is in frame; ``partial`` otherwise. ``view="front"`` draws the near plate edge-on (a
 camera in front of the lifter: ``partial`` throughout) and ``view="no_plate"`` no plate at
 all (``absent``): the clips on which no plate can be followed.
@@ -24,7 +24,8 @@ all (``absent``): the clips on which no plate can be followed.
 Motion blur averages sub-frame renders (about 1 px apart, at most ``blur_samples``)
 across the exposure (``shutter`` x the nominal frame interval) centred on each frame's
 timestamp; the near plate follows its exact path, the far plate and bar move rigidly
-with it during one exposure, the lifter and the occluding arm are drawn unblurred.
+with it during one exposure, the lifter and the occluders (an arm, ``occlusion``; the lifter's thigh in front of the plate
+from the second pull through the catch, ``body_occlusion``) are drawn unblurred.
 The plates look like real bumper plates: one colour out to the outline (IWF red, blue,
 yellow, green, or black with white or coloured markings), a thin lip, a steel hub; the seed
 picks the look unless ``plate`` names one, and the outline is exactly the truth radius.
@@ -46,11 +47,21 @@ from . import profiles as _profiles
 from .profiles import PLATE_DIAMETER_M, PROFILES
 from . import render as _render
 
-__all__ = ["SynthSpec", "GroundTruth", "generate_clip", "synth_cli", "PROFILES", "VIEWS"]
+__all__ = ["SynthSpec", "GroundTruth", "generate_clip", "synth_cli", "PHONE_30FPS_HARD", "PROFILES", "VIEWS"]
 
 # where the camera stands: side (the plates face it), front (the plates edge-on), or a clip
 # with no plate at all (the bar alone): the last two make the clips a verdict must refuse
 VIEWS = ("side", "front", "no_plate")
+
+OCC_RAMP_S = 0.25  # an occluder eases in over the plate (and out again) over this long
+ARM_COLOURS = ((105, 140, 185), (125, 160, 205))  # skin (BGR) and its highlight
+BODY_COLOURS = ((70, 55, 45), (86, 70, 60))  # the lifter's clothing (draw_lifter's) and a fold
+
+# a phone filming an Olympic lift indoors at 30 fps (issue #18 item 1): landscape 720p, strong
+# compression, a small plate, an exposure as long as the frame interval, an arm and the
+# lifter's thigh crossing the plate; the benchmarks' hard snatch and clean cases
+PHONE_30FPS_HARD = dict(fps=30.0, width=1280, height=720, plate_radius_px=28.0, shutter=1.0, crf=30,
+                        occlusion=True, body_occlusion=True)
 
 # plate looks a seed chooses from: IWF bumper colours, black bumpers with white or coloured
 # markings (as in the real clips: green, black, black with coloured marks)
@@ -77,6 +88,8 @@ class SynthSpec:
     noise: float = 3.0  # gaussian sensor noise sigma in grey levels (0 = none)
     clutter: bool = True  # textured background, far plate, rack plates, lifter body
     occlusion: bool = False  # an arm crosses part of the near plate for a while
+    body_occlusion: bool = False  # the lifter's thigh passes in front of the plate in the pull and catch
+    bar_x_frac: float = 0.45  # where the bar stands across the frame (near 1: the plate cut by the right edge)
     leave_frame: bool = False  # plate leaves through the top edge at the high point
     vfr: bool = False  # jittered per-frame timestamps (and a few dropped frames)
     rotation: int = 0  # 0/90/180/270: stored rotated, display matrix says how to present
@@ -195,8 +208,8 @@ class _Scene:
         self.motion = m
         self.reps = reps
         self.duration = float(spec.duration_s) if spec.duration_s is not None else m.end_s + spec.tail_s
-        # camera placement: bar x = 0 at 45% of the width (lifter faces right)
-        self.x_origin = W * 0.45
+        # camera placement: bar x = 0 at bar_x_frac of the width (lifter faces right)
+        self.x_origin = W * spec.bar_x_frac
         hmin, hmax = m.h_range(self.duration)
         margin = max(4.0, 0.05 * H)
         span = (hmax - hmin) * self.s
@@ -247,6 +260,15 @@ class _Scene:
             else:
                 a = t0 + 0.5
             self.occ = (a, a + 1.2)
+        # the lifter's thigh in front of the plate: from the second pull (the bar brushing the
+        # thighs, ~0.5 s into the pull) through the catch (~0.5 s after the bar's highest point)
+        self.body_occ = None
+        if spec.body_occlusion:
+            if m.reps:
+                rep = m.reps[len(m.reps) // 2]
+                self.body_occ = (rep["concentric_start_s"] + 0.5, rep["concentric_end_s"] + 0.5)
+            else:
+                self.body_occ = (t0 + 0.5, t0 + 1.5)
         # unit-disc sample points for visibility fractions
         g = (np.arange(24) + 0.5) / 24 * 2 - 1
         gx, gy = np.meshgrid(g, g)
@@ -275,16 +297,41 @@ class _Scene:
         return (self.c0[0] + k * (nx - self.c0[0]) + self.far_off[0],
                 self.c0[1] + k * (ny - self.c0[1]) + self.far_off[1])
 
-    def arm_segment(self, t: float, nx: float, ny: float):
-        """Occluding arm (start point, hand point, half width) or None."""
-        if self.occ is None:
+    @staticmethod
+    def _sweep(t: float, window) -> float | None:
+        """How far an occluder has moved in over the plate at t: 0 (out) to 1 (in), eased in
+        and out over OCC_RAMP_S at the ends of its ``window``; None outside the window."""
+        if window is None:
             return None
-        a, b = self.occ
+        a, b = window
         if not a <= t <= b:
             return None
-        ramp = 0.25
-        f = min(1.0, (t - a) / ramp, (b - t) / ramp)
-        f = 0.5 - 0.5 * math.cos(math.pi * max(0.0, f))
+        f = min(1.0, (t - a) / OCC_RAMP_S, (b - t) / OCC_RAMP_S)
+        return 0.5 - 0.5 * math.cos(math.pi * max(0.0, f))
+
+    def occluders(self, t: float, nx: float, ny: float) -> list:
+        """What is in front of the near plate at t: (start, end, half width, colours) segments,
+        the lifter's thigh first, then the arm."""
+        out = []
+        f = self._sweep(t, self.body_occ)
+        if f is not None:
+            r = self.r
+            # the thigh's end (the knee, rounded) comes in from the lower left over the plate's
+            # lower back quarter: ~15 % of the disc when fully in; a thigh ~20 cm thick
+            tip_in = np.array([nx - 0.55 * r, ny + 0.45 * r])
+            tip_out = np.array([nx - 2.6 * r, ny + 1.3 * r])
+            tip = tip_out + f * (tip_in - tip_out)
+            out.append((tip + np.array([-5.0 * r, 2.5 * r]), tip, 0.45 * r, BODY_COLOURS))
+        seg = self.arm_segment(t, nx, ny)
+        if seg is not None:
+            out.append((*seg, ARM_COLOURS))
+        return out
+
+    def arm_segment(self, t: float, nx: float, ny: float):
+        """Occluding arm (start point, hand point, half width) or None."""
+        f = self._sweep(t, self.occ)
+        if f is None:
+            return None
         r = self.r
         hand_in = np.array([nx + 0.25 * r, ny + 0.2 * r])
         hand_out = np.array([nx - 2.8 * r, ny + 0.5 * r])
@@ -300,13 +347,14 @@ class _Scene:
         inside = (pts[:, 0] >= -0.5) & (pts[:, 0] <= self.W - 0.5) & (pts[:, 1] >= -0.5) & (pts[:, 1] <= self.H - 0.5)
         in_frac = float(inside.mean())
         occ_frac = 0.0
-        seg = self.arm_segment(t, nx, ny)
-        if seg is not None:
-            p0, p1, hw = seg
+        covered = None
+        for p0, p1, hw, _ in self.occluders(t, nx, ny):
             d = p1 - p0
             u = np.clip(((pts - p0) @ d) / (d @ d), 0, 1)
             dist = np.hypot(*(pts - (p0 + u[:, None] * d)).T)
-            occ_frac = float(((dist <= hw) & inside).mean())
+            covered = (dist <= hw) if covered is None else covered | (dist <= hw)
+        if covered is not None:
+            occ_frac = float((covered & inside).mean())
         if in_frac <= 0.0:
             return "absent", in_frac, occ_frac
         seen = in_frac - occ_frac
@@ -432,16 +480,14 @@ class _Scene:
             base *= 1.0 - acc[..., 3:4]
             base += acc[..., :3] * 255.0
             img[y0:y1, x0:x1] = np.clip(base + 0.5, 0, 255).astype(np.uint8)
-        seg = self.arm_segment(t, nx, ny)
-        if seg is not None:
-            p0, p1, hw = seg
+        for p0, p1, hw, (base_c, light_c) in self.occluders(t, nx, ny):
             cv = _render.cv2
             cv.line(img, (_render._fx(p0[0]), _render._fx(p0[1])), (_render._fx(p1[0]), _render._fx(p1[1])),
-                    (105, 140, 185), max(1, int(round(2 * hw))), cv.LINE_AA, _render.SHIFT)
+                    base_c, max(1, int(round(2 * hw))), cv.LINE_AA, _render.SHIFT)
             cv.line(img, (_render._fx(p0[0]), _render._fx(p0[1] - 0.6 * hw)),
-                    (_render._fx(p1[0]), _render._fx(p1[1] - 0.6 * hw)), (125, 160, 205),
+                    (_render._fx(p1[0]), _render._fx(p1[1] - 0.6 * hw)), light_c,
                     max(1, int(round(0.4 * hw))), cv.LINE_AA, _render.SHIFT)
-            cv.circle(img, (_render._fx(p1[0]), _render._fx(p1[1])), _render._fx(1.1 * hw), (105, 140, 185),
+            cv.circle(img, (_render._fx(p1[0]), _render._fx(p1[1])), _render._fx(1.1 * hw), base_c,
                       -1, cv.LINE_AA, _render.SHIFT)
         if spec.noise > 0:
             pos, neg = self.noise_bank[int(self.rng_noise.integers(len(self.noise_bank)))]
@@ -530,6 +576,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--noise", type=float, default=d.noise, help="sensor noise sigma (0 = none)")
     p.add_argument("--clutter", action=argparse.BooleanOptionalAction, default=d.clutter)
     p.add_argument("--occlusion", action=argparse.BooleanOptionalAction, default=d.occlusion)
+    p.add_argument("--body-occlusion", action=argparse.BooleanOptionalAction, default=d.body_occlusion,
+                   help="the lifter's thigh passes in front of the plate in the pull and catch")
     p.add_argument("--leave-frame", action=argparse.BooleanOptionalAction, default=d.leave_frame)
     p.add_argument("--vfr", action=argparse.BooleanOptionalAction, default=d.vfr)
     p.add_argument("--unrack", action=argparse.BooleanOptionalAction, default=d.include_unrack, dest="include_unrack")
@@ -548,7 +596,8 @@ def synth_cli(argv: list[str]) -> int:
         return int(exc.code or 0) if not isinstance(exc.code, str) else 2
     spec = SynthSpec(
         profile=a.profile, fps=a.fps, width=a.width, height=a.height, plate_radius_px=a.plate_radius_px,
-        blur=a.blur, noise=a.noise, clutter=a.clutter, occlusion=a.occlusion, leave_frame=a.leave_frame,
+        blur=a.blur, noise=a.noise, clutter=a.clutter, occlusion=a.occlusion,
+        body_occlusion=a.body_occlusion, leave_frame=a.leave_frame,
         vfr=a.vfr, rotation=a.rotation, crf=a.crf, seed=a.seed, lead_in_s=a.lead_in_s, tail_s=a.tail_s,
         include_unrack=a.include_unrack, duration_s=a.duration, preset=a.preset, plate=a.plate,
         view=a.view,

@@ -360,3 +360,18 @@ def test_long_clips_keep_every_rep_moving_forward_in_time():
         assert all(r["concentric_end_s"] > r["concentric_start_s"] for r in m.reps)
     with pytest.raises(ValueError):
         profiles.Quintic([profiles.Knot(1.0, 0.0), profiles.Knot(0.5, 1.0)])
+
+
+def test_body_occlusion_covers_the_plate_in_the_pull_and_catch(tmp_path):
+    """The lifter's thigh in front of the plate (issue #18 item 1): frames of the pull and
+    catch whose plate is wholly in frame turn ``partial``; the rest of the clip is unchanged."""
+    kw = dict(profile="clean", width=480, height=360, plate_radius_px=24.0, noise=0.0, seed=3)
+    plain = generate_clip(tmp_path / "plain.mp4", SynthSpec(**kw))
+    body = generate_clip(tmp_path / "body.mp4", SynthSpec(**kw, body_occlusion=True))
+    assert body.y == plain.y and body.t_s == plain.t_s
+    changed = [i for i, (a, b) in enumerate(zip(plain.visibility, body.visibility)) if a != b]
+    assert changed and all(plain.visibility[i] == "visible" and body.visibility[i] == "partial"
+                           for i in changed)
+    rep = body.reps[0]
+    assert all(rep["concentric_start_s"] + 0.5 <= body.t_s[i] <= rep["concentric_end_s"] + 0.5
+               for i in changed)

@@ -184,6 +184,16 @@ def test_plate_leaving_the_frame_is_reported_lost_not_invented(tmp_path_factory)
     # still followed while partly out of frame (at least half the rim inside)
     half_in = [k["frame"] for k in kfs if k["visibility"] == "partial" and k["y"] > -0.05 * k["r"]]
     assert half_in and all(obs[f].tracked for f in half_in)
+    # ... with a confidence that says how much of its rim is in the frame (issue #18 item 3)
+    th = np.linspace(0.0, 2 * np.pi, 360, endpoint=False)
+    by_f = {k["frame"]: k for k in kfs}
+    for f in half_in:
+        k = by_f[f]
+        rim_in = float(np.mean(k["y"] + k["r"] * np.sin(th) >= -0.5))
+        if rim_in < 0.9:
+            assert obs[f].confidence <= rim_in + 0.05, (f, obs[f].confidence, rim_in)
+    seen = [obs[k["frame"]].confidence for k in kfs if k["visibility"] == "visible"]
+    assert max(obs[f].confidence for f in half_in) < np.median(seen)
 
 
 # ---------------------------------------------------------------- auto-detection
