@@ -4,8 +4,10 @@ Starts the children in dependency order and waits until each is healthy, prints 
 restarts a child that dies, and stops everything cleanly on Ctrl-C/SIGTERM. A lock file
 refuses a second stack on the same data folder; runs left in progress by a crashed stack are
 failed with a reason before the daemon starts, so the one-at-a-time queue never stays blocked.
-A thread of the supervisor keeps ``<data>/api/results/jobs.json`` (the original server's job
-index) current: ``liftflow.orchestration.job_index``.
+The supervisor never imports Dagster (it stays ~30 MB): the start-up reconciliation runs in
+a short-lived process, and the stack's API keeps the books while it serves
+(``liftflow.orchestration.bookkeeping``: jobs.json, the original server's job index; failed
+job folders; retention).
 """
 
 from __future__ import annotations
@@ -171,9 +173,10 @@ class StackLock:
             self.fd = None
 
 
-def api_command(s: Settings) -> list[str]:
-    """The API's uvicorn command line (the stack's child, and the tests' own servers)."""
-    return [sys.executable, "-m", "uvicorn", "liftflow_api.app:app", "--host", s.api_host,
+def api_command(s: Settings, app: str = "liftflow_api.app:app") -> list[str]:
+    """The API's uvicorn command line (the stack's child, serving ``stack_app``: the API that
+    also keeps the stack's books; and the tests' own servers)."""
+    return [sys.executable, "-m", "uvicorn", app, "--host", s.api_host,
             "--port", str(s.api_port), "--log-level", "warning",
             "--timeout-keep-alive", str(s.keep_alive_s)]
 
@@ -209,7 +212,6 @@ class Stack:
         self.s = settings or get_settings()
         self.echo = echo
         self.stopping = False
-        self.job_index = None  # the JobIndexRefresher, once started
         self.log_dir = self.s.run_dir / "logs"
         self.scaled = scaled
         py = sys.executable
@@ -233,7 +235,7 @@ class Stack:
                   [_bin("dagster-daemon"), "run", "-w", str(PROJECT_ROOT / "workspace.yaml")],
                   lambda: True),
             *self._worker_children(),
-            Child("api", api_command(s),
+            Child("api", api_command(s, "liftflow_api.app:stack_app"),
                   lambda: _http_ok(f"http://127.0.0.1:{s.api_port}/health")),
         ]
 
@@ -317,8 +319,7 @@ class Stack:
                              f"stop it or choose another port with {var}")
 
     def start(self) -> None:
-        from liftflow.orchestration.instance import get_instance, prepare_dagster_home
-        from liftflow.orchestration.reconcile import reconcile_orphaned_runs
+        from liftflow.orchestration.instance import prepare_dagster_home
 
         for name in self.ports():  # before anything is started or written
             self.check_port(name)
@@ -328,10 +329,7 @@ class Stack:
         t0 = time.monotonic()
         self._start_services()
         prepare_dagster_home(self.s)
-        failed = reconcile_orphaned_runs(get_instance(self.s))
-        if failed:
-            self.echo(f"failed {len(failed)} run(s) left in progress by a stopped stack: {', '.join(failed)}")
-        self._start_job_index()
+        self._reconcile()
         for child in self.children[len(self.services):]:
             child.start(self.env, self.log_dir)
             if child.name in ("code-server", "webserver", "api"):
@@ -365,54 +363,19 @@ class Stack:
         write_scaled_file(self.s, {"storage_url": self.s.storage_url, "broker_url": self.s.broker_url,
                                    "stack_pid": os.getpid()})
 
-    def _start_job_index(self) -> None:
-        """jobs.json: rewritten by a daemon thread here when a job's view changes (looked at
-        every 0.5 s; see liftflow.orchestration.job_index). Here, not in the API process:
-        one writer per data folder, and no request waits on it."""
-        from liftflow.orchestration.instance import get_instance
-        from liftflow.orchestration.job_index import JobIndexRefresher
-        from liftflow.orchestration.launcher import launcher_from_settings
-        from liftflow.orchestration.service import JobService
-
-        svc = JobService(self.s, get_instance(self.s), launcher_from_settings(self.s))
-        self.job_index = JobIndexRefresher(svc, echo=self.echo).start()
-
-    def _sync_job_folders(self) -> None:
-        from liftflow.orchestration.instance import get_instance
-        from liftflow.orchestration.reconcile import sync_failed_job_folders
-
-        try:
-            sync_failed_job_folders(get_instance(self.s), since=time.time() - 600)
-        except Exception as exc:  # never let bookkeeping take the supervisor down
-            self.echo(f"job folder sync failed: {exc}")
-
-    def _purge_expired(self) -> None:
-        """LIFTFLOW_RETENTION_DAYS: delete finished jobs (and everything they made) past it."""
-        from datetime import datetime, timedelta, timezone
-
-        from liftflow.orchestration.service import JobService
-        from liftflow.orchestration.instance import get_instance
-        from liftflow.orchestration.launcher import launcher_from_settings
-
-        try:
-            cutoff = datetime.now(timezone.utc) - timedelta(days=self.s.retention_days)
-            svc = (self.job_index.service if self.job_index is not None  # its deletes nudge the index
-                   else JobService(self.s, get_instance(self.s), launcher_from_settings(self.s)))
-            removed = svc.purge_finished_before(cutoff)
-            if removed:
-                self.echo(f"retention: deleted {len(removed)} job(s) older than {self.s.retention_days:g} days")
-        except Exception as exc:
-            self.echo(f"retention clean-up failed: {exc}")
+    def _reconcile(self) -> None:
+        """Fail the runs a stopped stack left in progress (``liftflow.orchestration.reconcile``),
+        before the daemon starts: in a process of its own, so the supervisor never holds
+        Dagster (~100 MB) for the rest of its life."""
+        out = subprocess.run([sys.executable, "-m", "liftflow.orchestration.reconcile"], env=self.env,
+                             cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
+        if out.returncode != 0:
+            raise StackError(f"reconciling the runs of the last stack failed:\n{out.stderr[-2000:]}")
+        if out.stdout.strip():
+            self.echo(out.stdout.strip())
 
     def supervise(self) -> None:
-        next_sync = next_purge = 0.0
         while not self.stopping:
-            if time.monotonic() >= next_sync:
-                self._sync_job_folders()
-                next_sync = time.monotonic() + 5.0
-            if self.s.retention_days is not None and time.monotonic() >= next_purge:
-                self._purge_expired()
-                next_purge = time.monotonic() + 3600.0
             for child in self.children:
                 if self.stopping or child.alive():
                     continue
@@ -437,8 +400,6 @@ class Stack:
 
     def stop(self) -> None:
         self.stopping = True
-        if self.job_index is not None:
-            self.job_index.stop()
         for child in reversed(self.children):
             child.stop()
 

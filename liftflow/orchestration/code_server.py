@@ -20,11 +20,11 @@ import multiprocessing
 import sys
 import threading
 
-# What every run imports before and during its ops, measured with py-spy on a run's start:
-# Dagster and the job (1.5 s of CPU), the instance's storage (SQLAlchemy, Alembic: 1.2 s),
-# the decoder and OpenCV (0.4 s). The learned backends' torch, ultralytics and mediapipe stay
-# out: only the runs that use them pay. A module that fails to import here is skipped (the
-# run imports it as it would have).
+# What every run imports before its first op, measured with py-spy on a run's start: Dagster
+# and the job (1.5 s of CPU), the instance's storage (SQLAlchemy, Alembic: 1.2 s; +36 MB in
+# the fork server). OpenCV and PyAV (0.4 s, +44 MB) and the learned backends' torch,
+# ultralytics and mediapipe stay out: the steps import them as they run. A module that fails
+# to import here is skipped (the run imports it as it would have).
 PRELOAD = [
     "dagster",
     "dagster._core.instance.factory",
@@ -33,8 +33,6 @@ PRELOAD = [
     "alembic.command",
     "liftflow.orchestration.definitions",
     "liftflow.pipeline.steps",
-    "av",
-    "cv2",
 ]
 
 

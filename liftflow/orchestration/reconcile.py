@@ -109,3 +109,19 @@ def reconcile_orphaned_runs(instance) -> list[str]:
     return failed
 
 
+
+
+def main() -> int:
+    """``python -m liftflow.orchestration.reconcile``: the start-up reconciliation of the
+    settings' instance (``liftflow up`` runs it before the daemon starts)."""
+    from liftflow.config import get_settings
+    from liftflow.orchestration.instance import get_instance
+
+    failed = reconcile_orphaned_runs(get_instance(get_settings()))
+    if failed:
+        print(f"failed {len(failed)} run(s) left in progress by a stopped stack: {', '.join(failed)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

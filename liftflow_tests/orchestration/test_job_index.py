@@ -255,3 +255,33 @@ def _catch(fn) -> list[BaseException]:
         return []
     except BaseException as exc:  # noqa: BLE001
         return [exc]
+
+
+def test_one_bookkeeper_per_data_folder(svc):
+    """The stack's API keeps the books (jobs.json, failed folders, retention) while it holds
+    the data folder's bookkeeping lock; a second process's bookkeeper starts nothing until
+    the first one stops (an flock: a killed holder releases it too)."""
+    import subprocess
+    import sys
+
+    from liftflow.orchestration.bookkeeping import LOCK_FILE, Bookkeeping
+
+    first = Bookkeeping(svc, echo=lambda m: pytest.fail(m))
+    assert first.start()
+    try:
+        _wait_for(lambda: index_path(svc).is_file())
+        folder, _ = _upload(svc)
+        _wait_for(lambda: folder.job_id in _read(svc))  # the service's submit nudged it
+        lock = svc.settings.run_dir / LOCK_FILE
+        probe = ("import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR)\n"
+                 "try:\n    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); print('free')\n"
+                 "except OSError:\n    print('held')")
+        held = subprocess.run([sys.executable, "-c", probe, str(lock)], capture_output=True, text=True)
+        assert held.stdout.strip() == "held", held
+    finally:
+        first.stop()
+    free = subprocess.run([sys.executable, "-c", probe, str(lock)], capture_output=True, text=True)
+    assert free.stdout.strip() == "free", free
+    second = Bookkeeping(svc)
+    assert second.start()
+    second.stop()
