@@ -70,6 +70,9 @@ FPS_OK = 50.0  # explosive lifts need >= 60 fps (filtering.py: 30 fps peaks 0.05
 FPS_OK_SLOW = 25.0  # squats, deadlifts, bench: 30 fps resolves a ~1 s concentric
 SHAKE_WARN_MM = 3.0  # rms of the plate centre while the bar rests, tracker noise removed: a tripod gives ~0, a phone held at arm's length several mm
 SHAKE_POOR_MM = 8.0
+# what the blur and shake checks measure (the pipeline has no direct view of either)
+BLUR_PROXY = "radius inflation in the fastest quarter of frames vs the slow half"
+SHAKE_PROXY = "rms of the plate centre about its mean while the bar rests, less the tracker noise (mm)"
 REST_SPEED_M_S = 0.05  # the bar is at rest below this (smoothed speed)
 REST_MIN_S = 0.3  # rest runs shorter than this are not used for shake
 
@@ -304,10 +307,10 @@ def setup_quality(calib, t: np.ndarray, cx: np.ndarray, cy: np.ndarray, rad: np.
         checks.append(_check("blur", round(infl, 4), st,
                              f"the plate looks {100 * infl:.0f}% larger when the bar moves fast (motion blur): "
                              "use a shorter exposure (1/500 s or faster, more light) or a higher frame rate",
-                             proxy="radius inflation in the fastest quarter of frames vs the slow half"))
+                             proxy=BLUR_PROXY))
     else:
         checks.append(_check("blur", None, "unknown", None,
-                             proxy="radius inflation in the fastest quarter of frames vs the slow half"))
+                             proxy=BLUR_PROXY))
     d = np.diff(t)
     d = d[d > 0]
     fps = float(1.0 / np.median(d)) if d.size else None
@@ -345,10 +348,10 @@ def setup_quality(calib, t: np.ndarray, cx: np.ndarray, cy: np.ndarray, rad: np.
         checks.append(_check("camera_shake", round(shake_mm, 2), st,
                              f"the plate moves {shake_mm:.1f} mm rms while the bar rests: put the camera on a "
                              "tripod or lean it against something solid",
-                             proxy="rms of the plate centre about its mean while the bar rests, less the tracker noise (mm)"))
+                             proxy=SHAKE_PROXY))
     else:
         checks.append(_check("camera_shake", None, "unknown", None,
-                             proxy="rms of the plate centre about its mean while the bar rests, less the tracker noise (mm)"))
+                             proxy=SHAKE_PROXY))
     sts = [c["status"] for c in checks]
     verdict = "poor" if "poor" in sts else "fair" if "warn" in sts else "good"
     return {"verdict": verdict, "checks": checks,

@@ -335,6 +335,18 @@ def build(profile: str, t0: float, reps: int, rng: np.random.Generator, include_
     raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
 
 
+def frame_times(end_s: float, fps: float, rng: np.random.Generator, vfr: bool = False) -> np.ndarray:
+    """Frame times of a clip ``end_s`` long, to sample a motion at without rendering video:
+    every ``1/fps``; with ``vfr``, each interval jittered by up to 30 % and about one in 16
+    frames dropped (a phone's variable frame rate, as the generator's ``vfr`` clips)."""
+    if not vfr:
+        return np.arange(0.0, end_s, 1 / fps)
+    dts = (1 / fps) * (1 + rng.uniform(-0.3, 0.3, int(end_s * fps * 1.6)))
+    dts[rng.random(len(dts)) < 0.06] += 1 / fps  # dropped frames
+    t = np.concatenate([[0.0], np.cumsum(dts)])
+    return t[t < end_s]
+
+
 def rep_duration_estimate(profile: str) -> float:
     """Rough seconds per rep (to fit reps into a requested duration)."""
     return {"squat": 3.1, "deadlift": 2.9}.get(profile, 4.5)

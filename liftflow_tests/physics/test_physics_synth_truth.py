@@ -23,14 +23,7 @@ PX_PER_M = 2 * R_PX / 0.45
 def _clip(profile: str, fps: float, seed: int, noise_px: float, vfr: bool, unrack: bool = False):
     rng = np.random.default_rng(seed)
     m = profiles.build(profile, 0.7, 3, np.random.default_rng(seed + 1000), unrack)
-    end = m.end_s + 0.7
-    if vfr:
-        dts = (1 / fps) * (1 + rng.uniform(-0.3, 0.3, int(end * fps * 1.6)))
-        dts[rng.random(len(dts)) < 0.06] += 1 / fps  # dropped frames
-        t = np.concatenate([[0.0], np.cumsum(dts)])
-        t = t[t < end]
-    else:
-        t = np.arange(0.0, end, 1 / fps)
+    t = profiles.frame_times(m.end_s + 0.7, fps, rng, vfr)
     x_m, h_m = m.pos(t)
     vx, vy = m.vel(t)
     # noise grows with speed (motion blur), as measured for the classic tracker on the
@@ -41,7 +34,7 @@ def _clip(profile: str, fps: float, seed: int, noise_px: float, vfr: bool, unrac
     py = 2000 - h_m * PX_PER_M + rng.normal(0, 1, len(t)) * sd
     obs = [DiscObservation(i, float(t[i]), "tracked", 1.0, (float(px[i]), float(py[i])),
                            float(R_PX + rng.normal(0, 0.2))) for i in range(len(t))]
-    dense = np.linspace(0, end, 40000)
+    dense = np.linspace(0, m.end_s + 0.7, 40000)
     return obs, t, m, float(np.max(m.h(dense, 1)))
 
 

@@ -29,14 +29,7 @@ def _clip(profile: str, fps: float, seed: int, noise_px: float, vfr: bool, r_px:
     px_per_m = 2 * r_px / 0.45
     rng = np.random.default_rng(seed)
     m = profiles.build(profile, 0.7, 3, np.random.default_rng(seed + 1000), profile == "squat")
-    end = m.end_s + 0.7
-    if vfr:
-        dts = (1 / fps) * (1 + rng.uniform(-0.3, 0.3, int(end * fps * 1.6)))
-        dts[rng.random(len(dts)) < 0.06] += 1 / fps  # dropped frames
-        t = np.concatenate([[0.0], np.cumsum(dts)])
-        t = t[t < end]
-    else:
-        t = np.arange(0.0, end, 1 / fps)
+    t = profiles.frame_times(m.end_s + 0.7, fps, rng, vfr)
     x_m, h_m = m.pos(t)
     vx, vy = m.vel(t)
     sd = noise_px * (1 + np.hypot(vx, vy) / 1.5)  # more noise on the blurred fast frames
