@@ -512,7 +512,7 @@ def test_kill9_of_the_run_worker_is_retried_from_the_failed_step(stack, long_cli
     assert first.tags["dagster/max_retries"] == "2" and first.tags["dagster/retry_strategy"] == "FROM_FAILURE"
     worker = psutil.Process(int(first.tags["liftflow/worker_pid"]))
     # the analysis runs niced below the API, whose polls must answer while a job takes the cores
-    api = [p.nice() for p in stack.tree() if "uvicorn" in " ".join(p.cmdline())]
+    api = [p.nice() for p in stack.find("uvicorn")]
     assert len(api) == 1 and worker.nice() == min(19, api[0] + 10), (api, worker.nice())
     worker.kill()
     notes = set()
