@@ -5,7 +5,7 @@ restarts a child that dies, and stops everything cleanly on Ctrl-C/SIGTERM. A lo
 refuses a second stack on the same data folder; runs left in progress by a crashed stack are
 failed with a reason before the daemon starts, so the one-at-a-time queue never stays blocked.
 The supervisor never imports Dagster (it stays ~30 MB): the start-up reconciliation runs in
-a short-lived process, and the stack's API keeps the books while it serves
+a short-lived process, and the stack's code server keeps the books while it serves
 (``liftflow.orchestration.bookkeeping``: jobs.json, the original server's job index; failed
 job folders; retention).
 """
@@ -173,10 +173,9 @@ class StackLock:
             self.fd = None
 
 
-def api_command(s: Settings, app: str = "liftflow_api.app:app") -> list[str]:
-    """The API's uvicorn command line (the stack's child, serving ``stack_app``: the API that
-    also keeps the stack's books; and the tests' own servers)."""
-    return [sys.executable, "-m", "uvicorn", app, "--host", s.api_host,
+def api_command(s: Settings) -> list[str]:
+    """The API's uvicorn command line (the stack's child, and the tests' own servers)."""
+    return [sys.executable, "-m", "uvicorn", "liftflow_api.app:app", "--host", s.api_host,
             "--port", str(s.api_port), "--log-level", "warning",
             "--timeout-keep-alive", str(s.keep_alive_s)]
 
@@ -235,7 +234,7 @@ class Stack:
                   [_bin("dagster-daemon"), "run", "-w", str(PROJECT_ROOT / "workspace.yaml")],
                   lambda: True),
             *self._worker_children(),
-            Child("api", api_command(s, "liftflow_api.app:stack_app"),
+            Child("api", api_command(s),
                   lambda: _http_ok(f"http://127.0.0.1:{s.api_port}/health")),
         ]
 

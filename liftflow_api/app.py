@@ -1,5 +1,2 @@
-"""What uvicorn serves: ``app``, the API of ``liftflow_api.main``; ``stack_app``, the same API
-doing the stack's bookkeeping too (``liftflow up`` serves it)."""
+"""``liftflow_api.app:app`` (what uvicorn serves): the app of ``liftflow_api.main``."""
 from liftflow_api.main import app, create_app  # noqa: F401
-
-stack_app = create_app(bookkeeping=True)

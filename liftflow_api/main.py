@@ -5,14 +5,10 @@
 before any byte of the body is read, the body counted and timed while it streams), CORS (any origin unless LIFTFLOW_CORS_ORIGINS narrows it; no
 credentials: keys travel in the X-API-Key header, not cookies), and the error handlers of
 ``liftflow_api.errors`` (LiftFlow's errors mapped to status codes once). ``uvicorn
-liftflow_api.app:app`` serves it; ``liftflow up`` serves ``liftflow_api.app:stack_app``, the
-same API that also does the stack's bookkeeping (``liftflow.orchestration.bookkeeping``:
-jobs.json, failed job folders, retention) while it runs.
+liftflow_api.app:app`` serves it (``liftflow up`` does).
 """
 
 from __future__ import annotations
-
-from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -25,24 +21,8 @@ from liftflow_api.guard import RequestGuard
 from liftflow_api.routes import bench, config, pages, system, videos
 
 
-@asynccontextmanager
-async def _bookkeeping(app: FastAPI):
-    from liftflow.orchestration.bookkeeping import Bookkeeping
-    from liftflow_api.deps import service
-
-    keeper = Bookkeeping(service())  # the requests' JobService: their changes nudge jobs.json
-    if not keeper.start():
-        print("liftflow api: another process does this data folder's bookkeeping", flush=True)
-    try:
-        yield
-    finally:
-        keeper.stop()
-
-
-def create_app(bookkeeping: bool = False) -> FastAPI:
-    """The API; with ``bookkeeping``, it also keeps the stack's books while it serves."""
+def create_app() -> FastAPI:
     app = FastAPI(
-        lifespan=_bookkeeping if bookkeeping else None,
         responses={401: {"description": "Missing or invalid API key (only when keys are configured)"}},
         title="LiftFlow API",
         version=API_VERSION,

@@ -1,4 +1,4 @@
-"""What a stack does beside serving requests and running jobs, in the stack's API process.
+"""What a stack does beside serving requests and running jobs, in a thread of its code server.
 
 - ``jobs.json``, the original server's job index (``JobIndexRefresher``, every 0.5 s);
 - job folders of runs failed from outside their worker (run monitoring, a killed worker)
@@ -6,15 +6,14 @@
 - ``LIFTFLOW_RETENTION_DAYS``: finished jobs past it are deleted with everything they made
   (hourly).
 
-Why the API process: it holds Dagster and a JobService anyway, where a process of its own
-(or the supervisor, as before) costs ~100 MB more at idle for a few milliseconds of work
-every half second; and the API's own submits, re-executions and deletes nudge the job index
-at once. One writer per data folder: the process that holds ``<run>/bookkeeping.lock``
-(an flock, released when the process dies) does it; an API replica that cannot take it
-skips it. Reports go to the process's log (``logs/api.log`` under ``liftflow up``).
-
-``liftflow up`` serves ``liftflow_api.app:stack_app`` (the API with this started);
-``liftflow_api.app:app``, the plain API, leaves it to ``python -m liftflow.orchestration.job_index``.
+Where: a thread of the stack's code server (``liftflow.orchestration.code_server``). It
+holds Dagster anyway, where a process of its own (or the supervisor, as before) costs ~100 MB
+more at idle for a few milliseconds of work every half second; it runs niced with the
+analysis, below the API. One writer per data folder: the process that holds ``<run>/bookkeeping.lock`` (an
+flock, released when the process dies, so a restarted code server takes it again) does it;
+another that cannot take it skips it. Reports go to that process's log (``logs/code-server.log``
+under ``liftflow up``). Without ``liftflow up``, ``python -m liftflow.orchestration.job_index``
+keeps jobs.json current.
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ milliseconds. Everything else is Dagster's own: the same command line and option
 ``start_run_in_subprocess`` target, the same termination events and run monitoring.
 
 ``python -m liftflow.orchestration.code_server <dagster api grpc options>``;
-``LIFTFLOW_WARM_RUNS=0`` serves runs as Dagster does (a spawned process each). On a Dagster
+``LIFTFLOW_WARM_RUNS=0`` serves runs as Dagster does (a spawned process each). It also
+keeps the stack's books (jobs.json, failed job folders, retention). On a Dagster
 whose server no longer has the ``_mp_ctx`` attribute this relies on (checked at start), it
 says so on stderr and serves with Dagster's spawned runs: slower, never broken.
 """
@@ -66,13 +67,32 @@ def install(ctx) -> bool:
     return True
 
 
+def start_bookkeeping(settings) -> None:
+    """The stack's books (``liftflow.orchestration.bookkeeping``) in a thread of this niced
+    process: it holds Dagster already (no ~100 MB process of its own), and its work stays
+    out of the process that answers the API's polls."""
+    from liftflow.orchestration.bookkeeping import Bookkeeping
+    from liftflow.orchestration.instance import get_instance
+    from liftflow.orchestration.launcher import launcher_from_settings
+    from liftflow.orchestration.service import JobService
+
+    def run():
+        svc = JobService(settings, get_instance(settings), launcher_from_settings(settings))
+        if not Bookkeeping(svc).start():
+            print("liftflow code server: another process keeps this data folder's books",
+                  file=sys.stderr, flush=True)
+    threading.Thread(target=run, name="liftflow-bookkeeping-start", daemon=True).start()
+
+
 def main(argv: list[str]) -> None:
     from dagster._cli import main as dagster_main
 
     from liftflow.config import get_settings
 
-    if get_settings().warm_runs:
+    settings = get_settings()
+    if settings.warm_runs:
         install(warm_context())
+    start_bookkeeping(settings)
     sys.argv = ["dagster", "api", "grpc", *argv]
     dagster_main()
 

@@ -17,9 +17,9 @@ is written again from the truth.
 
 Who writes it, and when
 -----------------------
-``JobIndexRefresher``, a daemon thread of the stack's API process (``liftflow up`` serves
-``liftflow_api.app:stack_app``; ``liftflow.orchestration.bookkeeping``): one writer per data
-folder, the process holding the bookkeeping lock. Every ``period_s`` (0.5 s) it looks at what can change a job's entry, cheaply: the
+``JobIndexRefresher``, a daemon thread of the stack's code server (``liftflow up``;
+``liftflow.orchestration.bookkeeping``): one writer per data folder, the process holding the
+bookkeeping lock. Every ``period_s`` (0.5 s) it looks at what can change a job's entry, cheaply: the
 names of the job folders (one scandir), each folder's job_meta.json (and progress.json
 while the job is unfinished: a stat or two a job) and the runs Dagster updated since its last
 look (one query, ``RunsFilter(updated_after=...)``): ~15 ms for 500 jobs. Only the jobs
@@ -34,10 +34,10 @@ folder and writes its job_meta.json, which the next look sees, within ``period_s
 rebuild of that entry (milliseconds); a step's progress as fast as progress.json is written
 (~1 Hz). A JobService in the refresher's own process nudges it at once (``on_change``).
 
-No request waits on it: it is a thread with its own queries, and it takes a few milliseconds
-every half second (the API's share of the GIL). The plain API (``liftflow_api.app:app``,
-uvicorn alone, the in-process tests) does not write it: ``python -m
-liftflow.orchestration.job_index`` runs the refresher alone (``--once`` writes it once).
+No request waits on it: it runs in another process than the API, niced with the analysis.
+Without ``liftflow up`` (uvicorn alone, the in-process tests) nothing keeps the file current:
+``python -m liftflow.orchestration.job_index`` runs the refresher alone (``--once`` writes it
+once).
 """
 
 from __future__ import annotations
