@@ -17,8 +17,6 @@ from liftflow.scaled import free_port  # re-exported: the tests' and benches' po
 ROOT = Path(__file__).resolve().parents[1]
 
 
-
-
 class StackProcess:
     def __init__(self, data_dir: Path, *up_args: str, **env_overrides: str):
         """``up_args``: options of ``liftflow up`` (``--scaled``, ``--workers N``, ...)."""

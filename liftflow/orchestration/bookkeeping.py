@@ -79,7 +79,7 @@ class Bookkeeping:
 
         try:
             sync_failed_job_folders(self.service.instance, since=time.time() - 600)
-        except Exception as exc:  # never let bookkeeping take the API down
+        except Exception as exc:  # never let bookkeeping take the code server down
             self.echo(f"job folder sync failed: {exc}")
 
     def purge_expired(self) -> None:

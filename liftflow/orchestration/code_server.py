@@ -44,9 +44,9 @@ def warm_context():
     return ctx
 
 
-def install(ctx) -> bool:
-    """Make Dagster's gRPC server start runs from ``ctx``; False (nothing changed) when the
-    installed Dagster does not have the attribute this sets."""
+def install(ctx) -> None:
+    """Make Dagster's gRPC servers start runs from ``ctx``; a server without the attribute
+    this sets says so and keeps Dagster's own spawned runs."""
     from dagster._grpc import server as grpc_server
 
     init = grpc_server.DagsterApiServer.__init__
@@ -64,7 +64,6 @@ def install(ctx) -> bool:
         threading.Thread(target=forkserver.ensure_running, name="warm-forkserver", daemon=True).start()
 
     grpc_server.DagsterApiServer.__init__ = __init__
-    return True
 
 
 def start_bookkeeping(settings) -> None:

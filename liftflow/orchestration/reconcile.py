@@ -109,8 +109,6 @@ def reconcile_orphaned_runs(instance) -> list[str]:
     return failed
 
 
-
-
 def main() -> int:
     """``python -m liftflow.orchestration.reconcile``: the start-up reconciliation of the
     settings' instance (``liftflow up`` runs it before the daemon starts)."""

@@ -272,25 +272,33 @@ class JobService:
             pass
         return "the analysis run failed (see pipeline.log)"
 
+    def _cache_hit(self, folder: JobFolder, mtime: int, active: dict) -> Optional[JobView]:
+        """The cached view of ``folder``'s job if it still holds: its job_meta.json is the
+        one it was made from, and it is finished with no newer run of the job among
+        ``active`` (a re-execution from the UI, an automatic retry) or at most ACTIVE_TTL_S
+        old; a running one with its progress file's step."""
+        hit = self._views.get(folder.job_id)
+        if hit is None:
+            return None
+        cached_mtime, at, view = hit
+        finished = view.status in (COMPLETED, FAILED) and folder.job_id not in active
+        if cached_mtime != mtime or not (finished or time.monotonic() - at < ACTIVE_TTL_S):
+            return None
+        return self._with_progress(folder, view) if view.status == PROCESSING else view
+
     def cached_view(self, job_id: str) -> Optional[JobView]:
         """The job's view when ``view`` would serve it from its cache, without querying the
         run storage (a stat and, while it runs, its progress file); None when ``view`` would
         have to ask. The API serves hot polls with it on the event loop, off the thread pool."""
-        hit = self._views.get(job_id)
         active = self._active
-        if hit is None or active is None or time.monotonic() - active[0] >= ACTIVE_TTL_S:
+        if active is None or time.monotonic() - active[0] >= ACTIVE_TTL_S or not is_valid_job_id(job_id):
             return None
-        cached_mtime, at, view = hit
+        folder = JobFolder.for_job(self.settings.results_dir, job_id)
         try:
-            mtime = JobFolder.for_job(self.settings.results_dir, job_id).file(META).stat().st_mtime_ns
-        except (FileNotFoundError, ValueError):
+            mtime = folder.file(META).stat().st_mtime_ns
+        except FileNotFoundError:
             return None
-        finished = view.status in (COMPLETED, FAILED) and job_id not in active[1]
-        if cached_mtime != mtime or not (finished or time.monotonic() - at < ACTIVE_TTL_S):
-            return None
-        if view.status == PROCESSING:
-            view = self._with_progress(JobFolder.for_job(self.settings.results_dir, job_id), view)
-        return view
+        return self._cache_hit(folder, mtime, active[1])
 
     def view(self, job_id: str, records=None) -> JobView:
         """The job's state now. Run storage is the truth; a finished job's view is reused
@@ -305,17 +313,10 @@ class JobService:
             self._views.pop(job_id, None)
             raise JobNotFound(job_id)
         if records is None:
-            hit = self._views.get(job_id)
-            if hit is not None:
-                cached_mtime, at, view = hit
-                # a finished view holds until its folder changes or a newer run of the job
-                # exists (a re-execution from the UI, an automatic retry): the active runs
-                # are one query shared by all pollers
-                finished = view.status in (COMPLETED, FAILED) and job_id not in self._active_runs()
-                if cached_mtime == mtime and (finished or time.monotonic() - at < ACTIVE_TTL_S):
-                    if view.status == PROCESSING:
-                        view = self._with_progress(folder, view)
-                    return view
+            # the active runs: one query shared by all pollers
+            view = self._cache_hit(folder, mtime, self._active_runs())
+            if view is not None:
+                return view
         view = self._view(job_id, folder, records)
         if records is None:
             if len(self._views) > 10_000:
