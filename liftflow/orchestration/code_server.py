@@ -25,13 +25,15 @@ import threading
 # and the job (1.5 s of CPU), the instance's storage (SQLAlchemy, Alembic: 1.2 s; +36 MB in
 # the fork server). OpenCV and PyAV (0.4 s, +44 MB) and the learned backends' torch,
 # ultralytics and mediapipe stay out: the steps import them as they run. A module that fails
-# to import here is skipped (the run imports it as it would have).
+# to import here is skipped (the run imports it as it would have). warm_storage: the storages'
+# migration check without re-reading alembic's scripts in every run (0.2 s of CPU).
 PRELOAD = [
     "dagster",
     "dagster._core.instance.factory",
     "dagster._core.storage.sqlite_storage",
     "dagster._core.storage.local_compute_log_manager",
     "alembic.command",
+    "liftflow.orchestration.warm_storage",
     "liftflow.orchestration.definitions",
     "liftflow.pipeline.steps",
 ]
