@@ -119,6 +119,11 @@ SYNTH_SCENARIOS: dict[str, dict] = {
     # issue #18 item 1: Olympic lifts filmed by a phone indoors at 30 fps (liftflow.synth)
     "synth-snatch-30fps-phone": dict(profile="snatch", seed=1, **PHONE_30FPS_HARD),
     "synth-clean-30fps-phone": dict(profile="clean", seed=2, **PHONE_30FPS_HARD),
+    # issue #18 item 3: the plate cut by the right edge of the frame for the whole lift (a
+    # third of its rim outside, the far plate peeking out beside the arc in view), seeded
+    # there: no whole template of it exists
+    "synth-squat-right-edge": dict(profile="squat", reps=2, bar_x_frac=0.958),
+    "synth-clean-right-edge": dict(profile="clean", height=720, bar_x_frac=0.95),
 }
 
 

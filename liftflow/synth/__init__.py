@@ -7,7 +7,10 @@ returns the :class:`GroundTruth`. Frames are rendered and encoded one at a time.
 Conventions: frame pixels x right, y down, pixel centres at integers, in the upright
 (presented) frame; positions are the plate centre at each frame's timestamp, which is
 the middle of its exposure. Bar velocities are metres per second with y up, exact
-derivatives of the closed-form path (``profiles.py``).
+derivatives of the closed-form path (``profiles.py``). ``far_x``/``far_y``/``far_r`` give the far
+plate's centre and radius too (where the clip has one), partly behind the near plate: a
+seed for following a partly hidden plate. A ``bar_x_frac`` near 1 cuts the near plate by the
+right edge, with the far plate peeking out beside the arc in view.
 
 Framing: m_per_px = 0.45 / (2 * plate_radius_px). The camera is placed so the whole
 plate path fits the frame when it can; a snatch or clean (floor to overhead / front
@@ -146,6 +149,10 @@ class GroundTruth:
     rotation: int = 0
     y_floor_px: float = 0.0  # image row of the floor (h = 0)
     x_origin_px: float = 0.0  # image column of x_m = 0
+    # the far plate (partly behind the near one), where the clip has one: centre and radius
+    far_x: list[float] = field(default_factory=list)
+    far_y: list[float] = field(default_factory=list)
+    far_r: float = 0.0
 
     def to_csv(self, path) -> None:
         """frame,x,y,r,r_minor,visibility — one row per frame; x,y,r empty when absent."""
@@ -513,7 +520,7 @@ def generate_clip(path: str | Path, spec: SynthSpec | None = None, progress=None
     sw, sh = (spec.height, spec.width) if rot in (90, 270) else (spec.width, spec.height)
     enc = _render.Encoder(path, sw, sh, spec.fps, spec.crf, rot, spec.preset)
     m = scene.motion
-    out = dict(frames=[], t_s=[], x=[], y=[], r=[], visibility=[], vy=[], vx=[], h=[], xm=[])
+    out = dict(frames=[], t_s=[], x=[], y=[], r=[], visibility=[], vy=[], vx=[], h=[], xm=[], fx=[], fy=[])
     try:
         for i, p in enumerate(pts):
             t = p * tb
@@ -531,6 +538,10 @@ def generate_clip(path: str | Path, spec: SynthSpec | None = None, progress=None
             out["vx"].append(float(m.x(t, 1)))
             out["h"].append(float(m.h(t)))
             out["xm"].append(float(m.x(t)))
+            if scene.far is not None:
+                fx, fy = scene.far_px(float(nx), float(ny))
+                out["fx"].append(float(fx))
+                out["fy"].append(float(fy))
             if progress is not None:
                 progress(i + 1, len(pts))
     finally:
@@ -546,6 +557,7 @@ def generate_clip(path: str | Path, spec: SynthSpec | None = None, progress=None
         vx_m_s=out["vx"], h_m=out["h"], x_m=out["xm"], fps=float(spec.fps),
         width=spec.width, height=spec.height, rotation=rot,
         y_floor_px=scene.y_floor, x_origin_px=scene.x_origin,
+        far_x=out["fx"], far_y=out["fy"], far_r=scene.r * scene.FAR_K if scene.far is not None else 0.0,
     )
     gt.to_csv(path.with_name(path.stem + ".gt.csv"))
     gt.to_json(path.with_name(path.stem + ".truth.json"))

@@ -196,6 +196,100 @@ def test_plate_leaving_the_frame_is_reported_lost_not_invented(tmp_path_factory)
     assert max(obs[f].confidence for f in half_in) < np.median(seen)
 
 
+def _rim_in_frame(k: dict, width: int, height: int) -> float:
+    """Share of a keyframe's true rim inside the frame."""
+    th = np.linspace(0.0, 2 * np.pi, 360, endpoint=False)
+    x, y = k["x"] + k["r"] * np.cos(th), k["y"] + k["r"] * np.sin(th)
+    return float(np.mean((x >= -0.5) & (x <= width - 0.5) & (y >= -0.5) & (y <= height - 0.5)))
+
+
+def test_plate_cut_by_the_side_edge_is_followed(tmp_path_factory):
+    """Issue #18 item 3: a squat walked out of the rack into the right edge of the frame,
+    seeded where the edge already cuts the plate (no whole template of it exists), the far
+    plate peeking out beside the arc in view. Followed on every frame with at least 40 % of
+    its rim in view, within 3 % of the radius (measured: worst 2.1 %), with a confidence
+    no higher than that share and falling with it; never placed off the plate elsewhere."""
+    kfs, obs = _synth(tmp_path_factory, "side-edge", profile="squat", reps=2, include_unrack=True,
+                      bar_x_frac=0.958)
+    share = {k["frame"]: _rim_in_frame(k, 640, 480) for k in kfs}
+    assert max(share.values()) < 0.7, "the edge should cut the plate on every frame"
+    held = [k for k in kfs if share[k["frame"]] >= 0.4]
+    assert len(held) > 0.6 * len(kfs)
+    lost = [k["frame"] for k in held if not obs[k["frame"]].tracked]
+    assert not lost, f"plate dropped with at least 40 % of its rim in view: {lost}"
+
+    def err_pct(k):
+        o = obs[k["frame"]]
+        return 100.0 * math.hypot(o.center[0] - k["x"], o.center[1] - k["y"]) / k["r"]
+
+    errs = [err_pct(k) for k in held]
+    assert max(errs) <= 3.0 and float(np.median(errs)) <= 1.5, (float(np.median(errs)), max(errs))
+    rest = [k for k in kfs if share[k["frame"]] < 0.4 and obs[k["frame"]].tracked]
+    assert all(err_pct(k) <= 10.0 for k in rest), max(err_pct(k) for k in rest)
+    # the confidence says how much of the rim it stands on
+    tracked = [k for k in kfs if obs[k["frame"]].tracked]
+    assert all(obs[k["frame"]].confidence <= share[k["frame"]] + 0.05 for k in tracked)
+    low = [obs[k["frame"]].confidence for k in tracked if 0.4 <= share[k["frame"]] < 0.55]
+    high = [obs[k["frame"]].confidence for k in tracked if share[k["frame"]] >= 0.6]
+    assert low and high and np.median(low) < np.median(high) - 0.05, (np.median(low), np.median(high))
+
+
+def test_far_plate_partly_behind_the_near_plate_is_followed(tmp_path):
+    """Issue #18 item 3: seeded on the far plate, of which the near plate hides about 40 % of
+    the rim, the tracker follows that plate (not the near one) on every frame, with a
+    confidence within 0.1 of the share of its rim in view (measured: centre error median
+    0.26 %, worst 0.75 % of its radius; confidence at most 0.07 above the share),
+    well below the near plate's."""
+    from liftflow.synth import SynthSpec, generate_clip
+
+    path = tmp_path / "far.mp4"
+    gt = generate_clip(path, SynthSpec(profile="squat", reps=2))
+    info = probe(path)
+    th = np.linspace(0.0, 2 * np.pi, 360, endpoint=False)
+
+    def in_view(i):  # share of the far rim neither behind the near plate nor outside the frame
+        x, y = gt.far_x[i] + gt.far_r * np.cos(th), gt.far_y[i] + gt.far_r * np.sin(th)
+        return float(np.mean((np.hypot(x - gt.x[i], y - gt.y[i]) > gt.r[i])
+                             & (x >= -0.5) & (x <= gt.width - 0.5) & (y >= -0.5) & (y <= gt.height - 0.5)))
+
+    share = [in_view(i) for i in gt.frames]
+    assert 0.4 < min(share) and max(share) < 0.7
+    far = create_tracker("classic").track(str(path), info, SeedCircle(
+        cx=gt.far_x[0], cy=gt.far_y[0], r=gt.far_r, frame=0))
+    near = create_tracker("classic").track(str(path), info, SeedCircle(
+        cx=gt.x[0], cy=gt.y[0], r=gt.r[0], frame=0))
+    assert all(far[i].tracked for i in gt.frames)
+    errs = [100.0 * math.hypot(far[i].center[0] - gt.far_x[i], far[i].center[1] - gt.far_y[i]) / gt.far_r
+            for i in gt.frames]
+    assert max(errs) <= 3.0 and float(np.median(errs)) <= 1.0, (float(np.median(errs)), max(errs))
+    # (the hidden share is not known to the tracker: its confidence follows the share of rim
+    # rays that found the plate's edge, which counts a few where the near plate's outline runs
+    # close to the far one's)
+    over = [(i, far[i].confidence, round(share[i], 3)) for i in gt.frames
+            if far[i].confidence > share[i] + 0.1]
+    assert not over, over[:10]
+    assert np.median([far[i].confidence for i in gt.frames]) < \
+        np.median([near[i].confidence for i in gt.frames]) - 0.3
+
+
+def test_template_of_a_plate_cut_by_the_frame_edge():
+    """A template square a frame edge cuts is completed by the point reflection of its part
+    inside through the plate's centre; None where the reflection is outside too."""
+    from liftflow.tracking.classic import cut_template
+
+    feat = np.random.default_rng(0).normal(size=(60, 80, 3)).astype(np.float32)
+    whole = cut_template(feat, 30.2, 29.7, 20.0)
+    assert np.array_equal(whole, feat[13:48, 13:48])  # half = round(0.85 * 20) = 17
+    t = cut_template(feat, 70.0, 30.0, 20.0)  # columns 53..87: 80..87 are outside
+    assert t.shape == (35, 35, 3)
+    assert np.array_equal(t[:, :27], feat[13:48, 53:80])
+    for row in range(35):
+        for col in range(27, 35):
+            assert np.array_equal(t[row, col], feat[2 * 30 - (13 + row), 2 * 70 - (53 + col)])
+    assert cut_template(feat[:, :30], 15.0, 30.0, 20.0) is None  # cut on both sides
+    assert cut_template(feat, 81.0, 30.0, 20.0) is None  # centre outside
+
+
 # ---------------------------------------------------------------- auto-detection
 
 

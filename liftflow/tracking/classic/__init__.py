@@ -16,6 +16,13 @@ Per frame, at a working resolution where the plate radius is about ``WORK_RADIUS
    is reported LOST (no position invented); while lost the search widens until the plate
    is found again with strict acceptance.
 
+Partial plates are followed on the arc in view, down to 7 % of the rim inside the frame, with
+the confidence multiplied by that share (a plate partly behind another one has less rim
+support, so less confidence, already). A template cut by the frame edge is completed by the
+point reflection of its part inside. Where a side edge cuts the rim, only the arc opposite
+the cut pins the centre's x: the part of the template inside the frame is matched there, a
+narrow rim fit started from the match, and the match gives x (``Engine._match_at_edge``).
+
 Frames before ``seed.frame`` are tracked backwards from the seed, decoded in chunks at
 the working resolution (bounded memory). Nothing holds the whole video.
 

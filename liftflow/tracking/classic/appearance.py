@@ -13,14 +13,29 @@ __all__ = ["centred", "cut_template", "local_maxima", "motion_blur", "overlap_nc
 
 def cut_template(feat, cx, cy, r):
     """The plate's appearance: the square of features around (cx, cy) reaching 0.85 r
-    (a copy), or None where that square is not wholly inside the image."""
+    (a copy). Where a frame edge cuts the square (a plate seeded partly outside the
+    picture), its missing part is the point reflection through the centre of the part
+    inside (a plate looks much the same turned half a turn: its colour, rim and hub);
+    None where that is outside too (a corner) or the centre itself is outside."""
     h, w = feat.shape[:2]
     half = int(round(0.85 * r))
-    x0, y0 = int(round(cx)) - half, int(round(cy)) - half
+    ix, iy = int(round(cx)), int(round(cy))
+    x0, y0 = ix - half, iy - half
     x1, y1 = x0 + 2 * half + 1, y0 + 2 * half + 1
-    if x0 < 0 or y0 < 0 or x1 > w or y1 > h:
+    if x0 >= 0 and y0 >= 0 and x1 <= w and y1 <= h:
+        return feat[y0:y1, x0:x1].copy()
+    if not (0 <= ix < w and 0 <= iy < h):
         return None
-    return feat[y0:y1, x0:x1].copy()
+    rows, cols = np.mgrid[y0:y1, x0:x1]
+    out = (rows < 0) | (rows >= h) | (cols < 0) | (cols >= w)
+    mr, mc = 2 * iy - rows[out], 2 * ix - cols[out]
+    if (mr < 0).any() or (mr >= h).any() or (mc < 0).any() or (mc >= w).any():
+        return None
+    t = np.empty((y1 - y0, x1 - x0) + feat.shape[2:], feat.dtype)
+    inside = ~out
+    t[inside] = feat[rows[inside], cols[inside]]
+    t[out] = feat[mr, mc]
+    return t
 
 
 def local_maxima(m: np.ndarray, k: int, min_dist: int):

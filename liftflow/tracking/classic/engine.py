@@ -19,8 +19,9 @@ from liftflow.tracking.classic.appearance import (centred, cut_template, local_m
 from liftflow.tracking.classic.features import FeatureBuffers, feature_map
 from liftflow.tracking.classic.rim import N_RAYS, RimFit, RimFitter, plate_colour, rim_shape
 
-__all__ = ["BLUR_FRAC", "MIN_INLIERS", "MIN_VISIBLE_ACQUIRE", "MIN_VISIBLE_TRACK", "REACQUIRE_MAX_R",
-           "STATIC_NCC", "USE_SHAPE", "Engine", "SeedSnapshot", "TrackState"]
+__all__ = ["BLUR_FRAC", "EDGE_MIN_AREA", "EDGE_NCC", "EDGE_SHIFT", "EDGE_SIGMA", "MIN_INLIERS",
+           "MIN_VISIBLE_ACQUIRE", "MIN_VISIBLE_TRACK", "REACQUIRE_MAX_R", "STATIC_NCC", "USE_SHAPE",
+           "Engine", "SeedSnapshot", "TrackState"]
 
 USE_SHAPE = True  # learn the outline's ellipse shape (oblique views) and fit with it
 REACQUIRE_MAX_R = 7.0  # farthest (in plate radii) from where it was lost a plate is sought
@@ -29,6 +30,11 @@ MIN_VISIBLE_TRACK = 0.07  # least fraction of the rim inside the frame to keep f
 MIN_INLIERS = 12  # least rim points supporting a tracked fit
 MIN_VISIBLE_ACQUIRE = 0.35  # ... to pick a plate up again after it was lost
 STATIC_NCC = 0.8  # a re-acquired "plate" this similar to the same spot before the loss is another plate
+# a plate cut by a side edge of the frame (_match_at_edge)
+EDGE_SHIFT = 0.2  # farthest (in plate radii) from the prediction it is matched
+EDGE_MIN_AREA = 0.25  # least share of the template inside the frame (shifted by EDGE_SHIFT) to match
+EDGE_SIGMA = 0.04  # rim prior width (radii) of the fit started from such a match
+EDGE_NCC = 0.8  # a match this good gives the centre's x (the rim fit y, radius and support)
 
 
 @dataclass
@@ -44,6 +50,19 @@ class TrackState:
     last_good: tuple = None  # (cx, cy, r)
     ref: Optional[np.ndarray] = None  # last confidently tracked frame (working resolution BGR)
     ref_xy: tuple = None  # where the plate was in it
+
+
+def _subpixel(cx, cy) -> tuple:
+    """(cx, cy) less the whole pixel ``cut_template`` centres a template on."""
+    return cx - int(round(cx)), cy - int(round(cy))
+
+
+def _vertex(v, i) -> float:
+    """Sub-pixel offset of a peak at index ``i`` from its neighbours ``v`` (a parabola)."""
+    if i == 0 or len(v) < 3:
+        return 0.0
+    den = v[0] - 2.0 * v[1] + v[2]
+    return float(np.clip(0.5 * (v[0] - v[2]) / den, -0.5, 0.5)) if den < 0 else 0.0
 
 
 class SeedSnapshot(NamedTuple):
@@ -110,16 +129,21 @@ class Engine:
         self.t_seed_r = r
         self.t_recent = t
         self.t_recent_r = r
+        # where the plate's centre is from a template's centre pixel (they are cut at whole px)
+        self.t_seed_off = self.t_recent_off = _subpixel(cx, cy)
 
     def seed_result(self, seed_w: tuple) -> tuple[RimFit, float]:
         """The seed frame's fit as reported (the settled seed circle and shape, with the
-        rim support found there) and its confidence (0.3 where the rim was barely found)."""
+        rim support found there) and its confidence (0.3 where the rim was barely found;
+        times the share of the rim inside the frame)."""
         fit = self.seed_fit
         if fit is None or fit.n_inliers < 8:
             fit = RimFit(*seed_w, 0.0, 1.0, 0.0, 99.0, 0)
             conf = 0.3
         else:
             conf = float(np.clip(self._quality(fit), 0.3, 1.0))
+            if fit.visible_frac < 1.0:  # seeded on a plate partly outside the frame (as in step)
+                conf *= fit.visible_frac
         fit = RimFit(self.state.cx, self.state.cy, self.state.r, fit.inlier_frac,
                      fit.visible_frac, fit.contrast, fit.rms, fit.n_inliers, fit.points,
                      shape=(self.rim.ratio, self.rim.phi))
@@ -140,6 +164,7 @@ class Engine:
         twin.state = TrackState(*seed.state, last_good=seed.state)
         twin.t_seed = twin.t_recent = seed.template
         twin.t_seed_r = twin.t_recent_r = seed.state[2]
+        twin.t_seed_off = twin.t_recent_off = _subpixel(*seed.state[:2])
         twin.ref_contrast = seed.ref_contrast
         return twin
 
@@ -195,6 +220,44 @@ class Engine:
                 break
         return cands
 
+    def _match_at_edge(self, feat, px, py, r):
+        """Template candidates (centre x, y to a tenth of a px, score) for a plate a side
+        edge of the frame cuts, near (px, py): ``_match`` needs the whole template inside
+        the image, so here the part of it inside is matched, within EDGE_SHIFT radii of the
+        prediction. With a side of the rim outside the picture only the arc opposite the
+        cut pins the centre's x, and a rim fit started a few px off can settle on the wrong
+        one of the edges beside that arc (a far plate peeking out there)."""
+        import cv2
+
+        h, w = feat.shape[:2]
+        m = max(2, int(round(EDGE_SHIFT * r)))
+        ix, iy = int(round(px)), int(round(py))
+        cands = []
+        for t, tr, (ox, oy) in ((self.t_seed, self.t_seed_r, self.t_seed_off),
+                                (self.t_recent, self.t_recent_r, self.t_recent_off)):
+            tt = self._templ_for(t, tr, r)
+            if tt is None:
+                continue
+            th, tw = tt.shape[0] // 2, tt.shape[1]
+            k = tw / t.shape[1]  # the template's scale in this frame
+            # the part of the template that stays inside the image shifted by up to m px
+            tx, ty = ix - th, iy - th
+            sx0, sy0 = max(tx, m), max(ty, m)
+            sx1, sy1 = min(tx + tw, w - m), min(ty + tw, h - m)
+            if ((sx1 - sx0) * (sy1 - sy0) < EDGE_MIN_AREA * tw * tw
+                    or (sx0, sy0, sx1, sy1) == (tx, ty, tx + tw, ty + tw)):
+                continue  # mostly outside, or wholly inside (``_match`` has it)
+            sub = tt[sy0 - ty:sy1 - ty, sx0 - tx:sx1 - tx]
+            res = cv2.matchTemplate(feat[sy0 - m:sy1 + m, sx0 - m:sx1 + m], sub, cv2.TM_CCOEFF_NORMED)
+            res = np.nan_to_num(res, nan=-1.0)
+            _, sc, _, (mx, my) = cv2.minMaxLoc(res)
+            cands.append((ix + mx - m + _vertex(res[my, max(mx - 1, 0):mx + 2], mx) + k * ox,
+                          iy + my - m + _vertex(res[max(my - 1, 0):my + 2, mx], my) + k * oy,
+                          float(sc)))
+            if t is self.t_recent and self.t_recent is self.t_seed:
+                break
+        return cands
+
     def step(self, img) -> tuple[Optional[RimFit], float, dict]:
         """Track one frame (working resolution: a BGR array, or an I420Image read by region).
         Returns (fit or None, confidence, diag)."""
@@ -215,6 +278,10 @@ class Engine:
             # search grows with the time lost, up to REACQUIRE_MAX_R radii, so a
             # look-alike plate elsewhere in the scene is never taken for it
             half_w = r * min(1.2 + 0.6 * st.lost, REACQUIRE_MAX_R) + 2.0 * speed
+        # a side of the frame cuts the predicted rim: the rim alone leaves the centre loose
+        # along that edge (see _match_at_edge; the top and bottom edges are left to the rim,
+        # which follows a plate leaving through the top well already)
+        self.side_cut = px - 1.1 * r < 0 or px + 1.1 * r > W - 1
         # features only in the region the search can reach (rays reach 1.5 r past a centre)
         m = half_w + 2.0 * r
         x0, y0 = int(max(0, px - m)), int(max(0, py - m))
@@ -337,6 +404,7 @@ class Engine:
         # per frame, never jumping to an inner ring or a neighbouring plate's size
         rb = (max(0.8 * r, 0.35 * self.r_ref), min(1.25 * r, 3.0 * self.r_ref))
         seen = [(px, py)]
+        edge = []
         coarse = []
         fit = self.rim.fit(feat, px, py, r, sigma_frac=0.12, passes=1, r_bounds=rb)
         fast = False
@@ -347,12 +415,19 @@ class Engine:
             fast = (st.lost == 0 and self._quality(fit) >= 0.75 and sc[1] > 0.5
                     and math.hypot(fit.cx - px, fit.cy - py) < 0.15 * r + 0.5 * speed)
         if not fast:
-            cands = self._match(feat, px, py, half_w, r)
-            for x, y, ts in [(lx, ly, None)] + cands:
-                if any(math.hypot(x - a, y - b) < 0.08 * r for a, b in seen):
+            cands = [(x, y, ts, 0.12) for x, y, ts in self._match(feat, px, py, half_w, r)]
+            if self.side_cut and fit is not None and fit.visible_frac < 1.0:
+                # (a few px from the prediction, or at it, yet in another basin of the rim
+                # fit than the wide fit from there finds: a narrow fit from each)
+                edge = self._match_at_edge(feat, px, py, r)
+                cands += [(x, y, ts, EDGE_SIGMA) for x, y, ts in edge]
+            narrow = []  # starts of narrow fits (the wide ones' are in seen)
+            for x, y, ts, sig in [(lx, ly, None, 0.12)] + cands:
+                starts, near = (seen, 0.08) if sig > EDGE_SIGMA else (narrow, 0.02)
+                if any(math.hypot(x - a, y - b) < near * r for a, b in starts):
                     continue
-                seen.append((x, y))
-                fit = self.rim.fit(feat, x, y, r, sigma_frac=0.12, passes=1, r_bounds=rb)
+                starts.append((x, y))
+                fit = self.rim.fit(feat, x, y, r, sigma_frac=sig, passes=1, r_bounds=rb)
                 if fit is None or fit.n_inliers == 0:
                     continue
                 coarse.append((self._score(feat, fit, ts, px, py, r, speed)[0], fit, ts))
@@ -381,6 +456,15 @@ class Engine:
         diag = {"candidates": len(seen), "fast": fast}
         if best is None:
             return self._lose(), 0.0, diag
+        if edge:
+            # a side of the rim outside the frame: only the arc opposite the cut pins x, so
+            # whatever borders that arc (a far plate peeking out beside it) biases x; the
+            # plate's markings and hub do not (synthetic squats cut by the right edge:
+            # worst centre error 8.7 and 12.4 % of radius with the rim's x, 1.9 and 2.1 %
+            # with the match's). y stays the rim's: its top and bottom arcs are in view.
+            ex, ey, esc = max(edge, key=lambda c: c[2])
+            if esc >= EDGE_NCC and math.hypot(best.cx - ex, best.cy - ey) < EDGE_SHIFT * r:
+                best.cx = float(ex)
         q = self._quality(best)
         conf = float(np.clip(q * (0.6 + 0.4 * max(best_ts, 0.0)), 0.0, 1.0))
         diag.update(inlier_frac=round(best.inlier_frac, 3), visible_frac=round(best.visible_frac, 3),
@@ -432,6 +516,7 @@ class Engine:
             t = cut_template(feat, best.cx - x0, best.cy - y0, best.r)
             if t is not None:
                 self.t_recent, self.t_recent_r = t, best.r
+                self.t_recent_off = _subpixel(best.cx - x0, best.cy - y0)
 
     def _score(self, feat, fit, ts, px, py, r, speed):
         st = self.state
