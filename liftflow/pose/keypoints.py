@@ -37,6 +37,11 @@ MEDIAPIPE_TO_COCO = tuple(MEDIAPIPE_LANDMARKS.index(n) for n in COCO_KEYPOINTS)
 # The MediaPipe landmarks COCO has no slot for, appended after the 17 in MediaPipe order.
 MEDIAPIPE_EXTRA = tuple(i for i in range(len(MEDIAPIPE_LANDMARKS)) if i not in MEDIAPIPE_TO_COCO)
 MEDIAPIPE_KEYPOINT_NAMES = COCO_KEYPOINTS + tuple(MEDIAPIPE_LANDMARKS[i] for i in MEDIAPIPE_EXTRA)
+# For each MediaPipe landmark, its left/right counterpart (itself for the nose): a pose found
+# in a mirrored image names the person's left what is their right in the image as filmed.
+MEDIAPIPE_MIRROR = tuple(
+    MEDIAPIPE_LANDMARKS.index(n.replace("left", "@").replace("right", "left").replace("@", "right"))
+    for n in MEDIAPIPE_LANDMARKS)
 
 
 def mediapipe_to_coco(landmarks: np.ndarray, keep_all: bool = True) -> np.ndarray:

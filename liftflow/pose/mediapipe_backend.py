@@ -24,7 +24,9 @@ import numpy as np
 
 from liftflow.config import Settings
 from liftflow.pose.base import PersonPose, PoseUnavailable
-from liftflow.pose.keypoints import MEDIAPIPE_KEYPOINT_NAMES, box_from_keypoints, mediapipe_to_coco
+from liftflow.pose.keypoints import (
+    MEDIAPIPE_KEYPOINT_NAMES, MEDIAPIPE_MIRROR, box_from_keypoints, mediapipe_to_coco,
+)
 
 DESCRIPTION = ("MediaPipe Pose (BlazePose, model shipped in the mediapipe 0.10.14 wheel; no "
                "download): one person, 33 landmarks mapped to the 17 COCO keypoints first")
@@ -141,15 +143,16 @@ class MediaPipePose:
     def estimate(self, image: np.ndarray, roi=None) -> list[PersonPose]:
         return self._run(self._pose, image, roi)
 
-    def estimate_static(self, image: np.ndarray, roi=None) -> list[PersonPose]:
+    def estimate_static(self, image: np.ndarray, roi=None, mirror: bool = False) -> list[PersonPose]:
         """One-off look (no tracking state touched, detection threshold
         ``redetect_min_detection_confidence``) at a region, e.g. around the bar when the
-        tracked view found no lifter."""
+        tracked view found no lifter. ``mirror``: the region is looked at flipped left to
+        right and the pose mapped back (see ``_run``)."""
         if self._static is None:
             self._static = self._build(static=True)
-        return self._run(self._static, image, roi)
+        return self._run(self._static, image, roi, mirror)
 
-    def _run(self, pose, image: np.ndarray, roi=None) -> list[PersonPose]:
+    def _run(self, pose, image: np.ndarray, roi=None, mirror: bool = False) -> list[PersonPose]:
         import cv2
 
         h, w = image.shape[:2]
@@ -159,14 +162,23 @@ class MediaPipePose:
             x2, y2 = min(w, int(np.ceil(roi[2]))), min(h, int(np.ceil(roi[3])))
             if x2 - x1 < 16 or y2 - y1 < 16:
                 x1, y1, x2, y2 = 0, 0, w, h
-        crop = np.ascontiguousarray(image[y1:y2, x1:x2])
-        rgb = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)
+        crop = image[y1:y2, x1:x2]
+        if mirror:
+            # BlazePose's detector is not mirror-symmetric: on competition-snatch it finds the
+            # crouched lifter of the setup and first pull in the flipped view on frames where
+            # the view as filmed finds nobody at any crop or threshold
+            crop = crop[:, ::-1]
+        rgb = cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_BGR2RGB)
         res = pose.process(rgb)
         if res.pose_landmarks is None:
             return []
         cw, ch = x2 - x1, y2 - y1
-        lm = np.array([[p.x * cw + x1, p.y * ch + y1, p.visibility]
+        lm = np.array([[p.x * cw, p.y * ch + y1, p.visibility]
                        for p in res.pose_landmarks.landmark], dtype=float)
+        if mirror:  # back to the view as filmed: x flipped, the person's left is their left again
+            lm[:, 0] = cw - lm[:, 0]
+            lm = lm[list(MEDIAPIPE_MIRROR)]
+        lm[:, 0] += x1
         kps = mediapipe_to_coco(lm, keep_all=True)
         kps[:, 2] = np.clip(kps[:, 2], 0.0, 1.0)
         box = box_from_keypoints(kps, min_conf=0.3) or box_from_keypoints(kps, min_conf=0.0)

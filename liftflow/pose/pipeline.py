@@ -65,7 +65,9 @@ AVOID_S = 2.0  # how long a rejected person's head stays hidden from a single-pe
 # Second looks of a single-person backend on a frame where the tracked view gave no lifter,
 # tried in order until one finds someone holding (or continuing) the bar: a fresh detection
 # of the whole region with no head hidden (the tracker may have lost the lifter after a fast
-# move, or a hidden head was the lifter's), then body-sized crops around the bar, in plate
+# move, or a hidden head was the lifter's), the same region mirrored (BlazePose's detector
+# is not mirror-symmetric: on competition-snatch it finds the crouched lifter of the first
+# pull there, frames 12-19, where nothing else does), then body-sized crops around the bar, in plate
 # radii (left, right, up, down): the body below a bar overhead (catch, jerk) and the body
 # above and beside a low bar (setup, first pull). On competition-snatch (seated people right
 # behind the lifter) the fresh look finds the lifter in most of the catch and the
@@ -96,15 +98,16 @@ def _second_look(est, image: np.ndarray, s: float, roi, bar, size: tuple[int, in
     reason, "") when none finds the lifter. Full-view look first: it costs one detection and
     finds most; the crops need the bar."""
     W, H = size
-    looks = [("redetect", roi)]
+    looks = [("redetect", roi, False), ("redetect_mirrored", roi, True)]
     if bar is not None:
         cx, cy, r = bar
         for a, b, u, d in BAR_CROPS_R:
             crop = (max(0.0, cx - a * r), max(0.0, cy - u * r), min(float(W), cx + b * r), min(float(H), cy + d * r))
-            looks.append((f"bar_crop_{a:g}_{b:g}_{u:g}_{d:g}", tuple(v * s for v in crop)))
+            looks.append((f"bar_crop_{a:g}_{b:g}_{u:g}_{d:g}", tuple(v * s for v in crop), False))
     how = "nobody in view"
-    for name, region in looks:
-        cand = [p.scaled(s) for p in est.estimate_static(image, region)]
+    for name, region, mirror in looks:
+        found = est.estimate_static(image, region, mirror=True) if mirror else est.estimate_static(image, region)
+        cand = [p.scaled(s) for p in found]
         person, how = selector.choose(frame, cand, bar)
         if person is not None:
             return person, f"{how}_{name}", name

@@ -148,6 +148,17 @@ def test_mediapipe_to_coco_order():
         mediapipe_to_coco(np.zeros((17, 3)))
 
 
+def test_mediapipe_mirror_swaps_left_and_right():
+    from liftflow.pose.keypoints import MEDIAPIPE_MIRROR
+
+    names = MEDIAPIPE_LANDMARKS
+    assert all(MEDIAPIPE_MIRROR[MEDIAPIPE_MIRROR[i]] == i for i in range(len(names)))
+    assert names[MEDIAPIPE_MIRROR[names.index("nose")]] == "nose"
+    for i, n in enumerate(names):
+        if "left" in n:
+            assert names[MEDIAPIPE_MIRROR[i]] == n.replace("left", "right")
+
+
 # ----------------------------------------------------------------------------- angles
 
 def pose_from(points: dict, conf: float = 0.9, n: int = 17) -> np.ndarray:
@@ -332,14 +343,16 @@ class SingleLostEstimator:
         self.bars, self.stride, self.full = bars, stride, full_width
         self.frame = -stride
         self.static_widths: list[float] = []
+        self.mirrored: list[bool] = []
 
     def estimate(self, image, roi=None):
         self.frame += self.stride  # called once per processed frame, first
         return []
 
-    def estimate_static(self, image, roi=None):
+    def estimate_static(self, image, roi=None, mirror=False):
         w = image.shape[1] if roi is None else roi[2] - roi[0]
         self.static_widths.append(w)
+        self.mirrored.append(mirror)
         if w >= self.full:
             return []
         cx, cy = self.bars[self.frame]
@@ -363,11 +376,13 @@ def test_second_look_finds_the_lifter_the_tracker_lost(monkeypatch, synth_clip):
     st = out["stats"]
     assert st["frames_with_person"] == st["frames_processed"] > 0
     assert sum(st["found_in_second_look"].values()) == st["frames_processed"]
-    assert "redetect" not in st["found_in_second_look"]
+    assert not {"redetect", "redetect_mirrored"} & set(st["found_in_second_look"])
     assert all("_bar_crop_" in e["selected_by"] for e in out["person_track"]["frames"].values())
-    # per frame the whole view is looked at again first, then a crop finds the lifter
-    assert est.static_widths[0] >= est.full and est.static_widths[1] < est.full
-    assert len(est.static_widths) == 2 * st["frames_processed"]
+    # per frame the whole view is looked at again first, as filmed and mirrored, then a crop
+    # finds the lifter
+    assert est.static_widths[0] >= est.full and est.static_widths[1] >= est.full
+    assert est.mirrored[:3] == [False, True, False] and est.static_widths[2] < est.full
+    assert len(est.static_widths) == 3 * st["frames_processed"]
 
 
 class ScriptedEstimator:
@@ -493,6 +508,30 @@ def test_yolo_refuses_a_detection_checkpoint(tmp_path, no_network):
 
 
 # ----------------------------------------------------------------------------- mediapipe, real clip
+
+def test_mediapipe_mirrored_look_maps_back_to_the_body(real_data, manifest):
+    """A look at the mirrored view returns the pose in the view as filmed: the keypoints on the
+    body where the look as filmed puts them (without the flip back they are a body's width
+    or more away). Left and right swap: test_mediapipe_mirror_swaps_left_and_right."""
+    from liftflow.pose.registry import create_estimator
+    from liftflow.video import iter_frames
+
+    video = real_data / manifest["dave-clean"]["file"]
+    img = next(f.image for f in iter_frames(str(video), max_side=720) if f.index == 0)
+    est = create_estimator("mediapipe", get_settings())
+    try:
+        plain, mirrored = est.estimate_static(img), est.estimate_static(img, mirror=True)
+    finally:
+        est.close()
+    assert len(plain) == len(mirrored) == 1
+    a, b = plain[0].keypoints, mirrored[0].keypoints
+    ok = (a[:, 2] > 0.5) & (b[:, 2] > 0.5)
+    assert ok.sum() >= 10
+    height = plain[0].box[3] - plain[0].box[1]
+    err = np.median(np.hypot(*(a[ok, :2] - b[ok, :2]).T))
+    unflipped = np.median(np.abs(a[ok, 0] - (img.shape[1] - b[ok, 0])))
+    assert err < 0.08 * height < unflipped, (err, height, unflipped)
+    assert abs(mirrored[0].box[0] - plain[0].box[0]) < 0.1 * height
 
 def test_mediapipe_finds_the_lifter_on_a_real_clip(real_data, manifest):
     from liftflow.contract import build_result
