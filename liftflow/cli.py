@@ -186,10 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--quiet", action="store_true", help="no progress bar")
     a.add_argument("--verbose", action="store_true", help="print pipeline.log (steps, timings, warnings) at the end")
     sub.add_parser("synth", help="make a synthetic lift clip with exact ground truth", add_help=False)
-    b = sub.add_parser("bench", help="benchmarks: run | sweep | score | tracking | physics | stack | load | speed | "
-                                     "throughput")
-    b.add_argument("what", choices=["run", "sweep", "score", "tracking", "physics", "stack", "load", "speed",
-                                    "throughput"])
+    b = sub.add_parser("bench", help="benchmarks: run | sweep | score | tracking | physics | pose | stack | load | "
+                                     "speed | throughput")
+    b.add_argument("what", choices=["run", "sweep", "score", "tracking", "physics", "pose", "stack", "load",
+                                    "speed", "throughput"])
     return p
 
 
@@ -235,6 +235,10 @@ def _main(argv: list[str]) -> int:
             from liftflow.bench.physics import physics_bench_cli
 
             return physics_bench_cli(argv[2:])
+        if argv[1] == "pose":
+            from liftflow.bench.pose import pose_bench_cli
+
+            return pose_bench_cli(argv[2:])
     args = build_parser().parse_args(argv)
     if args.cmd == "up":
         return _up(args)

@@ -4,7 +4,7 @@ see ``holds_bar_share``) and ms/frame; ms/frame on a generated 1080x1920 clip.
 
 The disc track handed to the pose step comes from each clip's plate ground truth (keyframes
 linearly interpolated, ``absent`` keyframes left lost), so the figures measure the pose step
-alone, not the tracker. ``python -m liftflow.bench.pose [--backend mediapipe]
+alone, not the tracker. ``liftflow bench pose [--backend mediapipe]
 [--stride N] [--clips a,b] [--render DIR] [--synth-seconds S]``.
 """
 
@@ -127,7 +127,7 @@ def run_clip(video: Path, gt: Optional[Path], backend: str, stride: int, setting
 
 
 def pose_bench_cli(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="liftflow-pose-bench", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="liftflow bench pose", description=__doc__.split("\n\n")[0])
     ap.add_argument("--backend", default="mediapipe")
     ap.add_argument("--stride", type=int, default=1)
     ap.add_argument("--clips", default="", help="comma-separated clip ids (default: all)")
