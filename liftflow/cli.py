@@ -42,6 +42,7 @@ def _analyze(args: argparse.Namespace) -> int:
         load_kg = check_load_kg(args.load_kg)
         check_backends_available(args.backend, args.pose, False, get_settings())
     except (SeedError, InputError, BackendUnavailable, ValueError) as exc:
+        plots_worker.discard()
         print(f"liftflow analyze: {exc}", file=sys.stderr)
         return 2
     job_id = new_job_id()
