@@ -19,6 +19,15 @@ def _analyze(args: argparse.Namespace) -> int:
     as the Dagster job writes, without Dagster's start-up (~2.4 s) or its pickled outputs."""
     import uuid
 
+    video = Path(args.video).expanduser().resolve()
+    if not video.is_file():
+        print(f"liftflow analyze: video not found: {video}", file=sys.stderr)
+        return 2
+    from liftflow.render import plots_worker
+
+    # the plots process imports matplotlib (~0.6 s CPU) on the core this process's own
+    # imports and probe leave idle, not beside the overlay pass (discarded if the job fails)
+    plots_worker.prestart()
     from liftflow.errors import BackendUnavailable, InputError
     from liftflow.jobstore import LOG, META, RESULT, JobFolder, new_job_id, new_meta, read_json
     from liftflow.pipeline import AnalysisRequest, overall_progress
@@ -28,15 +37,12 @@ def _analyze(args: argparse.Namespace) -> int:
     from liftflow.physics.params import check_load_kg
     from liftflow.tracking.seed import SeedError, read_seed
 
-    video = Path(args.video).expanduser().resolve()
-    if not video.is_file():
-        print(f"liftflow analyze: video not found: {video}", file=sys.stderr)
-        return 2
     try:
         read_seed(args.disc_center_x, args.disc_center_y, args.disc_radius, args.seed_frame)
         load_kg = check_load_kg(args.load_kg)
         check_backends_available(args.backend, args.pose, False, get_settings())
     except (SeedError, InputError, BackendUnavailable, ValueError) as exc:
+        plots_worker.discard()
         print(f"liftflow analyze: {exc}", file=sys.stderr)
         return 2
     job_id = new_job_id()

@@ -48,7 +48,8 @@ def test_analyze_bad_input_exits_nonzero_with_one_line_reason(tmp_path):
 
 def test_analyze_runs_without_dagster_and_fails_like_the_job(tmp_path, synth_clip):
     """analyze runs the steps in process (liftflow.pipeline.run): dagster is never imported; a step
-    that fails leaves the job folder as the Dagster failure hook does (status, error, no spool).
+    that fails leaves the job folder as the Dagster failure hook does (status, error, no spool)
+    and no plots process running.
     The tracker here fails after reading frames (so the overlay spool exists when it fails)."""
     path, truth = synth_clip
     code = (
@@ -65,6 +66,8 @@ def test_analyze_runs_without_dagster_and_fails_like_the_job(tmp_path, synth_cli
         f"'--disc-center-y', '{truth.y[0]:.1f}', '--disc-radius', '{truth.r[0]:.1f}', "
         f"'--out', {str(tmp_path / 'o')!r}, '--quiet'])\n"
         "assert not any(m == 'dagster' or m.startswith('dagster.') for m in sys.modules), 'dagster imported'\n"
+        "import psutil\n"  # the plots process analyze started ahead is gone with the job
+        "assert not psutil.Process().children(), 'a child process left running'\n"
         "sys.exit(rc)\n"
     )
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)

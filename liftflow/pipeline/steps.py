@@ -299,7 +299,7 @@ def _track(req: AnalysisRequest, info: VideoInfo, settings: Settings, job_dir: P
             scale = shared_scale
         return iter_frames(req.video_path, start=start, stop=stop, max_side=max_side, scale=scale,
                            tap=spool.tap if spool else None, skip_loop_filter=fast,
-                           lazy_bgr=getattr(tracker, "lazy_frames", False))
+                           lazy_bgr=getattr(tracker, "lazy_frames", False), decode_thread=True)
 
     try:
         with single_threaded_cv2():

@@ -3,8 +3,10 @@
 The analysis draws the plots while the overlay pass runs; matplotlib in the same process
 would hold the GIL the overlay's drawing needs (render step 3.1-3.6 s with a thread
 against 2.7-3.2 s one after the other). Starting Python and importing matplotlib costs
-about 0.5 s of CPU, so the metrics step (which leaves a core idle) starts the process
-(``prestart``) and the contract step hands it its inputs (``take`` + ``PlotsProcess.feed``).
+about 0.5 s of CPU, so it is started ahead (``prestart``) on a core that would idle:
+``liftflow analyze`` starts it before its own imports, the metrics step otherwise (a
+Dagster run's worker has its imports done); the contract step hands it its inputs
+(``take`` + ``PlotsProcess.feed``).
 
 Protocol: the worker imports matplotlib, then reads one JSON line ``[inputs_json, out_dir]``
 from stdin, draws with ``liftflow.render.plots.render_plots`` and prints ``{name: path}``

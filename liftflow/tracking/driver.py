@@ -8,10 +8,11 @@ any frame neither walk reached is reported LOST rather than left out.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterator
 
 from liftflow.tracking.base import LOST, DiscObservation, FrameSource, SeedCircle, TrackingError
 from liftflow.video import Frame, VideoInfo
+from liftflow.video.decode import prefetch
 
 __all__ = ["NOT_DECODED", "backward_from_seed", "check_seed", "check_seed_frame",
            "fill_not_decoded", "forward_from_seed", "frame_time", "prefetch", "seed_not_decoded"]
@@ -89,59 +90,3 @@ def fill_not_decoded(obs, n: int, info: VideoInfo, is_set: Callable[[int], bool]
         if not is_set(i):
             obs[i] = DiscObservation(frame=i, t_s=frame_time(info, i, 0.0), state=LOST,
                                      confidence=0.0, extra={"reason": NOT_DECODED})
-
-
-def prefetch(it: Iterable, depth: int = 4) -> Iterator:
-    """Run a frame iterator in a background thread (decode overlaps tracking on 2 cores).
-    A decode error is raised in the consumer; closing the consumer stops the thread.
-
-    At most ``depth`` frames wait in the queue: memory stays bounded.
-    """
-    import queue
-    import threading
-
-    q: "queue.Queue" = queue.Queue(maxsize=depth)
-    done = object()
-    stop = threading.Event()
-
-    def work():
-        try:
-            for item in it:
-                while not stop.is_set():
-                    try:
-                        q.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    break
-            q.put(done)
-        except BaseException as exc:  # hand the decode error to the consumer
-            q.put(exc)
-        finally:
-            close = getattr(it, "close", None)
-            if close is not None and stop.is_set():
-                try:
-                    close()
-                except Exception:
-                    pass
-
-    th = threading.Thread(target=work, name="liftflow-decode", daemon=True)
-    th.start()
-    try:
-        while True:
-            item = q.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while th.is_alive():
-            try:
-                q.get_nowait()
-            except Exception:
-                pass
-            th.join(timeout=0.05)
-

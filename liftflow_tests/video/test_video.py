@@ -112,3 +112,30 @@ def test_lazy_frames_are_the_bgr_frames(tmp_path, rotation):
     got = track(True)
     assert sum(s == "tracked" for s, *_ in got) > 0.9 * len(got)
     assert got == track(False)
+
+
+def test_decode_thread_gives_the_very_frames_and_stops_when_closed(real_data):
+    """iter_frames(decode_thread=True): the decoder in a thread of its own, one FFmpeg
+    thread on two cores: the same pictures and times, windows included; a walk stopped
+    early stops the decoder thread before the container closes (no thread left behind)."""
+    import threading
+
+    clip = real_data / "small-squat.mp4"
+    kw = dict(start=5, stop=60, scale=0.5, skip_loop_filter=True, lazy_bgr=True)
+    plain = list(iter_frames(clip, **kw))
+    ahead = list(iter_frames(clip, decode_thread=True, **kw))
+    assert [f.index for f in ahead] == [f.index for f in plain] == list(range(5, 60))
+    assert [f.t_s for f in ahead] == [f.t_s for f in plain]
+    assert all(np.array_equal(a.image.i420, b.image.i420) for a, b in zip(ahead, plain))
+    before = threading.active_count()
+    it = iter_frames(clip, decode_thread=True)
+    next(it)
+    assert threading.active_count() == before + 1  # the decoder, ahead
+    it.close()
+    assert threading.active_count() == before
+
+
+def test_decode_threads_leave_two_cores_to_the_shrinking_and_the_tracker():
+    from liftflow.video.decode import decode_threads
+
+    assert [decode_threads(n) for n in (1, 2, 3, 4, 16)] == [1, 1, 1, 2, 14]
