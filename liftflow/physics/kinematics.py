@@ -32,8 +32,12 @@ CONTRACT_METRIC_KEYS = (
 OUTLIER_WINDOW = 5  # running median window (frames) for the jump detector
 OUTLIER_MIN_FRACTION_OF_RADIUS = 0.3  # a jump smaller than this is never called an outlier
 EXPLOSIVE_VY_M_S = 1.4  # unknown lift faster than this upward: filtered as a snatch/clean
-TIMING_PASS = True  # explosive lifts: rep boundaries from a second pass at the ordinary floor
-TIMING_FC_MIN_HZ = 4.0  # measured on the synthetic pulls: 3 Hz smeared lift-off 10-25 ms early, 4 Hz halved the MCV error
+TIMING_PASS = True  # explosive lifts: rep boundaries from a second pass at TIMING_FC_HZ
+# The timing pass's cut-off, fixed (filtering.py's evidence): on the synthetic pulls 3 Hz smeared
+# lift-off 10-25 ms early and 4 Hz halved the MCV error; the residual analysis raised it to 4.5-5.5 Hz
+# on the 30 fps phone pulls (their tracker errors at lift-off look like motion to it), which moved
+# lift-off by up to 60 ms; on exact centres lift-off is the same from 4 to 8 Hz.
+TIMING_FC_HZ = 4.0
 
 
 def _round_list(a: np.ndarray, k: int) -> list:
@@ -286,9 +290,12 @@ def compute_metrics(
     # first (3 Hz floor) pass already shows a vertical velocity above EXPLOSIVE_VY_M_S.
     n = len(t)
 
-    def smooth(fc_min: float):
-        fcx = flt.choose_cutoff([(t[s], cx[s]) for s in segs], fc_min=fc_min)
-        fcy = flt.choose_cutoff([(t[s], cy[s]) for s in segs], fc_min=fc_min)
+    def smooth(fc_min: float, fc_fixed: Optional[float] = None):
+        if fc_fixed is None:
+            fcx = flt.choose_cutoff([(t[s], cx[s]) for s in segs], fc_min=fc_min)
+            fcy = flt.choose_cutoff([(t[s], cy[s]) for s in segs], fc_min=fc_min)
+        else:
+            fcx = fcy = flt.CutoffChoice(fc_hz=fc_fixed, method="fixed")
         out = {k: np.zeros(n) for k in ("xs", "ys", "vxs", "vys", "axs", "ays")}
         methods, rs = [], False
         for s in segs:
@@ -309,11 +316,11 @@ def compute_metrics(
         fc_x, fc_y, sm_px, seg_methods, resampled = smooth(fc_floor)
     xs, ys, vxs, vys, axs, ays = (sm_px[k] for k in ("xs", "ys", "vxs", "vys", "axs", "ays"))
     # Rep and phase boundaries are read where the bar is nearly at rest, where noise rules:
-    # for explosive lifts they come from a second pass with the ordinary floor (TIMING).
+    # for explosive lifts they come from a second pass at a fixed low cut-off (TIMING_FC_HZ).
     fc_timing = fc_y.fc_hz
     vys_timing = vys
     if explosive and TIMING_PASS:
-        _tx, tim_y, tim, _tm, _tr = smooth(TIMING_FC_MIN_HZ)
+        _tx, tim_y, tim, _tm, _tr = smooth(TIMING_FC_HZ, fc_fixed=TIMING_FC_HZ)
         vys_timing, fc_timing = tim["vys"], tim_y.fc_hz
     vxr, vyr, axr, ayr = (np.zeros(n) for _ in range(4))
     for s in segs:
