@@ -87,7 +87,8 @@ _api_key = APIKeyHeader(name=API_KEY_HEADER, auto_error=False,
                                     "keys configured (a results-page link carries a signed token instead)")
 
 
-def api_key_scheme(key: Optional[str] = Security(_api_key)) -> None:
+async def api_key_scheme(key: Optional[str] = Security(_api_key)) -> None:
     """Declares the X-API-Key header in the OpenAPI document (Swagger's Authorize button).
     The check itself is ``liftflow_api.guard.RequestGuard``'s: from the headers, before any
-    byte of the body is read."""
+    byte of the body is read. A coroutine: as a plain function it cost every request of the
+    guarded routers (every poll) a hop through the thread pool."""
