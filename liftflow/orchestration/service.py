@@ -225,12 +225,12 @@ class JobService:
             self._active = (now, by_job)
             return by_job
 
-    def _queued_ahead(self, record) -> int:
+    def _queued_ahead(self, record, active: dict) -> int:
         from dagster import DagsterRunStatus as S
 
         mine = _ts(record, "create_timestamp") or 0
         ahead = 0
-        for rec in self._active_runs().values():
+        for rec in active.values():
             st = rec.dagster_run.status
             if st in (S.STARTING, S.STARTED) or (
                     st == S.QUEUED and (_ts(rec, "create_timestamp") or 0) < mine):
@@ -287,9 +287,12 @@ class JobService:
         return self._with_progress(folder, view) if view.status == PROCESSING else view
 
     def cached_view(self, job_id: str) -> Optional[JobView]:
-        """The job's view when ``view`` would serve it from its cache, without querying the
-        run storage (a stat and, while it runs, its progress file); None when ``view`` would
-        have to ask. The API serves hot polls with it on the event loop, off the thread pool."""
+        """The job's view when ``view`` would make it without querying the run storage: from
+        its cache (a stat and, while it runs, its progress file), or, for a job with an
+        unfinished run in the fresh shared query, from that run's record (its job_meta.json
+        and progress file read again, as ``view`` would); None when ``view`` would have to
+        ask. The API serves hot polls with it on the event loop, off the thread pool: pollers
+        of unfinished jobs are most of them, and each such view lasts only ACTIVE_TTL_S."""
         active = self._active
         if active is None or time.monotonic() - active[0] >= ACTIVE_TTL_S or not is_valid_job_id(job_id):
             return None
@@ -298,7 +301,11 @@ class JobService:
             mtime = folder.file(META).stat().st_mtime_ns
         except FileNotFoundError:
             return None
-        return self._cache_hit(folder, mtime, active[1])
+        view = self._cache_hit(folder, mtime, active[1])
+        if view is None and job_id in active[1]:
+            view = self._view(job_id, folder, [active[1][job_id]], active[1])
+            self._remember(job_id, mtime, view)
+        return view
 
     def view(self, job_id: str, records=None) -> JobView:
         """The job's state now. Run storage is the truth; a finished job's view is reused
@@ -319,10 +326,13 @@ class JobService:
                 return view
         view = self._view(job_id, folder, records)
         if records is None:
-            if len(self._views) > 10_000:
-                self._views.clear()
-            self._views[job_id] = (mtime, time.monotonic(), view)
+            self._remember(job_id, mtime, view)
         return view
+
+    def _remember(self, job_id: str, mtime: int, view: JobView) -> None:
+        if len(self._views) > 10_000:
+            self._views.clear()
+        self._views[job_id] = (mtime, time.monotonic(), view)
 
     def _with_progress(self, folder: JobFolder, view: JobView) -> JobView:
         prog = folder.read_progress() or {}
@@ -333,13 +343,16 @@ class JobService:
                        message=prog.get("message") or STEP_TITLES[prog["step"]],
                        updated_at=prog.get("updated_at") or view.updated_at)
 
-    def _view(self, job_id: str, folder: JobFolder, records) -> JobView:
+    def _view(self, job_id: str, folder: JobFolder, records, active: Optional[dict] = None) -> JobView:
+        """``records``: the job's runs, newest first (None: its unfinished one in ``active``,
+        the shared query's newest unfinished run per job, else its newest run asked for)."""
         meta = folder.read_meta()
         if meta is None:
             raise JobNotFound(job_id)
         if records is None:
-            active = self._active_runs().get(job_id)
-            records = [active] if active is not None else self._records(job_id, limit=1)
+            active = self._active_runs() if active is None else active
+            rec = active.get(job_id)
+            records = [rec] if rec is not None else self._records(job_id, limit=1)
         created = (meta.get("timestamps") or {}).get("created_at")
         if not records:
             status = meta.get("status") or PENDING
@@ -353,7 +366,7 @@ class JobService:
         st = run.status
         retry = _retry_note(run.tags)
         if st in (S.QUEUED, S.NOT_STARTED, S.STARTING, S.MANAGED):
-            ahead = self._queued_ahead(rec) if st == S.QUEUED else 0
+            ahead = self._queued_ahead(rec, self._active_runs() if active is None else active) if st == S.QUEUED else 0
             msg = (f"Queued: {ahead} job(s) ahead" if ahead else "Queued: starting shortly") + retry
             return JobView(job_id, PENDING, 0.0, "queued", msg, created, updated, run_id=run.run_id, meta=meta)
         if st == S.SUCCESS:

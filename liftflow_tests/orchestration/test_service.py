@@ -83,6 +83,12 @@ def test_cached_view_serves_hot_polls_without_a_query_and_never_a_stale_state(tm
         raise AssertionError("cached_view queried the run storage")
     monkeypatch.setattr(service.instance, "get_run_records", no_query)
     assert service.cached_view(jid) == failed
+    # the finished job's folder changed: the cache says nothing
+    folder = JobFolder.for_job(service.settings.results_dir, jid)
+    time.sleep(0.01)
+    meta = folder.update_meta(status="failed")
+    assert service.cached_view(jid) is None
+    assert service.cached_view("not a job id") is None
     monkeypatch.setattr(service.instance, "get_run_records", real)
     # a newer run of the job, made behind the service's back: seen once the shared query is
     # stale, and from then on the job reads pending
@@ -90,10 +96,15 @@ def test_cached_view_serves_hot_polls_without_a_query_and_never_a_stale_state(tm
     service.instance.add_run(parent.with_status(DagsterRunStatus.NOT_STARTED)._replace(run_id="f" * 36))
     time.sleep(service_module.ACTIVE_TTL_S)
     assert service.cached_view(jid) is None
-    assert service.view(jid).status == "pending" and service.view(jid).run_id == "f" * 36
-    # the job's folder changed: the cache says nothing
-    folder = JobFolder.for_job(service.settings.results_dir, jid)
+    pending = service.view(jid)
+    assert pending.status == "pending" and pending.run_id == "f" * 36
+    # a job with an unfinished run in the fresh shared query whose folder changed is viewed
+    # again from that run's record, without a query: never the view made before the change
     time.sleep(0.01)
-    folder.update_meta(status="pending")
-    assert service.cached_view(jid) is None
-    assert service.cached_view("not a job id") is None
+    folder.update_meta(timestamps={**meta["timestamps"], "created_at": "2000-01-01T00:00:00"})
+    monkeypatch.setattr(service.instance, "get_run_records", no_query)
+    again = service.cached_view(jid)
+    assert again is not None and again.created_at == "2000-01-01T00:00:00"
+    assert again.status == "pending" and again.run_id == "f" * 36
+    monkeypatch.setattr(service.instance, "get_run_records", real)
+    assert service.view(jid) == again
