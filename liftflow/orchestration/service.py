@@ -30,6 +30,9 @@ PENDING, PROCESSING, COMPLETED, FAILED = "pending", "processing", "completed", "
 # How long one query of the unfinished runs, and a running job's view, serve every poller:
 # also how late a run launched behind the API's back (from the UI) shows in a job's status.
 ACTIVE_TTL_S = 0.5
+# A poll that finds the shared query older than ACTIVE_TTL_S minus this has it asked again in
+# a thread while the fresh one still serves: polls never queue behind the query.
+REFRESH_AHEAD_S = 0.2
 
 
 def queue_tags(settings: Settings, request: dict) -> dict[str, str]:
@@ -124,6 +127,7 @@ class JobService:
         self.launcher = launcher
         self._active_lock = threading.Lock()
         self._active = None
+        self._refreshing = False  # a refresh ahead is under way
         self._views: dict[str, tuple[int, float, JobView]] = {}
         self._listeners: list[Callable[[], None]] = []
 
@@ -204,16 +208,17 @@ class JobService:
         f = RunsFilter(job_name=ANALYSIS_JOB, tags={JOB_ID_TAG: job_id}) if job_id else RunsFilter(job_name=ANALYSIS_JOB)
         return self.instance.get_run_records(filters=f, limit=limit)  # newest first
 
-    def _active_runs(self) -> dict[str, object]:
+    def _active_runs(self, again: bool = False) -> dict[str, object]:
         """Newest unfinished run record per job (queued, starting, running, cancelling), one
         query shared by every poller for half a second: pollers of unfinished jobs are the
-        hot path, and these records only change when the daemon dequeues or a run ends."""
+        hot path, and these records only change when the daemon dequeues or a run ends.
+        ``again``: query now, however fresh the last one (the refresh ahead)."""
         from dagster import DagsterRunStatus as S
         from dagster import RunsFilter
 
-        now = time.monotonic()
         with self._active_lock:
-            if self._active is not None and now - self._active[0] < ACTIVE_TTL_S:
+            now = time.monotonic()  # taken before the query: its age counts from the ask
+            if not again and self._active is not None and now - self._active[0] < ACTIVE_TTL_S:
                 return self._active[1]
             by_job: dict[str, object] = {}
             for rec in self.instance.get_run_records(filters=RunsFilter(
@@ -294,8 +299,12 @@ class JobService:
         ask. The API serves hot polls with it on the event loop, off the thread pool: pollers
         of unfinished jobs are most of them, and each such view lasts only ACTIVE_TTL_S."""
         active = self._active
-        if active is None or time.monotonic() - active[0] >= ACTIVE_TTL_S or not is_valid_job_id(job_id):
+        age = time.monotonic() - active[0] if active is not None else ACTIVE_TTL_S
+        if age >= ACTIVE_TTL_S or not is_valid_job_id(job_id):
             return None
+        if age >= ACTIVE_TTL_S - REFRESH_AHEAD_S and not self._refreshing:
+            self._refreshing = True
+            threading.Thread(target=self._refresh_ahead, name="liftflow-active-runs", daemon=True).start()
         folder = JobFolder.for_job(self.settings.results_dir, job_id)
         try:
             mtime = folder.file(META).stat().st_mtime_ns
@@ -306,6 +315,14 @@ class JobService:
             view = self._view(job_id, folder, [active[1][job_id]], active[1])
             self._remember(job_id, mtime, view)
         return view
+
+    def _refresh_ahead(self) -> None:
+        try:
+            self._active_runs(again=True)
+        except Exception:  # the next poll that needs it asks in its own thread, and says why
+            pass
+        finally:
+            self._refreshing = False
 
     def view(self, job_id: str, records=None) -> JobView:
         """The job's state now. Run storage is the truth; a finished job's view is reused
