@@ -37,7 +37,7 @@ ENV_VARS = (
     "LIFTFLOW_BODY_TIMEOUT_S", "LIFTFLOW_RUN_RETRIES", "LIFTFLOW_MAX_RUNTIME_FLOOR_S",
     "LIFTFLOW_SWEEP_MAX_CASES", "LIFTFLOW_KEEP_ALIVE_S", "LIFTFLOW_STORAGE_URL", "LIFTFLOW_BROKER_URL",
     "LIFTFLOW_CONCURRENT_RUNS", "LIFTFLOW_WORKER_QUEUE", "LIFTFLOW_LEARNED_QUEUE", "LIFTFLOW_DAGSTER_HOME",
-    "LIFTFLOW_WEBSERVER_HOST", "LIFTFLOW_WARM_RUNS",
+    "LIFTFLOW_WEBSERVER_HOST", "LIFTFLOW_WARM_RUNS", "LIFTFLOW_API_TIMING_FILE",
 )
 
 
@@ -150,6 +150,9 @@ class Settings:
     # where the API reaches the Dagster webserver's GraphQL API (with LIFTFLOW_UI_PORT): another
     # host when they run apart (Kubernetes)
     webserver_host: str = "127.0.0.1"
+    # benchmarks: the API appends each request's server-side time and its event loop's lag
+    # to this file (liftflow_api.timing); None: off
+    api_timing_file: Optional[Path] = None
 
     def max_runtime_s(self, video_duration_s: Optional[float] = None) -> int:
         """The longest a lift_analysis run may take: generous (the analysis runs at about
@@ -302,6 +305,7 @@ def build_settings(env: dict) -> Settings:
         run_retries=_env_int(env, "LIFTFLOW_RUN_RETRIES", 2),
         max_runtime_floor_s=_env_int(env, "LIFTFLOW_MAX_RUNTIME_FLOOR_S", 300, minimum=30),
         sweep_max_cases=_env_int(env, "LIFTFLOW_SWEEP_MAX_CASES", 1000, minimum=1),
+        api_timing_file=_env_path(env, "LIFTFLOW_API_TIMING_FILE", Path()) if env.get("LIFTFLOW_API_TIMING_FILE") else None,
     )
 
 

@@ -39,6 +39,24 @@ def _die_with_parent(sig: int = signal.SIGTERM) -> None:
         pass
 
 
+def _renice(n: int) -> None:
+    """Add ``n`` to this process's niceness, and to its scheduling group's where the kernel
+    groups processes by session (``/proc/self/autogroup``, sched_autogroup: on by default on
+    many distributions). Every child of the stack is a session of its own, so there the
+    process niceness alone ranks only the processes of one session: the analysis' session
+    took as much CPU as the API's whatever its niceness, and the API's polls waited on it."""
+    os.nice(n)
+    for _ in range(40):
+        try:
+            with open("/proc/self/autogroup", "w") as f:
+                f.write(str(n))  # a fresh session's group is at 0; raising it needs no privilege
+            return
+        except BlockingIOError:  # unprivileged: one change per 100 ms machine-wide (EAGAIN)
+            time.sleep(0.05)
+        except OSError:  # no autogroups here: the process niceness is the whole story
+            return
+
+
 def _http_ok(url: str, timeout: float = 2.0) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as r:
@@ -86,7 +104,8 @@ def _bin(name: str) -> str:
 # The analysis runs niced: the run workers (children of the code server in the embedded
 # stack, of the Celery workers in the scaled one) inherit it, so on a small machine the API
 # and the UI answer at once while a job takes every core (CFS weight 110 against 1024);
-# alone on the machine a job still gets all of it.
+# alone on the machine a job still gets all of it. Its session's scheduling group is niced
+# too (``_renice``): with sched_autogroup, that is what ranks it against the API's session.
 ANALYSIS_NICE = 10
 
 
@@ -111,7 +130,7 @@ class Child:
             if as_user is not None:
                 as_user()  # first: changing credentials clears the parent-death signal
             if nice:
-                os.nice(nice)
+                _renice(nice)  # after setsid (start_new_session): this session's own group
             _die_with_parent(stop_signal)
         self.proc = subprocess.Popen(self.argv, env=env, cwd=PROJECT_ROOT, stdout=log,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

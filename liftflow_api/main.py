@@ -19,6 +19,7 @@ from liftflow_api import errors
 from liftflow_api.deps import API_KEY_HEADER, api_key_scheme
 from liftflow_api.guard import RequestGuard
 from liftflow_api.routes import bench, config, pages, system, videos
+from liftflow_api.timing import RequestTiming
 
 
 def create_app() -> FastAPI:
@@ -42,6 +43,9 @@ def create_app() -> FastAPI:
     if origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(origins), allow_credentials=False,
                            allow_methods=["*"], allow_headers=["*", API_KEY_HEADER])
+    settings = get_settings()
+    if settings.api_timing_file is not None:  # benchmarks only; outermost, so it times everything
+        app.add_middleware(RequestTiming, path=settings.api_timing_file)
     errors.register(app)
     return app
 

@@ -3,6 +3,7 @@
 import json
 import shutil
 import time
+from pathlib import Path
 
 import pytest
 
@@ -514,6 +515,9 @@ def test_kill9_of_the_run_worker_is_retried_from_the_failed_step(stack, long_cli
     # the analysis runs niced below the API, whose polls must answer while a job takes the cores
     api = [p.nice() for p in stack.find("uvicorn")]
     assert len(api) == 1 and worker.nice() == min(19, api[0] + 10), (api, worker.nice())
+    if Path("/proc/self/autogroup").exists():  # sessions scheduled as groups: so is the worker's
+        group = Path(f"/proc/{worker.pid}/autogroup").read_text()
+        assert group.strip().endswith("nice 10"), group
     worker.kill()
     notes = set()
     deadline = time.monotonic() + 300

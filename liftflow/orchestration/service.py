@@ -30,6 +30,9 @@ PENDING, PROCESSING, COMPLETED, FAILED = "pending", "processing", "completed", "
 # How long one query of the unfinished runs, and a running job's view, serve every poller:
 # also how late a run launched behind the API's back (from the UI) shows in a job's status.
 ACTIVE_TTL_S = 0.5
+# A poll that finds the shared query older than ACTIVE_TTL_S minus this has it asked again in
+# a thread while the fresh one still serves: polls never queue behind the query.
+REFRESH_AHEAD_S = 0.2
 
 
 def queue_tags(settings: Settings, request: dict) -> dict[str, str]:
@@ -124,6 +127,7 @@ class JobService:
         self.launcher = launcher
         self._active_lock = threading.Lock()
         self._active = None
+        self._refreshing = False  # a refresh ahead is under way
         self._views: dict[str, tuple[int, float, JobView]] = {}
         self._listeners: list[Callable[[], None]] = []
 
@@ -204,16 +208,17 @@ class JobService:
         f = RunsFilter(job_name=ANALYSIS_JOB, tags={JOB_ID_TAG: job_id}) if job_id else RunsFilter(job_name=ANALYSIS_JOB)
         return self.instance.get_run_records(filters=f, limit=limit)  # newest first
 
-    def _active_runs(self) -> dict[str, object]:
+    def _active_runs(self, again: bool = False) -> dict[str, object]:
         """Newest unfinished run record per job (queued, starting, running, cancelling), one
         query shared by every poller for half a second: pollers of unfinished jobs are the
-        hot path, and these records only change when the daemon dequeues or a run ends."""
+        hot path, and these records only change when the daemon dequeues or a run ends.
+        ``again``: query now, however fresh the last one (the refresh ahead)."""
         from dagster import DagsterRunStatus as S
         from dagster import RunsFilter
 
-        now = time.monotonic()
         with self._active_lock:
-            if self._active is not None and now - self._active[0] < ACTIVE_TTL_S:
+            now = time.monotonic()  # taken before the query: its age counts from the ask
+            if not again and self._active is not None and now - self._active[0] < ACTIVE_TTL_S:
                 return self._active[1]
             by_job: dict[str, object] = {}
             for rec in self.instance.get_run_records(filters=RunsFilter(
@@ -225,12 +230,12 @@ class JobService:
             self._active = (now, by_job)
             return by_job
 
-    def _queued_ahead(self, record) -> int:
+    def _queued_ahead(self, record, active: dict) -> int:
         from dagster import DagsterRunStatus as S
 
         mine = _ts(record, "create_timestamp") or 0
         ahead = 0
-        for rec in self._active_runs().values():
+        for rec in active.values():
             st = rec.dagster_run.status
             if st in (S.STARTING, S.STARTED) or (
                     st == S.QUEUED and (_ts(rec, "create_timestamp") or 0) < mine):
@@ -287,18 +292,37 @@ class JobService:
         return self._with_progress(folder, view) if view.status == PROCESSING else view
 
     def cached_view(self, job_id: str) -> Optional[JobView]:
-        """The job's view when ``view`` would serve it from its cache, without querying the
-        run storage (a stat and, while it runs, its progress file); None when ``view`` would
-        have to ask. The API serves hot polls with it on the event loop, off the thread pool."""
+        """The job's view when ``view`` would make it without querying the run storage: from
+        its cache (a stat and, while it runs, its progress file), or, for a job with an
+        unfinished run in the fresh shared query, from that run's record (its job_meta.json
+        and progress file read again, as ``view`` would); None when ``view`` would have to
+        ask. The API serves hot polls with it on the event loop, off the thread pool: pollers
+        of unfinished jobs are most of them, and each such view lasts only ACTIVE_TTL_S."""
         active = self._active
-        if active is None or time.monotonic() - active[0] >= ACTIVE_TTL_S or not is_valid_job_id(job_id):
+        age = time.monotonic() - active[0] if active is not None else ACTIVE_TTL_S
+        if age >= ACTIVE_TTL_S or not is_valid_job_id(job_id):
             return None
+        if age >= ACTIVE_TTL_S - REFRESH_AHEAD_S and not self._refreshing:
+            self._refreshing = True
+            threading.Thread(target=self._refresh_ahead, name="liftflow-active-runs", daemon=True).start()
         folder = JobFolder.for_job(self.settings.results_dir, job_id)
         try:
             mtime = folder.file(META).stat().st_mtime_ns
         except FileNotFoundError:
             return None
-        return self._cache_hit(folder, mtime, active[1])
+        view = self._cache_hit(folder, mtime, active[1])
+        if view is None and job_id in active[1]:
+            view = self._view(job_id, folder, [active[1][job_id]], active[1])
+            self._remember(job_id, mtime, view)
+        return view
+
+    def _refresh_ahead(self) -> None:
+        try:
+            self._active_runs(again=True)
+        except Exception:  # the next poll that needs it asks in its own thread, and says why
+            pass
+        finally:
+            self._refreshing = False
 
     def view(self, job_id: str, records=None) -> JobView:
         """The job's state now. Run storage is the truth; a finished job's view is reused
@@ -319,10 +343,13 @@ class JobService:
                 return view
         view = self._view(job_id, folder, records)
         if records is None:
-            if len(self._views) > 10_000:
-                self._views.clear()
-            self._views[job_id] = (mtime, time.monotonic(), view)
+            self._remember(job_id, mtime, view)
         return view
+
+    def _remember(self, job_id: str, mtime: int, view: JobView) -> None:
+        if len(self._views) > 10_000:
+            self._views.clear()
+        self._views[job_id] = (mtime, time.monotonic(), view)
 
     def _with_progress(self, folder: JobFolder, view: JobView) -> JobView:
         prog = folder.read_progress() or {}
@@ -333,13 +360,16 @@ class JobService:
                        message=prog.get("message") or STEP_TITLES[prog["step"]],
                        updated_at=prog.get("updated_at") or view.updated_at)
 
-    def _view(self, job_id: str, folder: JobFolder, records) -> JobView:
+    def _view(self, job_id: str, folder: JobFolder, records, active: Optional[dict] = None) -> JobView:
+        """``records``: the job's runs, newest first (None: its unfinished one in ``active``,
+        the shared query's newest unfinished run per job, else its newest run asked for)."""
         meta = folder.read_meta()
         if meta is None:
             raise JobNotFound(job_id)
         if records is None:
-            active = self._active_runs().get(job_id)
-            records = [active] if active is not None else self._records(job_id, limit=1)
+            active = self._active_runs() if active is None else active
+            rec = active.get(job_id)
+            records = [rec] if rec is not None else self._records(job_id, limit=1)
         created = (meta.get("timestamps") or {}).get("created_at")
         if not records:
             status = meta.get("status") or PENDING
@@ -353,7 +383,7 @@ class JobService:
         st = run.status
         retry = _retry_note(run.tags)
         if st in (S.QUEUED, S.NOT_STARTED, S.STARTING, S.MANAGED):
-            ahead = self._queued_ahead(rec) if st == S.QUEUED else 0
+            ahead = self._queued_ahead(rec, self._active_runs() if active is None else active) if st == S.QUEUED else 0
             msg = (f"Queued: {ahead} job(s) ahead" if ahead else "Queued: starting shortly") + retry
             return JobView(job_id, PENDING, 0.0, "queued", msg, created, updated, run_id=run.run_id, meta=meta)
         if st == S.SUCCESS:

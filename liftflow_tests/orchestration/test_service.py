@@ -83,6 +83,12 @@ def test_cached_view_serves_hot_polls_without_a_query_and_never_a_stale_state(tm
         raise AssertionError("cached_view queried the run storage")
     monkeypatch.setattr(service.instance, "get_run_records", no_query)
     assert service.cached_view(jid) == failed
+    # the finished job's folder changed: the cache says nothing
+    folder = JobFolder.for_job(service.settings.results_dir, jid)
+    time.sleep(0.01)
+    meta = folder.update_meta(status="failed")
+    assert service.cached_view(jid) is None
+    assert service.cached_view("not a job id") is None
     monkeypatch.setattr(service.instance, "get_run_records", real)
     # a newer run of the job, made behind the service's back: seen once the shared query is
     # stale, and from then on the job reads pending
@@ -90,10 +96,43 @@ def test_cached_view_serves_hot_polls_without_a_query_and_never_a_stale_state(tm
     service.instance.add_run(parent.with_status(DagsterRunStatus.NOT_STARTED)._replace(run_id="f" * 36))
     time.sleep(service_module.ACTIVE_TTL_S)
     assert service.cached_view(jid) is None
-    assert service.view(jid).status == "pending" and service.view(jid).run_id == "f" * 36
-    # the job's folder changed: the cache says nothing
-    folder = JobFolder.for_job(service.settings.results_dir, jid)
+    pending = service.view(jid)
+    assert pending.status == "pending" and pending.run_id == "f" * 36
+    # a job with an unfinished run in the fresh shared query whose folder changed is viewed
+    # again from that run's record, without a query: never the view made before the change
     time.sleep(0.01)
-    folder.update_meta(status="pending")
-    assert service.cached_view(jid) is None
-    assert service.cached_view("not a job id") is None
+    folder.update_meta(timestamps={**meta["timestamps"], "created_at": "2000-01-01T00:00:00"})
+    monkeypatch.setattr(service.instance, "get_run_records", no_query)
+    again = service.cached_view(jid)
+    assert again is not None and again.created_at == "2000-01-01T00:00:00"
+    assert again.status == "pending" and again.run_id == "f" * 36
+    monkeypatch.setattr(service.instance, "get_run_records", real)
+    assert service.view(jid) == again
+
+
+def test_the_shared_query_is_asked_again_ahead_of_its_expiry(service, monkeypatch):
+    """A poll that finds the shared query of unfinished runs near its expiry has it asked
+    again in a thread and is answered meanwhile: under steady polling the query is renewed
+    before it goes stale, so no poll waits for it; a stale one is never used."""
+    import time
+
+    from liftflow.orchestration import service as service_module
+
+    # wider than the defaults (0.5 s, 0.2 s), so a loaded machine cannot make the poll late
+    monkeypatch.setattr(service_module, "ACTIVE_TTL_S", 2.0)
+    monkeypatch.setattr(service_module, "REFRESH_AHEAD_S", 1.0)
+    folder = JobFolder.for_job(service.settings.results_dir, new_job_id())
+    folder.create()
+    folder.write_meta(new_meta(folder.job_id, source={"type": "upload"}, benchmark={}, model_config={}))
+    first = service.view(folder.job_id)  # no run yet: pending, and the shared query made
+    asked_at = service._active[0]
+    assert service.cached_view(folder.job_id) == first and service._active[0] == asked_at  # fresh: not asked
+    time.sleep(service_module.ACTIVE_TTL_S - service_module.REFRESH_AHEAD_S + 0.05)
+    assert service.cached_view(folder.job_id) == first  # answered at once...
+    deadline = time.monotonic() + 10
+    while service._active[0] == asked_at:  # ...and the query asked again behind it
+        assert time.monotonic() < deadline, "the shared query was not asked again"
+        time.sleep(0.01)
+    assert not service._refreshing
+    time.sleep(service_module.ACTIVE_TTL_S)
+    assert service.cached_view(folder.job_id) is None  # stale: the poll goes to view()
