@@ -65,12 +65,13 @@ _ONES13 = np.ones((1, 3), np.float32)
 
 
 def _median(a: np.ndarray) -> float:
-    """np.median of a 1-d array, without its overhead."""
+    """np.median of a 1-d array, without its overhead (a sort: the same order statistics
+    as a partition, and cheaper at these sizes)."""
     n = len(a)
     k = n // 2
+    p = np.sort(a)
     if n % 2:
-        return float(np.partition(a, k)[k])
-    p = np.partition(a, (k - 1, k))
+        return float(p[k])
     return float((p[k - 1] + p[k]) * 0.5)
 
 
@@ -86,6 +87,7 @@ def fit_circle(xy, wts, cx, cy, r, iters=6, fix_r=False):
     wr = wts
     pos_w = wts > 0
     any_w = bool(pos_w.any())
+    all_w = bool(pos_w.all())  # (then res[pos_w] is res itself)
     # M rows: (dx/d, dy/d, 1) = -J^T of the residual d - r in (cx, cy, r)
     M = np.ones((3, n))
     c = np.empty((2, 1))
@@ -96,7 +98,7 @@ def fit_circle(xy, wts, cx, cy, r, iters=6, fix_r=False):
         d = np.hypot(dxy[0], dxy[1])
         d += 1e-9
         res = d - r
-        mad = _median(np.abs(res[pos_w])) if any_w else 1.0
+        mad = _median(np.abs(res if all_w else res[pos_w])) if any_w else 1.0
         scale = max(0.6, 1.4826 * mad * 2.5, 0.015 * r)
         u = res * (1.0 / (scale * 2.0))
         tuk = 1.0 - u * u
@@ -298,7 +300,7 @@ class RimFitter:
             nvis = int(np.count_nonzero(vis))
             if nvis < MIN_VISIBLE_FIT * len(vis):
                 return RimFit(cx, cy, r, 0.0, nvis / len(vis), 0.0, 99.0, 0)
-            w = np.where(valid & (peak > min_contrast), peak, np.float32(0.0))
+            w = peak * (valid & (peak > min_contrast))  # (peak >= 0: peak or +0)
             if np.count_nonzero(w) < 8:
                 return RimFit(cx, cy, r, 0.0, nvis / len(vis), 0.0, 99.0, 0)
             xy = self.rays.cs * pos
