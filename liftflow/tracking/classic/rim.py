@@ -201,6 +201,8 @@ class RimFitter:
         sc = self.__dict__.setdefault("_scratch_by_m", {})
         b = sc.get(m)
         if b is None:
+            if len(sc) >= 4:  # a few sample counts in use at a time: bounded memory
+                del sc[next(iter(sc))]
             n, k = len(self.rays.theta), _EDGE_K
             e = np.zeros((n, m), np.float32)  # its first and last k columns stay 0
             b = sc[m] = dict(
