@@ -159,6 +159,7 @@ class Engine:
         are now, with the plate's state, colour, shape and template as at the seed."""
         twin = Engine.__new__(Engine)
         twin.__dict__.update(self.__dict__)
+        twin._tstats = {}  # (its own: the templates differ)
         twin.rim = RimFitter(seed.plate_col)
         twin.rim.set_shape(*seed.shape)
         twin.state = TrackState(*seed.state, last_good=seed.state)
@@ -192,8 +193,23 @@ class Engine:
         if not stats:
             return hit[0]
         if hit[1] is None:
-            hit[1] = centred(hit[0])
+            hit[1] = self._centred(t) if hit[0] is t else centred(hit[0])
         return hit
+
+    def _centred(self, t):
+        """``centred(t)`` of a template used as it was cut (neither resized nor blurred, as
+        while the plate is slow), kept from frame to frame while ``t`` is one of the two
+        templates: the seed's statistics were recomputed every frame."""
+        keep = self.__dict__.get("_tstats")
+        if keep is None:
+            keep = self._tstats = {}
+        hit = keep.get(id(t))
+        if hit is None or hit[0] is not t:
+            live = (self.t_seed, self.t_recent)
+            for k in [k for k, v in keep.items() if not any(v[0] is x for x in live)]:
+                del keep[k]
+            hit = keep[id(t)] = (t, centred(t))
+        return hit[1]
 
     def _match(self, feat, px, py, half_w, r):
         """Template candidates (centre x, y, score) in a window around (px, py)."""

@@ -45,6 +45,7 @@ class Rays:
         self.cos = np.cos(self.theta)
         self.sin = np.sin(self.theta)
         self.cs = np.stack([self.cos, self.sin])
+        self.cos_col, self.sin_col = self.cos[:, None], self.sin[:, None]
         self.rows = np.arange(n)
 
 
@@ -64,12 +65,13 @@ _ONES13 = np.ones((1, 3), np.float32)
 
 
 def _median(a: np.ndarray) -> float:
-    """np.median of a 1-d array, without its overhead."""
+    """np.median of a 1-d array, without its overhead (a sort: the same order statistics
+    as a partition, and cheaper at these sizes)."""
     n = len(a)
     k = n // 2
+    p = np.sort(a)
     if n % 2:
-        return float(np.partition(a, k)[k])
-    p = np.partition(a, (k - 1, k))
+        return float(p[k])
     return float((p[k - 1] + p[k]) * 0.5)
 
 
@@ -85,6 +87,7 @@ def fit_circle(xy, wts, cx, cy, r, iters=6, fix_r=False):
     wr = wts
     pos_w = wts > 0
     any_w = bool(pos_w.any())
+    all_w = bool(pos_w.all())  # (then res[pos_w] is res itself)
     # M rows: (dx/d, dy/d, 1) = -J^T of the residual d - r in (cx, cy, r)
     M = np.ones((3, n))
     c = np.empty((2, 1))
@@ -95,7 +98,7 @@ def fit_circle(xy, wts, cx, cy, r, iters=6, fix_r=False):
         d = np.hypot(dxy[0], dxy[1])
         d += 1e-9
         res = d - r
-        mad = _median(np.abs(res[pos_w])) if any_w else 1.0
+        mad = _median(np.abs(res if all_w else res[pos_w])) if any_w else 1.0
         scale = max(0.6, 1.4826 * mad * 2.5, 0.015 * r)
         u = res * (1.0 / (scale * 2.0))
         tuk = 1.0 - u * u
@@ -190,6 +193,28 @@ class RimFitter:
         xr, yr = u * q, v / q
         return xr * c - yr * s_, xr * s_ + yr * c
 
+    def _scratch(self, m: int) -> dict:
+        """Work arrays of ``edges`` for ``m`` samples a ray, kept between calls (the count
+        changes only with the radius). Every array is whole and contiguous: NumPy runs an
+        operation on it as one loop, where an (n, 1) by (1, m) broadcast runs n short loops
+        that cost more than the arithmetic."""
+        sc = self.__dict__.setdefault("_scratch_by_m", {})
+        b = sc.get(m)
+        if b is None:
+            if len(sc) >= 4:  # a few sample counts in use at a time: bounded memory
+                del sc[next(iter(sc))]
+            n, k = len(self.rays.theta), _EDGE_K
+            e = np.zeros((n, m), np.float32)  # its first and last k columns stay 0
+            b = sc[m] = dict(
+                cos=np.ascontiguousarray(np.broadcast_to(self.rays.cos_col, (n, m))),
+                sin=np.ascontiguousarray(np.broadcast_to(self.rays.sin_col, (n, m))),
+                rho=np.empty((n, m), np.float32), mx=np.empty((n, m), np.float32),
+                my=np.empty((n, m), np.float32), e=e, e_mid=e[:, k:m - k],
+                z=np.empty((n, m), np.float32), below=np.empty((n, m), bool),
+                seg=np.empty((n, m), bool), segf=np.empty((n, m), np.float32),
+                flat=self.rays.rows * m, cols=np.arange(m, dtype=np.float32))
+        return b
+
     def edges(self, feat, cx, cy, r_pred, sigma, lo=0.55, hi=1.5):
         import cv2
 
@@ -198,9 +223,12 @@ class RimFitter:
         rho = np.arange(lo * r_pred * self.mlo, hi * r_pred * self.mhi + step, step, dtype=np.float32)
         rays = self.rays
         n, m, k = len(rays.theta), len(rho), _EDGE_K
-        mx = np.multiply.outer(rays.cos, rho)
+        b = self._scratch(m)
+        rho_t = b["rho"]
+        np.copyto(rho_t, rho)  # rho on every row
+        mx = np.multiply(b["cos"], rho_t, out=b["mx"])
         mx += np.float32(cx)
-        my = np.multiply.outer(rays.sin, rho)
+        my = np.multiply(b["sin"], rho_t, out=b["my"])
         my += np.float32(cy)
         prof = cv2.remap(feat, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         h, w = feat.shape[:2]
@@ -210,12 +238,12 @@ class RimFitter:
         all_in = (cx - rmax >= 0.5 and cx + rmax <= w - 1.5
                   and cy - rmax >= 0.5 and cy + rmax <= h - 1.5)
         # distance to plate colour
-        dd = cv2.subtract(prof, self._col_scalar)
-        dd = cv2.multiply(dd, dd)
+        dd = cv2.subtract(prof, self._col_scalar, dst=prof)
+        dd = cv2.multiply(dd, dd, dst=dd)
         d = cv2.sqrt(cv2.transform(dd, _ONES13))
         # outward increase of the distance to plate colour, over +-1.5 px
-        e = np.zeros((n, m), np.float32)
-        cv2.subtract(d[:, 2 * k:], d[:, :-2 * k], dst=e[:, k:m - k])
+        e = b["e"]
+        cv2.subtract(d[:, 2 * k:], d[:, :-2 * k], dst=b["e_mid"])
         cv2.max(e, 0.0, dst=e)
         rows = rays.rows
         r_ray = r_pred * self.mult  # expected rim distance on each ray
@@ -227,26 +255,30 @@ class RimFitter:
             ok[:, :k] = False
             ok[:, -k:] = False
             e[~ok] = 0.0
-        z = np.subtract.outer(r_ray, rho)
+        z = b["z"]
+        np.copyto(z, r_ray[:, None])
+        z -= rho_t
         z /= np.float32(sigma)
         z *= z
         z *= np.float32(-0.5)
         prior = np.exp(z, out=z)
         prior *= e
         idx = np.argmax(prior, axis=1)
-        peak = e[rows, idx]
+        flat = b["flat"] + idx  # (ray, idx) in the raveled (n, m) arrays
+        peak = e.ravel().take(flat)
         # sub-pixel: centroid of the ramp where e > half the peak, contiguous around idx:
-        # the samples above half the peak whose count of samples below it so far (along the
-        # ray) is the peak's
-        half = 0.5 * peak
-        below = e <= half[:, None]
-        run = np.cumsum(below, axis=1, dtype=np.int32)
-        seg = run == run.ravel().take(rays.rows * m + idx)[:, None]
-        seg &= ~below
-        seg = e * seg
-        num = seg @ np.arange(m, dtype=np.float32)
+        # the samples above half the peak whose count of samples below it so far is the
+        # peak's. The count runs over the raveled rays (cv2.integral of one row, a fraction
+        # of a cumsum's cost): within a ray it is the ray's own count plus the same offset.
+        half = (0.5 * peak)[:, None]
+        below = np.less_equal(e, half, out=b["below"])
+        run = cv2.integral(below.view(np.uint8).reshape(1, n * m))[1, 1:]
+        seg = np.equal(run.reshape(n, m), run.take(flat)[:, None], out=b["seg"])
+        seg &= np.greater(e, half)  # (= ~below: e holds no NaN)
+        seg = np.multiply(e, seg, out=b["segf"])
+        num = seg @ b["cols"]
         den = seg.sum(axis=1)
-        pos = (rho[0] + step * num / np.maximum(den, 1e-6)).astype(np.float32)
+        pos = rho[0] + step * num / np.maximum(den, 1e-6)
         if all_in:
             vis = np.ones(n, bool)
             valid = (idx >= k) & (idx < m - k) & (peak > 0)
@@ -270,7 +302,7 @@ class RimFitter:
             nvis = int(np.count_nonzero(vis))
             if nvis < MIN_VISIBLE_FIT * len(vis):
                 return RimFit(cx, cy, r, 0.0, nvis / len(vis), 0.0, 99.0, 0)
-            w = np.where(valid & (peak > min_contrast), peak, np.float32(0.0))
+            w = peak * (valid & (peak > min_contrast))  # (peak >= 0: peak or +0)
             if np.count_nonzero(w) < 8:
                 return RimFit(cx, cy, r, 0.0, nvis / len(vis), 0.0, 99.0, 0)
             xy = self.rays.cs * pos

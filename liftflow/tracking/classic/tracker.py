@@ -36,6 +36,18 @@ BACKWARD_BUDGET_BYTES = 192 * 1024 * 1024
 MIN_SEED_RADIUS = 2.0  # px: a smaller seed circle has no rim to fit
 PREFETCH_DEPTH = 4  # frames decoded ahead in the background while the engine works
 
+_OUTLINE_TRIG: dict = {}  # POLY_POINTS -> the outline angles' (cosines, sines)
+
+
+def _outline_trig(n: int) -> tuple:
+    """Cosines and sines of the ``n`` outline angles: the same every frame, so computed once
+    (per ``n``: the constant may be patched)."""
+    hit = _OUTLINE_TRIG.get(n)
+    if hit is None:
+        th = np.linspace(0, 2 * np.pi, n, endpoint=False)
+        hit = _OUTLINE_TRIG[n] = (np.cos(th), np.sin(th))
+    return hit
+
 
 def availability(settings=None) -> Optional[str]:
     return None  # opencv-python and numpy are core dependencies
@@ -150,10 +162,10 @@ class ClassicTracker:
         ang = math.degrees(phi) % 180.0
         ellipse = (round(a_f, 3), round(b_f, 3), round(ang, 2))
         radius = rr
-        th = np.linspace(0, 2 * np.pi, POLY_POINTS, endpoint=False)
         ca, sa = math.cos(math.radians(ang)), math.sin(math.radians(ang))
-        px = cx + a_f * np.cos(th) * ca - b_f * np.sin(th) * sa
-        py = cy + a_f * np.cos(th) * sa + b_f * np.sin(th) * ca
+        cos_t, sin_t = _outline_trig(POLY_POINTS)
+        px = cx + a_f * cos_t * ca - b_f * sin_t * sa
+        py = cy + a_f * cos_t * sa + b_f * sin_t * ca
         # = round(x, 2); kept as an array: ~0.9 instead of ~6 KB a frame as lists
         poly = round_array(np.column_stack((px, py)), 2)
         return DiscObservation(
