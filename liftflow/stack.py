@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import fcntl
+import functools
 import os
 import signal
 import subprocess
@@ -120,10 +121,12 @@ class Child:
     as_user: Optional[Callable[[], None]] = None  # drops root (PostgreSQL refuses to run as root)
     nice: int = 0  # added to the niceness of the process and everything it starts
     stop_signal: int = signal.SIGTERM  # sent on stop, and by the kernel if the supervisor dies
+    log_start: int = 0  # where this start's lines begin in the (appended) log
 
     def start(self, env: dict, log_dir: Path) -> None:
         self.log_path = log_dir / f"{self.name}.log"
         log = open(self.log_path, "ab", buffering=0)
+        self.log_start = log.tell()
         as_user, nice, stop_signal = self.as_user, self.nice, self.stop_signal
 
         def preexec():
@@ -155,6 +158,14 @@ class Child:
             except ProcessLookupError:
                 pass
             self.proc.wait(5)
+
+    def logged_since_start(self, text: bytes) -> bool:
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(self.log_start)
+                return text in f.read()
+        except (OSError, TypeError):
+            return False
 
     def tail(self, n: int = 15) -> str:
         try:
@@ -273,8 +284,13 @@ class Stack:
     def _worker_children(self) -> list[Child]:
         if self.scaled is None:
             return []
-        return [Child(f"worker-{i}", worker_command(self.s, f"w{i}"), lambda: True, nice=ANALYSIS_NICE)
-                for i in range(1, self.scaled.workers + 1)]
+        workers = []
+        for i in range(1, self.scaled.workers + 1):
+            child = Child(f"worker-{i}", worker_command(self.s, f"w{i}"), lambda: True, nice=ANALYSIS_NICE)
+            # ready once Celery says so ("w1@host ready."): its pool is up and it consumes runs
+            child.healthy = functools.partial(child.logged_since_start, b" ready.")
+            workers.append(child)
+        return workers
 
     def _grpc_ok(self) -> bool:
         import socket
@@ -348,10 +364,17 @@ class Stack:
         self._start_services()
         prepare_dagster_home(self.s)
         self._reconcile()
+        workers = []
         for child in self.children[len(self.services):]:
             child.start(self.env, self.log_dir)
+            if child.name.startswith("worker-"):  # they start beside the API; waited for below
+                workers.append(child)
+                continue
             if child.name in ("code-server", "webserver", "api"):
                 self._wait_healthy(child)
+            self.echo(f"  {child.name:<12} up (pid {child.proc.pid})")
+        for child in workers:
+            self._wait_healthy(child)
             self.echo(f"  {child.name:<12} up (pid {child.proc.pid})")
         profile = ""
         if self.scaled is not None:
