@@ -242,6 +242,27 @@ class JobService:
                 ahead += 1
         return ahead
 
+    def _will_retry(self, run) -> bool:
+        """Dagster's run retries will re-execute this failed run. Its ``dagster/will_retry`` tag
+        says so, but Dagster writes the tag after the failure itself (in the scaled profile's
+        Postgres storage it is the daemon that writes it, seconds later): until then Dagster's
+        own rule is asked, so that a poller never reads "failed" for a run about to be retried."""
+        tag = run.tags.get(WILL_RETRY_TAG)
+        if tag is not None:
+            return tag == "true"
+        if not self.instance.run_retries_enabled:
+            return False
+        from dagster._core.events import RunFailureReason
+        from dagster._core.execution.retries import auto_reexecution_should_retry_run
+        from dagster._core.storage.tags import RUN_FAILURE_REASON_TAG
+
+        try:
+            reason = run.tags.get(RUN_FAILURE_REASON_TAG)
+            return bool(auto_reexecution_should_retry_run(
+                self.instance, run, RunFailureReason(reason) if reason else None))
+        except Exception:  # a Dagster without this rule: the tag, once written, decides
+            return False
+
     def _failure_reason(self, run_id: str, meta: dict) -> str:
         err = (meta or {}).get("error") or {}
         if err.get("reason") and err.get("run_id") == run_id:
@@ -393,7 +414,7 @@ class JobService:
                 msg += f": {verdict['message']}"
             return JobView(job_id, COMPLETED, 1.0, "completed", msg, created,
                            updated, run_id=run.run_id, meta=meta, verdict=verdict)
-        if st == S.FAILURE and run.tags.get(WILL_RETRY_TAG) == "true" and not run.tags.get(AUTO_RETRY_RUN_TAG):
+        if st == S.FAILURE and not run.tags.get(AUTO_RETRY_RUN_TAG) and self._will_retry(run):
             # Dagster's run retries will re-execute it: between the failure and the new run a
             # poller must not stop at "failed"
             n = int(run.tags.get(RETRY_NUMBER_TAG) or 0) + 1

@@ -136,3 +136,37 @@ def test_the_shared_query_is_asked_again_ahead_of_its_expiry(service, monkeypatc
     assert not service._refreshing
     time.sleep(service_module.ACTIVE_TTL_S)
     assert service.cached_view(folder.job_id) is None  # stale: the poll goes to view()
+
+
+@pytest.mark.parametrize("reason, says", [("RUN_EXCEPTION", "pending"), ("STEP_FAILURE", "failed")])
+def test_a_failed_run_about_to_be_retried_never_reads_failed(tmp_path, monkeypatch, reason, says):
+    """Between a run's failure and Dagster's will_retry tag (written after it; by the daemon,
+    seconds later, on Postgres) /status asks Dagster's own retry rule: a dead worker's run
+    reads "queued for an automatic retry", a run that failed on its input reads failed."""
+    from dagster import DagsterRun, DagsterRunStatus
+    from dagster._core.storage.tags import RUN_FAILURE_REASON_TAG, WILL_RETRY_TAG
+
+    from liftflow.config import get_settings
+    from liftflow.orchestration.names import JOB_ID_TAG
+
+    monkeypatch.setenv("LIFTFLOW_DATA_DIR", str(tmp_path / "data"))
+    (tmp_path / "dagster").mkdir()
+    with DagsterInstance.local_temp(str(tmp_path / "dagster"),
+                                    overrides={"run_retries": {"enabled": True, "max_retries": 2,
+                                                               "retry_on_asset_or_op_failure": False}}) as inst:  # as dagster.yaml
+        svc = JobService(get_settings(), inst, launcher=None)
+        folder = JobFolder.for_job(svc.settings.results_dir, new_job_id())
+        folder.create()
+        folder.write_meta(new_meta(folder.job_id, source={"type": "upload", "original_filename": "x.mp4",
+                                                          "asset_id": None},
+                                   benchmark={"case_id": None, "client_run_id": None, "tags": {}}, model_config={}))
+        run = inst.add_run(DagsterRun(job_name="lift_analysis", status=DagsterRunStatus.FAILURE,
+                                      tags={JOB_ID_TAG: folder.job_id, RUN_FAILURE_REASON_TAG: reason}))
+        assert WILL_RETRY_TAG not in inst.get_run_by_id(run.run_id).tags  # the window
+        st = svc.view(folder.job_id).status_response()
+        assert st["status"] == says, st
+        if says == "pending":
+            assert "automatic retry 1" in st["message"], st
+        inst.add_run_tags(run.run_id, {WILL_RETRY_TAG: "false"})  # the tag, once written, decides
+        folder.update_meta(status="failed")
+        assert svc.view(folder.job_id).status_response()["status"] == "failed"
