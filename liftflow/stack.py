@@ -41,8 +41,8 @@ def _die_with_parent(sig: int = signal.SIGTERM) -> None:
 
 
 def _renice(n: int) -> None:
-    """Add ``n`` to this process's niceness, and to its scheduling group's where the kernel
-    groups processes by session (``/proc/self/autogroup``, sched_autogroup: on by default on
+    """Add ``n`` to this process's niceness, and set its scheduling group's to ``n`` where the
+    kernel groups processes by session (``/proc/self/autogroup``, sched_autogroup: on by default on
     many distributions). Every child of the stack is a session of its own, so there the
     process niceness alone ranks only the processes of one session: the analysis' session
     took as much CPU as the API's whatever its niceness, and the API's polls waited on it."""

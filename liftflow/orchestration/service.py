@@ -33,6 +33,9 @@ ACTIVE_TTL_S = 0.5
 # A poll that finds the shared query older than ACTIVE_TTL_S minus this has it asked again in
 # a thread while the fresh one still serves: polls never queue behind the query.
 REFRESH_AHEAD_S = 0.2
+# Dagster tags a failed run will_retry just after the failure: a failure younger than this
+# without the tag yet is judged by Dagster's retry rule (JobService._will_retry)
+TAG_WINDOW_S = 60.0
 
 
 def queue_tags(settings: Settings, request: dict) -> dict[str, str]:
@@ -242,15 +245,18 @@ class JobService:
                 ahead += 1
         return ahead
 
-    def _will_retry(self, run) -> bool:
+    def _will_retry(self, record) -> bool:
         """Dagster's run retries will re-execute this failed run. Its ``dagster/will_retry`` tag
-        says so, but Dagster writes the tag after the failure itself (in the scaled profile's
-        Postgres storage it is the daemon that writes it, seconds later): until then Dagster's
-        own rule is asked, so that a poller never reads "failed" for a run about to be retried."""
+        says so, but Dagster writes the tag in a second write after the failure itself: a poll
+        in between read "failed" for a run about to be retried (seen once with Postgres). Until
+        the tag exists, for a run that failed moments ago, Dagster's own rule is asked; an old
+        failure without the tag (one from before run retries were switched on) is not retried."""
+        run = record.dagster_run
         tag = run.tags.get(WILL_RETRY_TAG)
         if tag is not None:
             return tag == "true"
-        if not self.instance.run_retries_enabled:
+        failed_at = _ts(record, "update_timestamp")
+        if not self.instance.run_retries_enabled or failed_at is None or time.time() - failed_at > TAG_WINDOW_S:
             return False
         from dagster._core.events import RunFailureReason
         from dagster._core.execution.retries import auto_reexecution_should_retry_run
@@ -414,7 +420,7 @@ class JobService:
                 msg += f": {verdict['message']}"
             return JobView(job_id, COMPLETED, 1.0, "completed", msg, created,
                            updated, run_id=run.run_id, meta=meta, verdict=verdict)
-        if st == S.FAILURE and not run.tags.get(AUTO_RETRY_RUN_TAG) and self._will_retry(run):
+        if st == S.FAILURE and not run.tags.get(AUTO_RETRY_RUN_TAG) and self._will_retry(rec):
             # Dagster's run retries will re-execute it: between the failure and the new run a
             # poller must not stop at "failed"
             n = int(run.tags.get(RETRY_NUMBER_TAG) or 0) + 1

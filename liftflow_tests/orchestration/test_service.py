@@ -140,13 +140,14 @@ def test_the_shared_query_is_asked_again_ahead_of_its_expiry(service, monkeypatc
 
 @pytest.mark.parametrize("reason, says", [("RUN_EXCEPTION", "pending"), ("STEP_FAILURE", "failed")])
 def test_a_failed_run_about_to_be_retried_never_reads_failed(tmp_path, monkeypatch, reason, says):
-    """Between a run's failure and Dagster's will_retry tag (written after it; by the daemon,
-    seconds later, on Postgres) /status asks Dagster's own retry rule: a dead worker's run
-    reads "queued for an automatic retry", a run that failed on its input reads failed."""
+    """Between a run's failure and Dagster's will_retry tag (a second write after it) /status
+    asks Dagster's own retry rule: a dead worker's run reads "queued for an automatic retry",
+    a run that failed on its input reads failed."""
     from dagster import DagsterRun, DagsterRunStatus
     from dagster._core.storage.tags import RUN_FAILURE_REASON_TAG, WILL_RETRY_TAG
 
     from liftflow.config import get_settings
+    from liftflow.orchestration import service as svc_module
     from liftflow.orchestration.names import JOB_ID_TAG
 
     monkeypatch.setenv("LIFTFLOW_DATA_DIR", str(tmp_path / "data"))
@@ -167,6 +168,12 @@ def test_a_failed_run_about_to_be_retried_never_reads_failed(tmp_path, monkeypat
         assert st["status"] == says, st
         if says == "pending":
             assert "automatic retry 1" in st["message"], st
+        if says == "pending":  # an old failure without the tag (retries switched on later): failed
+            window = svc_module.TAG_WINDOW_S
+            monkeypatch.setattr(svc_module, "TAG_WINDOW_S", -1.0)
+            folder.update_meta(status="failed")
+            assert svc.view(folder.job_id).status_response()["status"] == "failed"
+            monkeypatch.setattr(svc_module, "TAG_WINDOW_S", window)
         inst.add_run_tags(run.run_id, {WILL_RETRY_TAG: "false"})  # the tag, once written, decides
         folder.update_meta(status="failed")
         assert svc.view(folder.job_id).status_response()["status"] == "failed"
