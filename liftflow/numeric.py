@@ -245,6 +245,88 @@ def _thomas(lower, diag, upper, rhs) -> np.ndarray:
     return np.array(out)
 
 
+def smoothing_spline(x, y, w, lam: float) -> tuple[np.ndarray, np.ndarray]:
+    """The weighted cubic smoothing spline (natural ends) through (x, y): minimises
+    ``sum w_i (y_i - g(x_i))^2 + lam * integral g''(x)^2 dx`` (as scipy's
+    ``make_smoothing_spline``; Green & Silverman 1994, Reinsch's algorithm). Returns
+    (g at x, g' at x). x strictly increasing, at least 3 points, w > 0.
+
+    A pentadiagonal solve in Python floats (~2 us a row), no scipy import (~0.35 s)."""
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    w = np.asarray(w, float)
+    n = len(x)
+    if n < 3 or len(y) != n or len(w) != n:
+        raise ValueError("a smoothing spline needs at least 3 points, one y and one w per x")
+    h = np.diff(x)
+    if not np.all(h > 0):
+        raise ValueError("x must be strictly increasing")
+    if not np.all(w > 0):
+        raise ValueError("weights must be positive")
+    ih = 1.0 / h
+    # Q (n x m, m = n-2): column j has ih[j], -(ih[j] + ih[j+1]), ih[j+1] in rows j, j+1, j+2
+    q0, q1, q2 = ih[:-1], -(ih[:-1] + ih[1:]), ih[1:]
+    dw = 1.0 / w
+    # A = R + lam Q^T W^-1 Q, symmetric pentadiagonal: diagonal a0, first and second off-diagonals
+    a0 = (h[:-1] + h[1:]) / 3.0 + lam * (q0 * q0 * dw[:-2] + q1 * q1 * dw[1:-1] + q2 * q2 * dw[2:])
+    a1 = h[1:-1] / 6.0 + lam * (q1[:-1] * q0[1:] * dw[1:-2] + q2[:-1] * q1[1:] * dw[2:-1])
+    a2 = lam * q2[:-2] * q0[2:] * dw[2:-2]
+    rhs = q0 * y[:-2] + q1 * y[1:-1] + q2 * y[2:]
+    gam = _solve_penta_spd(a0, a1, a2, rhs)
+    # g = y - lam W^-1 Q gamma
+    qg = np.zeros(n)
+    qg[:-2] += q0 * gam
+    qg[1:-1] += q1 * gam
+    qg[2:] += q2 * gam
+    g = y - lam * dw * qg
+    # second derivatives at the knots (natural: 0 at both ends), then the slopes
+    c = np.zeros(n)
+    c[1:-1] = gam
+    d = np.empty(n)
+    d[:-1] = (g[1:] - g[:-1]) * ih - h * (2.0 * c[:-1] + c[1:]) / 6.0
+    d[-1] = (g[-1] - g[-2]) * ih[-1] + h[-1] * (c[-2] + 2.0 * c[-1]) / 6.0
+    return g, d
+
+
+def _solve_penta_spd(a0, a1, a2, rhs) -> np.ndarray:
+    """Solve a symmetric positive definite pentadiagonal system (diagonal ``a0``, first and
+    second off-diagonals ``a1``, ``a2``) by LDL^T in Python floats."""
+    m = len(a0)
+    d0, e1, e2, b = a0.tolist(), a1.tolist() + [0.0, 0.0], a2.tolist() + [0.0, 0.0], rhs.tolist()
+    D = [0.0] * m
+    L1 = [0.0] * m  # L[i+1, i]
+    L2 = [0.0] * m  # L[i+2, i]
+    for i in range(m):
+        di = d0[i]
+        if i >= 1:
+            di -= L1[i - 1] * L1[i - 1] * D[i - 1]
+        if i >= 2:
+            di -= L2[i - 2] * L2[i - 2] * D[i - 2]
+        D[i] = di
+        u = e1[i]
+        if i >= 1:
+            u -= L2[i - 1] * L1[i - 1] * D[i - 1]
+        L1[i] = u / di
+        L2[i] = e2[i] / di
+    z = [0.0] * m
+    for i in range(m):
+        v = b[i]
+        if i >= 1:
+            v -= L1[i - 1] * z[i - 1]
+        if i >= 2:
+            v -= L2[i - 2] * z[i - 2]
+        z[i] = v
+    out = [0.0] * m
+    for i in range(m - 1, -1, -1):
+        v = z[i] / D[i]
+        if i + 1 < m:
+            v -= L1[i] * out[i + 1]
+        if i + 2 < m:
+            v -= L2[i] * out[i + 2]
+        out[i] = v
+    return np.array(out)
+
+
 def finite_number(v, name: str, error: type = ValueError):
     """A field given as a number or a string, as a finite float; None when empty or missing.
     ``error`` (with ``name`` and the value in its message) otherwise."""

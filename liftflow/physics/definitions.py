@@ -24,10 +24,17 @@ def build_definitions(filt: dict | None, params: PhysicsParams, floor_based: boo
         f"analysis, bounded to [{flt.FC_MIN_HZ}, {flt.FC_MAX_HZ}] Hz and <= 0.3 x frame rate; "
         f"runs of {flt.MIN_SEGMENT_SAMPLES}-{flt.MIN_BUTTER_SAMPLES - 1} frames use a quadratic "
         "Savitzky-Golay fit; variable-frame-rate runs are resampled to their median interval, "
-        "filtered, and read back at the real timestamps"
+        "filtered, and read back at the real timestamps. Where the tracker gives each frame's "
+        "centre uncertainty (center_sd_px: the classic tracker's rim-fit residual over its rim "
+        "points' count), constant-rate runs of at least "
+        f"{flt.MIN_BUTTER_SAMPLES} frames are smoothed instead by the weighted cubic smoothing "
+        "spline with the same response on evenly weighted samples (-3 dB at the cut-off), each "
+        "position weighted 1 / (sd^2 + the run's median sd^2): a frame the tracker is less sure "
+        "of pulls the path less (filter.name says which was used)"
     )
     deriv = ("derivative of a cubic spline through the smoothed positions (on the real timestamps; "
-             "central differences would attenuate 3-6 Hz content by 6-24% at 30 fps)")
+             "central differences would attenuate 3-6 Hz content by 6-24% at 30 fps), or of the "
+             "weighted smoothing spline itself where it was used")
     m = params.total_mass_kg
     g = params.g_m_s2
     height_how = (

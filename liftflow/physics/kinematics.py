@@ -32,6 +32,9 @@ CONTRACT_METRIC_KEYS = (
 OUTLIER_WINDOW = 5  # running median window (frames) for the jump detector
 OUTLIER_MIN_FRACTION_OF_RADIUS = 0.3  # a jump smaller than this is never called an outlier
 EXPLOSIVE_VY_M_S = 1.4  # unknown lift faster than this upward: filtered as a snatch/clean
+# positions weighted by the tracker's per-frame centre uncertainty where it gives one
+# (filtering.position_weights; the main pass only: the timing pass stays evenly weighted)
+WEIGHTED_SMOOTHING = True
 TIMING_PASS = True  # explosive lifts: rep boundaries from a second pass at TIMING_FC_HZ
 # The timing pass's cut-off, fixed (filtering.py's evidence): on the synthetic pulls 3 Hz smeared
 # lift-off 10-25 ms early and 4 Hz halved the MCV error; the residual analysis raised it to 4.5-5.5 Hz
@@ -163,7 +166,8 @@ def _empty_result(params: PhysicsParams, total_frames: int, warnings: list[str],
 
 
 def _tracked(observations):
-    """(frame, own t_s, x, y, radius, ellipse, confidence) of each tracked observation: from an
+    """(frame, own t_s, x, y, radius, ellipse, confidence, centre sd or None) of each tracked
+    observation: from an
     ``ObservationTable``'s columns without building its DiscObservations, else from the
     DiscObservations (or their dicts, when they travelled as JSON)."""
     from liftflow.tracking.base import DiscObservation
@@ -176,14 +180,15 @@ def _tracked(observations):
             yield (int(tab.frame[i]), float(tab.t_s[i]), x, y,
                    float(tab.radius[i]) if tab.has_radius[i] else None,
                    tuple(tab.ellipse[i].tolist()) if tab.has_ellipse[i] else None,
-                   float(tab.confidence[i]))
+                   float(tab.confidence[i]), tab.center_sd_at(i))
         return
     for o in observations:
         if isinstance(o, dict):
             o = DiscObservation.from_dict(o)
         if getattr(o, "tracked", False):
             yield (int(o.frame), float(o.t_s), float(o.center[0]), float(o.center[1]),
-                   o.radius, o.ellipse, float(getattr(o, "confidence", 1.0)))
+                   o.radius, o.ellipse, float(getattr(o, "confidence", 1.0)),
+                   getattr(o, "center_sd_px", None))
 
 
 def compute_metrics(
@@ -217,10 +222,10 @@ def compute_metrics(
     duration = video_duration(ts, video_duration_s)
 
     rows = []
-    for f, t_own, x, y, r, e, c in _tracked(observations):
+    for f, t_own, x, y, r, e, c, sd in _tracked(observations):
         t = float(ts[f]) if 0 <= f < len(ts) else t_own
         if math.isfinite(t) and math.isfinite(x) and math.isfinite(y):
-            rows.append((f, t, x, y, r, e, c))
+            rows.append((f, t, x, y, r, e, c, sd))
     rows.sort(key=lambda r: r[0])
     # one observation per frame (first wins)
     dedup, seen = [], set()
@@ -244,6 +249,7 @@ def compute_metrics(
     rad = np.array([np.nan if r[4] is None else float(r[4]) for r in rows], float)
     ell = [r[5] for r in rows]
     conf = np.array([r[6] if math.isfinite(r[6]) else 1.0 for r in rows], float)
+    pos_sd = np.array([np.nan if r[7] is None else float(r[7]) for r in rows], float)
 
     r_med = float(np.nanmedian(rad)) if np.isfinite(rad).any() else 20.0
     keep, n_out = _reject_outliers(frames, t, cx, cy, r_med)
@@ -268,6 +274,7 @@ def compute_metrics(
     use = np.concatenate(segs)
     # re-index onto the analysed frames
     frames, t, cx, cy, rad, conf = frames[use], t[use], cx[use], cy[use], rad[use], conf[use]
+    pos_sd = pos_sd[use]
     ell = [ell[i] for i in use]
     bounds = np.cumsum([0] + [len(s) for s in segs])
     segs = [np.arange(bounds[i], bounds[i + 1]) for i in range(len(segs))]
@@ -299,8 +306,11 @@ def compute_metrics(
         out = {k: np.zeros(n) for k in ("xs", "ys", "vxs", "vys", "axs", "ays")}
         methods, rs = [], False
         for s in segs:
-            px, pvx, pax, _m1, rs1 = flt.smooth_segment(t[s], cx[s], fcx.fc_hz)
-            py, pvy, pay, m2, rs2 = flt.smooth_segment(t[s], cy[s], fcy.fc_hz)
+            # (the timing pass reads lift-off where the bar barely moves: weighted there, the
+            # phone cleans' lift-off moved and clean s7's MCV error grew from 0.021 to 0.029)
+            w = flt.position_weights(pos_sd[s]) if WEIGHTED_SMOOTHING and fc_fixed is None else None
+            px, pvx, pax, _m1, rs1 = flt.smooth_segment(t[s], cx[s], fcx.fc_hz, w)
+            py, pvy, pay, m2, rs2 = flt.smooth_segment(t[s], cy[s], fcy.fc_hz, w)
             out["xs"][s], out["vxs"][s], out["axs"][s] = px, pvx, pax
             out["ys"][s], out["vys"][s], out["ays"][s] = py, pvy, pay
             methods.append(m2)
@@ -397,8 +407,11 @@ def compute_metrics(
         "filter_cutoff_hz": {"x": round(fc_x.fc_hz, 3), "y": round(fc_y.fc_hz, 3)},
         **set_loss,  # velocity_loss_pct, velocity_loss_reference_rep
     }
+    weighted = "weighted_smoothing_spline" in seg_methods
     filt = {
-        "name": "butterworth_filtfilt",
+        # the main pass's method: weighted where the tracker gave each frame's centre sd
+        # (the timing pass, the cut-off choice and short or variable-rate runs: filtfilt)
+        "name": "weighted_smoothing_spline" if weighted else "butterworth_filtfilt",
         "order": flt.BUTTER_ORDER,
         "passes": 2,
         "cutoff_x": fc_x.to_dict(),
@@ -407,7 +420,11 @@ def compute_metrics(
         "resampled_variable_frame_rate": bool(resampled),
         "cutoff_floor_hz": fc_floor,
         "explosive_lift": bool(explosive),
-        "differentiation": "derivative of a cubic spline through the smoothed positions (velocity), then through the velocity (acceleration)",
+        "position_weights": ("1 / (center_sd_px^2 + median center_sd_px^2) of the run, mean 1"
+                             if weighted else None),
+        "differentiation": ("derivative of the weighted smoothing spline (velocity), then of a cubic spline "
+                            "through the velocity (acceleration)" if weighted else
+                            "derivative of a cubic spline through the smoothed positions (velocity), then through the velocity (acceleration)"),
     }
     metrics = _to_contract(frames, sm)
     if not all(np.isfinite(v).all() for k, v in sm.items() if k != "vy_timing_m_s"):

@@ -328,7 +328,11 @@ def detect_reps(sm: dict, segs: list[np.ndarray], params: PhysicsParams) -> dict
             i_vpk = i_rs + int(np.argmax(vy[i_rs:i_zero + 1]))
             if vy[i_vpk] <= 2 * V_ON_M_S:
                 continue
-            con_t, i_con = _zero_time(t, vt, i_vpk, -1, max(s0, i_low))
+            # lift-off: where the timing series comes to rest walking back from the peak; not
+            # bounded by the main series' lowest point, which noise places anywhere in the
+            # rest before it (a 60 fps snatch's lift-off was held a frame late by it)
+            back = pts[k - 1][0] if k > 0 else s0
+            con_t, i_con = _zero_time(t, vt, i_vpk, -1, max(s0, back))
             end_t, i_end = _zero_time(t, vt, i_vpk, +1, s1)
             ecc_t = None
             nxt = min(pts[k + 2][0] if k + 2 < len(pts) else n - 1, seg_end[i_end])

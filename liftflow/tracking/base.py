@@ -46,6 +46,10 @@ class DiscObservation:
     ellipse: Optional[tuple[float, float, float]] = None  # (semi_major, semi_minor, angle_deg)
     polygon: Optional[Any] = None  # outline [[x, y], ...], or the same as an (n, 2) array
     extra: dict = field(default_factory=dict)
+    # 1-sigma uncertainty of ``center`` (px) from the tracker's own fit, where it gives one
+    # (the classic tracker: its rim fit's residual over the rim points' count); the physics
+    # weights each frame's position by it (``liftflow.physics.filtering``)
+    center_sd_px: Optional[float] = None
 
     @property
     def tracked(self) -> bool:
@@ -65,6 +69,7 @@ class DiscObservation:
             "ellipse": None if self.ellipse is None else list(self.ellipse),
             "polygon": self.polygon,
             "extra": dict(self.extra),
+            "center_sd_px": self.center_sd_px,
         }
 
     @classmethod

@@ -12,6 +12,7 @@ frame is read. Values come back exactly as they were stored.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Iterable, Optional
 
@@ -48,6 +49,7 @@ class ObservationTable(Sequence):
         self._poly_rows: Optional[list] = None
         self.has_polygon = np.zeros(n, bool)
         self._extra: list[Optional[dict]] = [None] * n
+        self.center_sd = np.full(n, np.nan)  # DiscObservation.center_sd_px (NaN: none)
 
     @classmethod
     def from_observations(cls, observations: Iterable) -> "ObservationTable":
@@ -75,6 +77,8 @@ class ObservationTable(Sequence):
         self.ellipse[i] = o.ellipse if o.ellipse is not None else (np.nan, np.nan, np.nan)
         self._set_polygon(i, o.polygon)
         self._extra[i] = dict(o.extra) if o.extra else None
+        sd = getattr(o, "center_sd_px", None)
+        self.center_sd[i] = np.nan if sd is None else float(sd)
         self._set[i] = True
 
     def _set_polygon(self, i: int, poly) -> None:
@@ -179,7 +183,16 @@ class ObservationTable(Sequence):
             center=tuple(self.center[i].tolist()) if self.has_center[i] else None,
             radius=float(self.radius[i]) if self.has_radius[i] else None,
             ellipse=tuple(self.ellipse[i].tolist()) if self.has_ellipse[i] else None,
-            polygon=self.polygon(i), extra=dict(self._extra[i] or {}))
+            polygon=self.polygon(i), extra=dict(self._extra[i] or {}),
+            center_sd_px=self.center_sd_at(i))
+
+    def center_sd_at(self, i: int) -> Optional[float]:
+        """Row ``i``'s ``center_sd_px`` (None where not given, or a table pickled before
+        the column existed)."""
+        col = self.__dict__.get("center_sd")
+        if col is None or not math.isfinite(col[i]):
+            return None
+        return float(col[i])
 
     def __iter__(self):
         return (self[i] for i in range(self._n))

@@ -168,9 +168,12 @@ class ClassicTracker:
         py = cy + a_f * cos_t * sa + b_f * sin_t * ca
         # = round(x, 2); kept as an array: ~0.9 instead of ~6 KB a frame as lists
         poly = round_array(np.column_stack((px, py)), 2)
+        # the centre's 1-sigma from the rim fit: its residual over the rim points' count
+        sd = (round(fit.rms / math.sqrt(fit.n_inliers) / math.sqrt(sx * sy), 4)
+              if fit.n_inliers > 0 and math.isfinite(fit.rms) and fit.rms < 99.0 else None)
         return DiscObservation(
             frame=idx, t_s=float(t), state=TRACKED, confidence=round(float(conf), 4),
             center=(round(float(cx), 3), round(float(cy), 3)), radius=round(float(radius), 3),
-            ellipse=ellipse, polygon=poly, extra=extra,
+            ellipse=ellipse, polygon=poly, extra=extra, center_sd_px=sd,
         )
 
