@@ -70,8 +70,8 @@ Evidence behind the choices (synthetic lifts with exact truth, ``liftflow.synth.
     tracker's sd (rim-fit residual over its rim points' count) is ~10x larger on the frames
     it tracks worst than on its best quarter (``test_center_sd_says_which_frames_are_less_certain``).
     Phone seeds 1-7, tracked: peak vertical velocity max |error| 0.060 -> 0.033 m/s (mean
-    +0.020 -> +0.003, sd 0.025 -> 0.018; the three clips over 0.04 at +0.012, +0.013,
-    +0.031), MCV unchanged; on exact centres the same spline evenly weighted reads the peak
+    +0.020 -> +0.003, sd 0.025 -> 0.018; the three clips that were over 0.04 now +0.012,
+    +0.013, +0.031), MCV unchanged; on exact centres the same spline evenly weighted reads the peak
     +0.008 instead of +0.016. Of the 42 clips of every case (seeds 1-7), squats unchanged
     (PVV and MCV within 0.001), the default snatches' PVV max 0.016 -> 0.007 (30 fps) and
     0.017 -> 0.015 (60 fps); three phone pulls read a little lower than before (s1 -0.005 ->
